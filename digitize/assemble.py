@@ -1,0 +1,348 @@
+"""Assembling page images and their OCR text layers into one searchable PDF/A-2b file."""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import img2pdf
+from PIL import Image, ImageCms
+from pypdf import PageObject, PdfReader, PdfWriter, Transformation
+from pypdf import __version__ as pypdf_version
+from pypdf.errors import PyPdfError
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    NameObject,
+    NumberObject,
+    StreamObject,
+    TextStringObject,
+)
+
+from digitize.errors import AssembleError
+from digitize.ocr import PageOcr
+from digitize.pages import PageImage
+
+__all__ = ["CREATOR", "JPEG_QUALITY", "MOTCUA_NS", "DossierMetadata", "assemble_pdf"]
+
+CREATOR = "motcua"
+"""The application named as the document's creator (Info /Creator, xmp:CreatorTool)."""
+
+PRODUCER = f"motcua digitize (pypdf {pypdf_version}, img2pdf, Tesseract)"
+"""The software named as the PDF's producer (Info /Producer, pdf:Producer)."""
+
+MOTCUA_NS = "https://motcua.gov.vn/ns/dossier/1.0/"
+"""XMP namespace of the dossier properties (prefix ``motcua``)."""
+
+JPEG_QUALITY = 80
+"""JPEG quality of grey and colour page images in the PDF."""
+
+SRGB_CONDITION = "sRGB IEC61966-2.1"
+"""Output condition named by the sRGB OutputIntent."""
+
+_DEFAULT_TITLE = "Tài liệu số hóa"
+"""Title of a document assembled without dossier metadata."""
+
+
+@dataclass(frozen=True)
+class DossierMetadata:
+    code: str
+    """Dossier code (mã hồ sơ) as issued by the one-stop system; Info /Keywords."""
+
+    office: str
+    """Name of the receiving office; Info /Author and dc:creator."""
+
+    procedure: str
+    """Name of the administrative procedure (thủ tục hành chính); Info /Subject."""
+
+    applicant: str
+    """Name of the citizen or business applying; kept in XMP only."""
+
+    received_at: datetime | None = None
+    """When the dossier was received (a naive value is taken as UTC)."""
+
+    due_at: datetime | None = None
+    """When the result is due by law (a naive value is taken as UTC)."""
+
+    title: str = ""
+    """Document title; ``"Hồ sơ <code>"`` when empty."""
+
+
+def assemble_pdf(
+    pages: Sequence[tuple[PageImage, PageOcr]],
+    out: Path,
+    metadata: DossierMetadata | None = None,
+) -> None:
+    """Write one searchable PDF/A-2b file from page images and their OCR text layers.
+
+    Each page is the scan (JPEG for grey and colour, CCITT G4 for bilevel) sized
+    from its resolution, with Tesseract's invisible text laid on top. The document
+    gets matching Info and XMP metadata (dossier fields under the ``motcua``
+    namespace), an sRGB OutputIntent and a file identifier. The file is written
+    under a temporary name beside ``out`` and renamed over it. Raises
+    :class:`AssembleError` when a page or text layer cannot be read.
+    """
+    if not pages:
+        raise AssembleError("Không có trang nào để ghép thành tệp PDF")
+    writer = PdfWriter()
+    for number, (page, ocr) in enumerate(pages, start=1):
+        try:
+            image_page = PdfReader(io.BytesIO(_image_page_pdf(page))).pages[0]
+            added = writer.add_page(image_page)
+            _overlay_text(added, PdfReader(ocr.text_pdf).pages[0])
+            added.compress_content_streams()
+        except (PyPdfError, OSError, ValueError, KeyError, TypeError) as exc:
+            raise AssembleError(
+                f"Không ghép được trang {number} vào tệp PDF", detail=type(exc).__name__
+            ) from None
+    now = datetime.now(UTC).replace(microsecond=0)
+    _set_metadata(writer, metadata, now)
+    _add_output_intent(writer)
+    writer.compress_identical_objects()
+    writer.pdf_header = "%PDF-1.7"
+    writer.generate_file_identifiers()
+    _write_atomically(writer, out)
+
+
+def _image_page_pdf(page: PageImage) -> bytes:
+    """A one-page PDF holding only the page image, sized as pixels / dpi * 72 points."""
+    layout = img2pdf.get_fixed_dpi_layout_fun((page.dpi, page.dpi))
+    if page.mode == "1":
+        # CCITT G4 TIFF: img2pdf embeds the G4 data (re-encoding only to a single strip).
+        source = page.path.read_bytes()
+    else:
+        with Image.open(page.path) as image:
+            buffer = io.BytesIO()
+            image.convert("L" if page.mode == "L" else "RGB").save(
+                buffer, format="JPEG", quality=JPEG_QUALITY, dpi=(page.dpi, page.dpi)
+            )
+        source = buffer.getvalue()
+    data: bytes = img2pdf.convert(source, layout_fun=layout, nodate=True)
+    return data
+
+
+def _overlay_text(page: PageObject, text_page: PageObject) -> None:
+    """Lay a text-layer page over an image page, stretched to the same size if needed."""
+    width, height = float(page.mediabox.width), float(page.mediabox.height)
+    text_width, text_height = float(text_page.mediabox.width), float(text_page.mediabox.height)
+    if text_width <= 0 or text_height <= 0:
+        raise ValueError("text layer page has an empty MediaBox")
+    sx, sy = width / text_width, height / text_height
+    if abs(sx - 1) < 1e-4 and abs(sy - 1) < 1e-4:
+        page.merge_page(text_page)
+    else:
+        page.merge_transformed_page(text_page, Transformation().scale(sx, sy))
+
+
+def _nfc(text: str) -> str:
+    """Text in Unicode normal form C."""
+    return unicodedata.normalize("NFC", text)
+
+
+def _utc(moment: datetime) -> datetime:
+    """A datetime in UTC (a naive value is taken as already UTC), to the second."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.replace(microsecond=0)
+
+
+def _pdf_date(moment: datetime) -> str:
+    """A UTC datetime as a PDF date string."""
+    return _utc(moment).strftime("D:%Y%m%d%H%M%S+00'00'")
+
+
+def _xmp_date(moment: datetime) -> str:
+    """A UTC datetime as an XMP (ISO 8601) date."""
+    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _set_metadata(writer: PdfWriter, metadata: DossierMetadata | None, now: datetime) -> None:
+    """Give the document Info entries and an XMP packet that say the same things."""
+    title = _nfc(metadata.title or f"Hồ sơ {metadata.code}") if metadata else _DEFAULT_TITLE
+    info: dict[str, str] = {"/Title": title}
+    if metadata is not None:
+        info["/Author"] = _nfc(metadata.office)
+        info["/Subject"] = _nfc(metadata.procedure)
+        info["/Keywords"] = _nfc(metadata.code)
+    info |= {
+        "/Creator": CREATOR,
+        "/Producer": PRODUCER,
+        "/CreationDate": _pdf_date(now),
+        "/ModDate": _pdf_date(now),
+    }
+    writer.metadata = {NameObject(k): TextStringObject(v) for k, v in info.items()}
+
+    stream = StreamObject()
+    stream[NameObject("/Type")] = NameObject("/Metadata")
+    stream[NameObject("/Subtype")] = NameObject("/XML")
+    stream.set_data(_xmp_packet(title, metadata, now).encode("utf-8"))
+    writer.root_object[NameObject("/Metadata")] = writer._add_object(stream)
+    writer.root_object[NameObject("/Lang")] = TextStringObject("vi")
+
+
+def _description(prefix: str, uri: str, body: str) -> str:
+    """One rdf:Description holding the properties of one namespace."""
+    return f'  <rdf:Description rdf:about="" xmlns:{prefix}="{uri}">\n{body}  </rdf:Description>\n'
+
+
+def _prop(name: str, value: str) -> str:
+    """A simple text XMP property."""
+    return f"   <{name}>{escape(value)}</{name}>\n"
+
+
+def _lang_alt(name: str, value: str) -> str:
+    """A language-alternative XMP property with only the default language."""
+    return (
+        f'   <{name}><rdf:Alt><rdf:li xml:lang="x-default">{escape(value)}</rdf:li>'
+        f"</rdf:Alt></{name}>\n"
+    )
+
+
+_DOSSIER_PROPERTIES = (
+    ("code", "Text", "Mã hồ sơ"),
+    ("office", "Text", "Cơ quan tiếp nhận"),
+    ("procedure", "Text", "Thủ tục hành chính"),
+    ("applicant", "Text", "Người nộp hồ sơ"),
+    ("receivedAt", "Date", "Thời điểm tiếp nhận"),
+    ("dueAt", "Date", "Thời hạn trả kết quả"),
+)
+"""The dossier properties of the ``motcua`` XMP namespace: name, XMP type, description."""
+
+
+def _extension_schema() -> str:
+    """The PDF/A extension schema describing the ``motcua`` namespace."""
+    properties = "".join(
+        '       <rdf:li rdf:parseType="Resource">\n'
+        f"        <pdfaProperty:name>{name}</pdfaProperty:name>\n"
+        f"        <pdfaProperty:valueType>{kind}</pdfaProperty:valueType>\n"
+        "        <pdfaProperty:category>external</pdfaProperty:category>\n"
+        f"        <pdfaProperty:description>{escape(text)}</pdfaProperty:description>\n"
+        "       </rdf:li>\n"
+        for name, kind, text in _DOSSIER_PROPERTIES
+    )
+    return (
+        '  <rdf:Description rdf:about=""\n'
+        '    xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/"\n'
+        '    xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#"\n'
+        '    xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">\n'
+        "   <pdfaExtension:schemas><rdf:Bag>\n"
+        '    <rdf:li rdf:parseType="Resource">\n'
+        "     <pdfaSchema:schema>Hồ sơ một cửa (motcua)</pdfaSchema:schema>\n"
+        f"     <pdfaSchema:namespaceURI>{MOTCUA_NS}</pdfaSchema:namespaceURI>\n"
+        "     <pdfaSchema:prefix>motcua</pdfaSchema:prefix>\n"
+        "     <pdfaSchema:property><rdf:Seq>\n"
+        f"{properties}"
+        "     </rdf:Seq></pdfaSchema:property>\n"
+        "    </rdf:li>\n"
+        "   </rdf:Bag></pdfaExtension:schemas>\n"
+        "  </rdf:Description>\n"
+    )
+
+
+def _xmp_packet(title: str, metadata: DossierMetadata | None, now: datetime) -> str:
+    """The XMP packet of a document: PDF/A-2b identification, Dublin Core, dates, dossier."""
+    parts = [
+        _description(
+            "pdfaid",
+            "http://www.aiim.org/pdfa/ns/id/",
+            _prop("pdfaid:part", "2") + _prop("pdfaid:conformance", "B"),
+        )
+    ]
+    dublin_core = _prop("dc:format", "application/pdf") + _lang_alt("dc:title", title)
+    if metadata is not None:
+        dublin_core += (
+            f"   <dc:creator><rdf:Seq><rdf:li>{escape(_nfc(metadata.office))}</rdf:li>"
+            "</rdf:Seq></dc:creator>\n"
+        )
+        dublin_core += _lang_alt("dc:description", _nfc(metadata.procedure))
+    dublin_core += "   <dc:language><rdf:Bag><rdf:li>vi</rdf:li></rdf:Bag></dc:language>\n"
+    parts.append(_description("dc", "http://purl.org/dc/elements/1.1/", dublin_core))
+    parts.append(
+        _description(
+            "xmp",
+            "http://ns.adobe.com/xap/1.0/",
+            _prop("xmp:CreateDate", _xmp_date(now))
+            + _prop("xmp:ModifyDate", _xmp_date(now))
+            + _prop("xmp:MetadataDate", _xmp_date(now))
+            + _prop("xmp:CreatorTool", CREATOR),
+        )
+    )
+    pdf_props = _prop("pdf:Producer", PRODUCER)
+    if metadata is not None:
+        pdf_props += _prop("pdf:Keywords", _nfc(metadata.code))
+    parts.append(_description("pdf", "http://ns.adobe.com/pdf/1.3/", pdf_props))
+    document_id = f"uuid:{uuid.uuid4()}"
+    parts.append(
+        _description(
+            "xmpMM",
+            "http://ns.adobe.com/xap/1.0/mm/",
+            _prop("xmpMM:DocumentID", document_id) + _prop("xmpMM:InstanceID", document_id),
+        )
+    )
+    if metadata is not None:
+        dossier = (
+            _prop("motcua:code", _nfc(metadata.code))
+            + _prop("motcua:office", _nfc(metadata.office))
+            + _prop("motcua:procedure", _nfc(metadata.procedure))
+            + _prop("motcua:applicant", _nfc(metadata.applicant))
+        )
+        if metadata.received_at is not None:
+            dossier += _prop("motcua:receivedAt", _xmp_date(metadata.received_at))
+        if metadata.due_at is not None:
+            dossier += _prop("motcua:dueAt", _xmp_date(metadata.due_at))
+        parts.append(_description("motcua", MOTCUA_NS, dossier))
+        parts.append(_extension_schema())
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
+        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+        + "".join(parts)
+        + " </rdf:RDF>\n</x:xmpmeta>\n"
+        + (" " * 99 + "\n") * 20  # padding so the packet can be edited in place
+        + '<?xpacket end="w"?>'
+    )
+
+
+def _add_output_intent(writer: PdfWriter) -> None:
+    """Declare sRGB as the PDF/A output intent, with the ICC profile embedded."""
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    profile = StreamObject()
+    profile[NameObject("/N")] = NumberObject(3)
+    profile.set_data(icc)
+    profile = profile.flate_encode()
+    intent = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/OutputIntent"),
+            NameObject("/S"): NameObject("/GTS_PDFA1"),
+            NameObject("/OutputConditionIdentifier"): TextStringObject(SRGB_CONDITION),
+            NameObject("/Info"): TextStringObject(SRGB_CONDITION),
+            NameObject("/RegistryName"): TextStringObject("http://www.color.org"),
+            NameObject("/DestOutputProfile"): writer._add_object(profile),
+        }
+    )
+    writer.root_object[NameObject("/OutputIntents")] = ArrayObject([writer._add_object(intent)])
+
+
+def _write_atomically(writer: PdfWriter, out: Path) -> None:
+    """Write the PDF to a temporary file beside ``out``, flush it to disk, then rename."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = out.with_name(f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with temp.open("wb") as handle:
+            writer.write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, out)
+    except OSError as exc:
+        raise AssembleError(
+            "Không ghi được tệp PDF kết quả", disposition="retry", detail=exc.strerror or ""
+        ) from None
+    finally:
+        temp.unlink(missing_ok=True)

@@ -1,0 +1,81 @@
+"""The ``motcua digitize`` command: scans in, one searchable PDF out, no services needed."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from digitize.errors import DigitizeError
+from digitize.ocr import OcrSettings
+from digitize.pipeline import digitize_files
+
+__all__ = ["add_arguments", "run"]
+
+
+def _positive_int(value: str) -> int:
+    """Parse a command-line count of at least one."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"không phải số nguyên: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"phải từ 1 trở lên: {number}")
+    return number
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments: INPUT... -o OUT.pdf [--lang] [--jobs]."""
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        metavar="INPUT",
+        help="ảnh quét (JPEG, PNG, TIFF) hoặc PDF chỉ chứa ảnh, theo thứ tự trang",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=Path,
+        metavar="OUT.pdf",
+        help="tệp PDF/A có thể tìm kiếm sẽ được ghi ra",
+    )
+    parser.add_argument(
+        "--lang", default="vie", help="ngôn ngữ Tesseract, ví dụ vie hoặc vie+eng (mặc định vie)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="số trang nhận dạng song song (mặc định: số nhân CPU)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Digitize the inputs; 0 on success, 2 with a one-line message on stderr on failure."""
+    inputs: list[Path] = list(args.inputs)
+    missing = [path for path in inputs if not path.is_file()]
+    if missing:
+        print(f"lỗi: không tìm thấy tệp '{missing[0]}'", file=sys.stderr)
+        return 2
+    try:
+        result = digitize_files(
+            inputs, args.output, settings=OcrSettings(lang=args.lang), jobs=args.jobs
+        )
+    except DigitizeError as exc:
+        print(f"lỗi: {_one_line(exc.message_vi)}", file=sys.stderr)
+        return 2
+    mean = sum(result.confidences) / len(result.confidences) if result.confidences else 0.0
+    print(
+        f"{args.output}: {result.pages} trang, {result.seconds:.1f} giây, "
+        f"độ tin cậy trung bình {mean:.1f}"
+    )
+    return 0
+
+
+def _one_line(message: str) -> str:
+    """A message squeezed onto one line."""
+    return " ".join(message.split())

@@ -1,0 +1,162 @@
+"""Celery tasks of the digitize stage: split pages, OCR each page, assemble the PDF."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from pathlib import Path
+
+from celery import Task, shared_task
+from django.conf import settings
+from django.db import transaction
+
+from digitize.assemble import DossierMetadata, assemble_pdf
+from digitize.errors import DigitizeError
+from digitize.models import Page
+from digitize.ocr import OcrSettings, PageOcr
+from digitize.ocr import ocr_page as run_ocr
+from digitize.pages import PageImage, split_pages
+from dossiers.files import store_file
+from dossiers.models import Document, DocumentState
+from dossiers.workflow import fail_document, transition
+
+log = logging.getLogger(__name__)
+OCR_RETRIES = 3
+
+
+def _workdir(document: Document) -> Path:
+    return Path(settings.WORK_DIR) / str(document.pk)
+
+
+def _page_image(page: Page) -> PageImage:
+    return PageImage(
+        path=Path(page.image_path), dpi=page.dpi, width=page.width, height=page.height, mode=page.mode
+    )
+
+
+def _source_files(document: Document) -> list[Path]:
+    source = Path(document.source_dir)
+    return sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+@shared_task(acks_late=True)
+def prepare_document(document_id: int) -> None:
+    """Split a received document into page images and fan out one OCR task per page."""
+    document = Document.objects.get(pk=document_id)
+    if document.state == DocumentState.RECEIVED:
+        if not transition(
+            document_id, DocumentState.RECEIVED, DocumentState.DIGITIZING, kind="digitize_started"
+        ):
+            return
+    elif document.state != DocumentState.DIGITIZING:
+        return
+    if not document.pages.exists():
+        try:
+            images = split_pages(_source_files(document), _workdir(document) / "pages")
+        except DigitizeError as exc:
+            fail_document(document_id, exc.message_vi, detail={"stage": "pages"})
+            return
+        with transaction.atomic():
+            Page.objects.bulk_create(
+                [
+                    Page(
+                        document=document,
+                        index=i,
+                        image_path=str(img.path),
+                        dpi=img.dpi,
+                        width=img.width,
+                        height=img.height,
+                        mode=img.mode,
+                    )
+                    for i, img in enumerate(images)
+                ],
+                ignore_conflicts=True,
+            )
+            Document.objects.filter(pk=document_id).update(page_count=len(images))
+    dispatch_pending(document_id)
+
+
+def dispatch_pending(document_id: int) -> None:
+    """Enqueue OCR for every page not done yet, or assembly when all are done."""
+    pending = list(Page.objects.filter(document_id=document_id, done=False).values_list("pk", flat=True))
+    for page_id in pending:
+        ocr_page.delay(page_id)
+    if not pending:
+        assemble_document.delay(document_id)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=OCR_RETRIES)
+def ocr_page(self: Task, page_id: int) -> None:  # type: ignore[type-arg]
+    """OCR one page (one Tesseract run) and, if it was the last, enqueue assembly."""
+    page = Page.objects.select_related("document").get(pk=page_id)
+    document = page.document
+    if document.state != DocumentState.DIGITIZING:
+        return
+    if not page.done:
+        ocr_settings = OcrSettings(lang=settings.OCR_LANG, timeout_s=settings.OCR_TIMEOUT_S)
+        try:
+            result: PageOcr = run_ocr(_page_image(page), _workdir(document) / "ocr", ocr_settings)
+        except DigitizeError as exc:
+            if exc.disposition == "retry" and self.request.retries < OCR_RETRIES:
+                raise self.retry(countdown=10 * (self.request.retries + 1)) from exc
+            fail_document(
+                document.pk, exc.message_vi, detail={"stage": "ocr", "page": str(page.index + 1)}
+            )
+            return
+        Page.objects.filter(pk=page_id).update(
+            done=True, text=result.text, confidence=result.confidence, text_pdf_path=str(result.text_pdf)
+        )
+    if not Page.objects.filter(document_id=document.pk, done=False).exists():
+        assemble_document.delay(document.pk)
+
+
+@shared_task(acks_late=True)
+def assemble_document(document_id: int) -> None:
+    """Assemble the searchable PDF with the dossier's metadata and send it for approval."""
+    document = Document.objects.select_related(
+        "dossier", "dossier__office", "dossier__procedure"
+    ).get(pk=document_id)
+    if document.state != DocumentState.DIGITIZING:
+        return
+    pages = list(document.pages.order_by("index"))
+    if not pages or not all(p.done for p in pages):
+        return
+    dossier = document.dossier
+    metadata = DossierMetadata(
+        code=dossier.code,
+        office=dossier.office.name,
+        procedure=dossier.procedure.name,
+        applicant=dossier.applicant_name,
+        received_at=dossier.received_at,
+        due_at=dossier.due_at,
+    )
+    out = _workdir(document) / f"assembled-{document_id}.pdf"
+    try:
+        assemble_pdf(
+            [
+                (
+                    _page_image(p),
+                    PageOcr(text=p.text, confidence=p.confidence or 0.0, text_pdf=Path(p.text_pdf_path)),
+                )
+                for p in pages
+            ],
+            out,
+            metadata,
+        )
+    except DigitizeError as exc:
+        fail_document(document_id, exc.message_vi, detail={"stage": "assemble"})
+        return
+    path, digest = store_file(out, Path(settings.STORE_DIR))
+    confidences = [p.confidence for p in pages if p.confidence is not None]
+    mean_conf = round(statistics.fmean(confidences), 1) if confidences else None
+    transition(
+        document_id,
+        DocumentState.DIGITIZING,
+        DocumentState.AWAITING_APPROVAL,
+        kind="digitized",
+        detail={"pages": len(pages), "confidence": mean_conf, "sha256": digest},
+        pdf_path=str(path),
+        pdf_sha256=digest,
+        text="\f".join(p.text for p in pages),
+        mean_confidence=mean_conf,
+    )

@@ -1,0 +1,80 @@
+"""Admin pages for offices, procedures, calendar days, dossiers and the audit trail."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from dossiers.models import CalendarDay, Document, Dossier, Event, Office, Procedure
+
+
+class ProcedureInline(admin.TabularInline[Procedure, Office]):
+    model = Procedure
+    extra = 0
+
+
+@admin.register(Office)
+class OfficeAdmin(admin.ModelAdmin[Office]):
+    list_display = ("code", "name")
+    search_fields = ("code", "name")
+    inlines = [ProcedureInline]
+
+
+@admin.register(Procedure)
+class ProcedureAdmin(admin.ModelAdmin[Procedure]):
+    list_display = ("code", "name", "office", "limit_working_days")
+    list_filter = ("office",)
+    search_fields = ("code", "name")
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin[CalendarDay]):
+    list_display = ("day", "kind", "note")
+    list_filter = ("kind",)
+
+
+class DocumentInline(admin.TabularInline[Document, Dossier]):
+    model = Document
+    extra = 0
+    fields = ("state", "page_count", "mean_confidence", "reason", "state_changed_at")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Dossier)
+class DossierAdmin(admin.ModelAdmin[Dossier]):
+    list_display = ("code", "office", "procedure", "status", "received_at", "due_at", "resolved_at")
+    list_filter = ("office", "status", "procedure")
+    search_fields = ("code",)
+    date_hierarchy = "received_at"
+    readonly_fields = ("received_at", "due_at", "resolved_at", "status", "created_at")
+    exclude = ("secret_hash",)
+    inlines = [DocumentInline]
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin[Document]):
+    list_display = ("pk", "dossier", "state", "page_count", "mean_confidence", "state_changed_at")
+    list_filter = ("state",)
+    search_fields = ("dossier__code",)
+    readonly_fields = [f.name for f in Document._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin[Event]):
+    list_display = ("at", "kind", "dossier", "document", "from_state", "to_state", "actor")
+    list_filter = ("kind",)
+    search_fields = ("dossier__code",)
+    readonly_fields = [f.name for f in Event._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False

@@ -1,0 +1,83 @@
+"""Files on disk: the content-addressed store and the failed/ folder with its reason files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dossiers.calendar import VN_TZ
+
+REASON_FILE = "LY_DO.txt"
+CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def store_file(src: Path, store_dir: Path, suffix: str = ".pdf") -> tuple[Path, str]:
+    """Move a finished file into the content-addressed store; return its path and SHA-256.
+
+    Storing the same content twice is harmless: the second copy is dropped.
+    """
+    digest = sha256_file(src)
+    dest = store_dir / digest[:2] / f"{digest}{suffix}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists():
+        src.unlink(missing_ok=True)
+    else:
+        os.replace(src, dest)
+    return dest, digest
+
+
+def store_bytes(data: bytes, store_dir: Path, suffix: str = ".pdf") -> tuple[Path, str]:
+    """Write bytes into the content-addressed store (temp name, then rename)."""
+    store_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=store_dir, prefix=".incoming-", suffix=suffix)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return store_file(Path(tmp), store_dir, suffix)
+
+
+def quarantine(src: Path, failed_dir: Path, reason_vi: str, *, detail: dict[str, str] | None = None) -> Path:
+    """Move a file or folder into failed/ beside a reason file a clerk can read.
+
+    Nothing is deleted: the files keep their names inside a dated folder.
+    """
+    stamp = datetime.now(UTC).astimezone(VN_TZ).strftime("%Y%m%d-%H%M%S")
+    dest = failed_dir / f"{stamp}-{src.name}"
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = failed_dir / f"{stamp}-{src.name}-{n}"
+    dest.mkdir(parents=True)
+    if src.exists():
+        shutil.move(str(src), str(dest / src.name))
+    write_reason(dest, reason_vi, detail=detail)
+    return dest
+
+
+def write_reason(folder: Path, reason_vi: str, *, detail: dict[str, str] | None = None) -> None:
+    """Write the clerk-readable reason file (and a JSON twin for tools) into a folder."""
+    when = datetime.now(UTC).astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M:%S")
+    (folder / REASON_FILE).write_text(
+        f"Thời điểm: {when}\nLý do: {reason_vi}\n"
+        "Cách xử lý: kiểm tra lại tệp, quét lại nếu cần, rồi đặt lại vào thư mục tiếp nhận.\n",
+        encoding="utf-8",
+    )
+    (folder / "reason.json").write_text(
+        json.dumps({"reason": reason_vi, **(detail or {})}, ensure_ascii=False, indent=2),
+        encoding="utf-8",
+    )

@@ -1,0 +1,7 @@
+"""Allow ``python -m motcua``."""
+
+import sys
+
+from motcua.cli import main
+
+sys.exit(main())

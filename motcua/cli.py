@@ -1,0 +1,151 @@
+"""The ``motcua`` command line: service roles, one-shot tools and back-office commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+#: Back-office commands implemented as Django management commands.
+DJANGO_COMMANDS = {
+    "import-dossiers": "import_dossiers",
+    "batches": "batches",
+    "approve": "approve",
+    "status": "status",
+}
+QUEUES = "default,ocr,assemble,sign,notify"
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "motcua.settings")
+    import django
+
+    django.setup()
+
+
+def _parser() -> argparse.ArgumentParser:
+    from digitize import oneshot as digitize_oneshot
+    from signing import oneshot as signing_oneshot
+
+    parser = argparse.ArgumentParser(
+        prog="motcua",
+        description="Số hóa và ký số hồ sơ một cửa / one-stop dossier digitization and signing.",
+    )
+    parser.add_argument("--data-dir", type=Path, help="thư mục dữ liệu (mặc định ./var)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="chạy toàn bộ dịch vụ trên một máy (nhúng Redis, Celery)")
+    run.add_argument("--data-dir", type=Path, dest="run_data_dir")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+
+    web = sub.add_parser("web", help="máy chủ web (vai trò riêng)")
+    web.add_argument("--port", type=int, default=8000)
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--threads", type=int, default=8)
+
+    worker = sub.add_parser("worker", help="tiến trình Celery xử lý (vai trò riêng)")
+    worker.add_argument("--queues", "-Q", default=QUEUES)
+    worker.add_argument("--concurrency", "-c", type=int, default=os.cpu_count() or 1)
+    sub.add_parser("beat", help="bộ lập lịch (đối soát định kỳ)")
+    sub.add_parser("watch", help="theo dõi thư mục tiếp nhận")
+    sub.add_parser("setup", help="tạo thư mục dữ liệu, cập nhật CSDL, dữ liệu mẫu lần đầu")
+
+    digitize = sub.add_parser("digitize", help="OCR ảnh quét thành PDF tìm kiếm được (không cần CSDL)")
+    digitize_oneshot.add_arguments(digitize)
+    sign = sub.add_parser("sign", help="ký số một tệp PDF (không cần CSDL)")
+    signing_oneshot.add_sign_arguments(sign)
+    verify = sub.add_parser("verify", help="kiểm tra chữ ký số của một tệp PDF")
+    signing_oneshot.add_verify_arguments(verify)
+
+    for name in DJANGO_COMMANDS:
+        sub.add_parser(name, help=f"lệnh nghiệp vụ (xem: motcua {name} --help)", add_help=False)
+    sub.add_parser("manage", help="lệnh quản trị Django (migrate, createsuperuser, …)", add_help=False)
+    return parser
+
+
+def _split_global(argv: list[str]) -> tuple[Path | None, list[str]]:
+    """Take a leading ``--data-dir DIR`` off the arguments."""
+    if argv[:1] == ["--data-dir"] and len(argv) > 1:
+        return Path(argv[1]), argv[2:]
+    if argv[:1] and argv[0].startswith("--data-dir="):
+        return Path(argv[0].split("=", 1)[1]), argv[1:]
+    return None, argv
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``motcua`` command."""
+    raw = list(sys.argv[1:] if argv is None else argv)
+    global_dir, rest = _split_global(raw)
+    if rest and (rest[0] in DJANGO_COMMANDS or rest[0] == "manage"):
+        # Back-office commands parse their own options (Django's argparse).
+        if global_dir is not None:
+            os.environ["MOTCUA_DATA_DIR"] = str(global_dir.resolve())
+        _django()
+        from django.core.management import execute_from_command_line
+
+        name = DJANGO_COMMANDS.get(rest[0])
+        if name is None:
+            execute_from_command_line(["motcua manage", *(rest[1:] or ["help"])])
+        else:
+            execute_from_command_line([f"motcua {rest[0]}", name, *rest[1:]])
+        return 0
+
+    args = _parser().parse_args(raw)
+    data_dir = getattr(args, "run_data_dir", None) or args.data_dir
+    if data_dir is not None:
+        os.environ["MOTCUA_DATA_DIR"] = str(Path(data_dir).resolve())
+    command: str = args.command
+
+    if command == "digitize":
+        from digitize import oneshot as digitize_oneshot
+
+        return digitize_oneshot.run(args)
+    if command == "sign":
+        from signing import oneshot as signing_oneshot
+
+        return signing_oneshot.run_sign(args)
+    if command == "verify":
+        from signing import oneshot as signing_oneshot
+
+        return signing_oneshot.run_verify(args)
+
+    if command == "setup":
+        _django()
+        from motcua.firstrun import prepare
+
+        prepare(announce=True)
+        return 0
+    if command == "run":
+        _django()
+        from motcua.supervisor import run_embedded
+
+        return run_embedded(port=args.port, host=args.host, workers=args.workers)
+    if command == "web":
+        _django()
+        from motcua.roles import serve_web
+
+        serve_web(host=args.host, port=args.port, threads=args.threads)
+        return 0
+    if command == "worker":
+        from motcua.roles import exec_celery
+
+        exec_celery(["worker", "-Q", args.queues, "-c", str(args.concurrency)])
+    if command == "beat":
+        from motcua.roles import exec_celery
+
+        exec_celery(["beat"])
+    if command == "watch":
+        _django()
+        from motcua.roles import watch
+
+        watch()
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

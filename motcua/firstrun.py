@@ -1,0 +1,124 @@
+"""Preparing a data directory: folders, migrations and, on first run, development data."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission, User
+from django.core.management import call_command
+from django.db import transaction
+
+from dossiers.models import Office, Procedure
+
+DEMO_OFFICE = ("xa-demo", "UBND xã Tân Lập (dữ liệu mẫu)")
+DEMO_PROCEDURES = [
+    ("CT-BANSAO", "Chứng thực bản sao từ bản chính giấy tờ, văn bản", 1),
+    ("HT-KHAISINH", "Đăng ký khai sinh", 3),
+    ("HT-XNHONNHAN", "Cấp Giấy xác nhận tình trạng hôn nhân", 5),
+]
+CLERK_GROUP = "Văn thư một cửa"
+SIGNER_GROUP = "Lãnh đạo ký duyệt"
+DEV_NOTE = (
+    "CHỈ DÙNG THỬ — DEVELOPMENT ONLY. Khóa, chứng thư và mật khẩu trong thư mục này do motcua "
+    "tự tạo để chạy thử; không dùng để ký văn bản thật.\n"
+)
+
+
+def _private_write(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def make_dirs() -> None:
+    """Create the data directory's folders."""
+    for name in ("INBOX_DIR", "INTAKE_DIR", "WORK_DIR", "STORE_DIR", "FAILED_DIR", "OUTBOX_DIR",
+                 "RUN_DIR", "LOG_DIR", "TRUST_DIR", "STATIC_ROOT"):
+        Path(getattr(settings, name)).mkdir(parents=True, exist_ok=True)
+
+
+def _groups() -> tuple[Group, Group]:
+    clerk, _ = Group.objects.get_or_create(name=CLERK_GROUP)
+    clerk.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="dossiers", codename__in=["add_dossier", "view_dossier"]
+        )
+    )
+    signer, _ = Group.objects.get_or_create(name=SIGNER_GROUP)
+    signer.permissions.add(
+        *Permission.objects.filter(content_type__app_label="signing", codename__in=["view_batch"])
+    )
+    return clerk, signer
+
+
+def seed_development() -> Path | None:
+    """On an empty database: a demo office, its procedures, accounts and a dev signing key.
+
+    Returns the folder holding the development credentials, or None if the
+    database already had offices.
+    """
+    from signing.devpki import make_dev_pki
+    from signing.models import Signer
+
+    if Office.objects.exists():
+        return None
+    dev = Path(settings.PKI_DIR) / "dev"
+    dev.mkdir(parents=True, exist_ok=True)
+    (dev / "README-DEV-ONLY.txt").write_text(DEV_NOTE, encoding="utf-8")
+    passphrase = secrets.token_urlsafe(18)
+    _private_write(dev / "DEV-ONLY-signer-passphrase.txt", passphrase + "\n")
+    issued = make_dev_pki(
+        dev,
+        signer_name="Nguyễn Văn An",
+        organisation=DEMO_OFFICE[1],
+        passphrase=passphrase.encode(),
+        development=True,
+    )
+    shutil.copyfile(issued.ca_cert, Path(settings.TRUST_DIR) / "dev-ca.pem")
+    accounts = {"quantri": secrets.token_urlsafe(12), "vanthu": secrets.token_urlsafe(12),
+                "lanhdao": secrets.token_urlsafe(12)}
+    _private_write(
+        dev / "DEV-ONLY-accounts.txt",
+        DEV_NOTE + "".join(f"{user}\t{pw}\n" for user, pw in accounts.items()),
+    )
+    clerk_group, signer_group = _groups()
+    with transaction.atomic():
+        office = Office.objects.create(code=DEMO_OFFICE[0], name=DEMO_OFFICE[1])
+        for code, name, days in DEMO_PROCEDURES:
+            Procedure.objects.create(office=office, code=code, name=name, limit_working_days=days)
+        User.objects.create_superuser("quantri", "", accounts["quantri"])
+        clerk = User.objects.create_user("vanthu", "", accounts["vanthu"], first_name="Văn thư")
+        clerk.groups.add(clerk_group)
+        official = User.objects.create_user(
+            "lanhdao", "", accounts["lanhdao"], first_name="Nguyễn Văn An"
+        )
+        official.groups.add(signer_group)
+        Signer.objects.create(
+            user=official,
+            office=office,
+            display_name="Nguyễn Văn An",
+            title="Chủ tịch UBND xã",
+            pkcs12_path=str(issued.pkcs12),
+        )
+    (Path(settings.INBOX_DIR) / office.code).mkdir(parents=True, exist_ok=True)
+    return dev
+
+
+def prepare(*, announce: bool = False) -> None:
+    """Make the data directory ready: folders, migrations, first-run development data."""
+    make_dirs()
+    call_command("migrate", interactive=False, verbosity=0)
+    _groups()
+    dev = seed_development()
+    for office in Office.objects.all():
+        (Path(settings.INBOX_DIR) / office.code).mkdir(parents=True, exist_ok=True)
+    if announce and dev is not None:
+        print(
+            "Lần chạy đầu: đã tạo cơ quan mẫu, tài khoản và khóa ký CHỈ DÙNG THỬ trong "
+            f"{dev}\n(first run: demo office, accounts and a DEVELOPMENT-ONLY signing key in {dev})",
+            flush=True,
+        )

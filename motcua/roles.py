@@ -1,0 +1,56 @@
+"""The service roles one process each: web server, Celery worker or scheduler, watcher."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from typing import NoReturn
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+
+def serve_web(host: str, port: int, threads: int = 8) -> None:
+    """Serve the Django application with waitress until terminated."""
+    from waitress import serve
+
+    from motcua.wsgi import application
+
+    log.info("web on http://%s:%s/", host, port)
+    serve(application, host=host, port=port, threads=threads, ident="motcua")
+
+
+def exec_celery(args: list[str]) -> NoReturn:
+    """Replace this process with a Celery role for the motcua app."""
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "motcua.settings")
+    env["OMP_THREAD_LIMIT"] = "1"  # one Tesseract per core, not one with many threads
+    extra: list[str] = []
+    if args[0] == "worker":
+        extra = ["-O", "fair", "--without-gossip", "--without-mingle", "--loglevel", "INFO"]
+    elif args[0] == "beat":
+        from django.conf import settings as dj
+
+        dj.RUN_DIR.mkdir(parents=True, exist_ok=True)
+        extra = ["-s", str(dj.RUN_DIR / "celerybeat-schedule"), "--loglevel", "INFO"]
+    argv = [sys.executable, "-m", "celery", "-A", "motcua", *args, *extra]
+    os.execve(sys.executable, argv, env)
+
+
+def watch() -> None:
+    """Run the inbox watcher until SIGTERM or SIGINT."""
+    from watch_folders.watcher import run
+
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("inbox: %s", settings.INBOX_DIR)
+    run(stop)

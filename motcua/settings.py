@@ -1,0 +1,227 @@
+"""Django settings: the one place that reads the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+import django_stubs_ext
+from kombu import Exchange, Queue
+
+django_stubs_ext.monkeypatch()  # admin and other generics subscriptable at run time
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DATA_DIR = Path(_env("MOTCUA_DATA_DIR", str(Path.cwd() / "var"))).resolve()
+INBOX_DIR = DATA_DIR / "inbox"
+INTAKE_DIR = DATA_DIR / "intake"
+WORK_DIR = DATA_DIR / "work"
+STORE_DIR = DATA_DIR / "store"
+FAILED_DIR = DATA_DIR / "failed"
+OUTBOX_DIR = DATA_DIR / "outbox"
+RUN_DIR = DATA_DIR / "run"
+LOG_DIR = DATA_DIR / "log"
+PKI_DIR = DATA_DIR / "pki"
+TRUST_DIR = PKI_DIR / "trust"
+STATIC_ROOT = DATA_DIR / "static"
+
+
+def _secret_key() -> str:
+    configured = _env("MOTCUA_SECRET_KEY")
+    if configured:
+        return configured
+    path = DATA_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+SECRET_KEY = _secret_key()
+DEBUG = _env_bool("MOTCUA_DEBUG", False)
+ALLOWED_HOSTS = [h for h in _env("MOTCUA_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in _env("MOTCUA_CSRF_TRUSTED_ORIGINS").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "dossiers",
+    "watch_folders",
+    "digitize",
+    "signing",
+    "publishing",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "motcua.urls"
+WSGI_APPLICATION = "motcua.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "motcua" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------------
+DATABASE_URL = _env("MOTCUA_DATABASE_URL")
+DATABASES: dict[str, Any]
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "motcua.sqlite3",
+            "OPTIONS": {
+                # Several worker processes write: WAL lets readers go on, IMMEDIATE
+                # transactions queue writers instead of failing on upgrade.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+# --- language and time ----------------------------------------------------------------------
+LANGUAGE_CODE = "vi"
+LANGUAGES = [("vi", "Tiếng Việt"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "motcua" / "locale"]
+TIME_ZONE = "Asia/Ho_Chi_Minh"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- broker and Celery ----------------------------------------------------------------------
+REDIS_SOCKET = RUN_DIR / "redis.sock"
+BROKER_URL = _env("MOTCUA_BROKER_URL")
+EMBEDDED = not BROKER_URL
+CELERY_BROKER_URL = BROKER_URL or f"redis+socket://{REDIS_SOCKET}"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ("default", "ocr", "assemble", "sign", "notify")
+]
+CELERY_TASK_ROUTES = {
+    "digitize.tasks.ocr_page": {"queue": "ocr"},
+    "digitize.tasks.prepare_document": {"queue": "assemble"},
+    "digitize.tasks.assemble_document": {"queue": "assemble"},
+    "signing.tasks.*": {"queue": "sign"},
+    "publishing.tasks.*": {"queue": "notify"},
+}
+CELERY_TASK_ALWAYS_EAGER = _env_bool("MOTCUA_TASKS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+RECONCILE_EVERY_S = float(_env("MOTCUA_RECONCILE_EVERY_S", "60"))
+CELERY_BEAT_SCHEDULE = {
+    "reconcile": {"task": "dossiers.tasks.reconcile", "schedule": RECONCILE_EVERY_S},
+}
+# Seconds a document may sit in a working state before the reconciler re-enqueues it.
+STAGE_LIMITS_S = {
+    "RECEIVED": float(_env("MOTCUA_LIMIT_RECEIVED_S", "120")),
+    "DIGITIZING": float(_env("MOTCUA_LIMIT_DIGITIZING_S", "900")),
+    "SIGNED": float(_env("MOTCUA_LIMIT_SIGNED_S", "120")),
+    "PUBLISHED": float(_env("MOTCUA_LIMIT_PUBLISHED_S", "300")),
+}
+
+# --- pipeline -------------------------------------------------------------------------------
+WATCH_SETTLE_S = float(_env("MOTCUA_SETTLE_SECONDS", "5"))
+WATCH_POLLING = _env_bool("MOTCUA_WATCH_POLLING", False)
+WATCH_RESCAN_S = float(_env("MOTCUA_WATCH_RESCAN_S", "2"))
+OCR_LANG = _env("MOTCUA_OCR_LANG", "vie")
+OCR_TIMEOUT_S = float(_env("MOTCUA_OCR_TIMEOUT_S", "300"))
+STAMP_FONT = Path(
+    _env("MOTCUA_STAMP_FONT", "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf")
+)
+PUBLIC_BASE_URL = _env("MOTCUA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- mail -----------------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = _env("MOTCUA_FROM_EMAIL", "motcua@localhost")
+if _env("MOTCUA_EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _env("MOTCUA_EMAIL_HOST")
+    EMAIL_PORT = int(_env("MOTCUA_EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = _env("MOTCUA_EMAIL_USER")
+    EMAIL_HOST_PASSWORD = _env("MOTCUA_EMAIL_PASSWORD")
+    EMAIL_USE_TLS = _env_bool("MOTCUA_EMAIL_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(OUTBOX_DIR / "email")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": _env("MOTCUA_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,31 @@
+"""The URL map: back office, signing, public portal and admin."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+from django.views.generic import TemplateView
+
+from publishing import views as publishing_views
+from signing import views as signing_views
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness probe for supervisors and load balancers."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("", TemplateView.as_view(template_name="motcua/home.html"), name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("dang-nhap/", auth_views.LoginView.as_view(), name="login"),
+    path("dang-xuat/", auth_views.LogoutView.as_view(), name="logout"),
+    path("tiep-nhan/", publishing_views.register, name="register"),
+    path("ky-duyet/", signing_views.batch_list, name="batch-list"),
+    path("ky-duyet/<int:batch_id>/", signing_views.batch_detail, name="batch-detail"),
+    path("ky-duyet/tai-lieu/<int:document_id>.pdf", signing_views.document_pdf, name="document-pdf"),
+    path("tra-cuu/", publishing_views.lookup, name="lookup"),
+    path("tra-cuu/tai-ve/", publishing_views.download, name="download"),
+    path("kiem-tra/", publishing_views.verify, name="verify"),
+    path("quan-tri/", admin.site.urls),
+]

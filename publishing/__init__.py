@@ -1,0 +1,1 @@
+"""Publishing of signed results to citizens."""

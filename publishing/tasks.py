@@ -1,0 +1,118 @@
+"""Celery tasks that publish a signed result and deliver it to the citizen."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from celery import Task, shared_task
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+
+from dossiers.calendar import TIMELINESS_LABELS_VI, VN_TZ
+from dossiers.models import Document, DocumentState, Dossier
+from dossiers.workflow import record_event, transition
+from publishing.models import OutboxMessage
+from publishing.sms import FileSmsBackend
+
+log = logging.getLogger(__name__)
+
+
+def on_state_changed(sender: object, *, document: Document, new: str, **_: Any) -> None:
+    """Publish a document once its signature is committed."""
+    if new == DocumentState.SIGNED:
+        document_id = document.pk
+        transaction.on_commit(lambda: publish_document.delay(document_id))
+
+
+@shared_task(acks_late=True)
+def publish_document(document_id: int) -> None:
+    """Resolve the dossier, queue the citizen's messages and mark the result published."""
+    document = Document.objects.select_related("dossier").get(pk=document_id)
+    if document.state != DocumentState.SIGNED:
+        if document.state == DocumentState.PUBLISHED:
+            deliver_document.delay(document_id)
+        return
+    dossier = document.dossier
+    with transaction.atomic():
+        if not transition(document_id, DocumentState.SIGNED, DocumentState.PUBLISHED, kind="published"):
+            return
+        now = timezone.now()
+        updated = Dossier.objects.filter(pk=dossier.pk, resolved_at__isnull=True).update(
+            resolved_at=now, status=Dossier.Status.RESOLVED
+        )
+        if updated:
+            dossier.refresh_from_db()
+            record_event(dossier, "resolved", document=document, detail={"timeliness": dossier.timeliness or ""})
+        if dossier.email:
+            OutboxMessage.objects.get_or_create(document=document, channel=OutboxMessage.Channel.EMAIL)
+        if dossier.phone:
+            OutboxMessage.objects.get_or_create(document=document, channel=OutboxMessage.Channel.SMS)
+        transaction.on_commit(lambda: deliver_document.delay(document_id))
+
+
+def _email(document: Document) -> EmailMessage:
+    dossier = document.dossier
+    label = TIMELINESS_LABELS_VI.get(dossier.timeliness or "", "")
+    resolved = (dossier.resolved_at or timezone.now()).astimezone(VN_TZ)
+    body = (
+        f"Kính gửi {dossier.applicant_name},\n\n"
+        f"{dossier.office.name} đã có kết quả giải quyết hồ sơ {dossier.code} "
+        f"({dossier.procedure.name}) lúc {resolved:%H:%M ngày %d/%m/%Y} ({label.lower()}).\n"
+        "Kết quả có chữ ký số được đính kèm thư này. Ông/bà có thể kiểm tra chữ ký tại "
+        f"{settings.PUBLIC_BASE_URL}/kiem-tra/ và tra cứu hồ sơ tại "
+        f"{settings.PUBLIC_BASE_URL}/tra-cuu/ bằng mã hồ sơ và mã tra cứu in trên giấy hẹn.\n\n"
+        "Trân trọng.\n"
+    )
+    message = EmailMessage(
+        subject=f"Kết quả giải quyết hồ sơ {dossier.code}",
+        body=body,
+        to=[dossier.email],
+    )
+    message.attach(
+        f"ket-qua-{dossier.code}.pdf", Path(document.signed_path).read_bytes(), "application/pdf"
+    )
+    return message
+
+
+def _sms_text(document: Document) -> str:
+    dossier = document.dossier
+    return (
+        f"{dossier.office.name}: ho so {dossier.code} da co ket qua. "
+        f"Tra cuu tai {settings.PUBLIC_BASE_URL}/tra-cuu/"
+    )
+
+
+@shared_task(bind=True, acks_late=True, max_retries=8)
+def deliver_document(self: Task, document_id: int) -> None:  # type: ignore[type-arg]
+    """Send each pending outbox message of a published document; retry on failure."""
+    document = Document.objects.select_related("dossier", "dossier__office", "dossier__procedure").get(
+        pk=document_id
+    )
+    if document.state != DocumentState.PUBLISHED:
+        return
+    failures = 0
+    for message in document.outbox.filter(state=OutboxMessage.State.PENDING):
+        try:
+            if message.channel == OutboxMessage.Channel.EMAIL:
+                _email(document).send(fail_silently=False)
+            else:
+                FileSmsBackend(Path(settings.OUTBOX_DIR) / "sms").send(
+                    document.dossier.phone, _sms_text(document)
+                )
+        except Exception as exc:
+            failures += 1
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                attempts=message.attempts + 1, last_error=type(exc).__name__
+            )
+            log.warning("delivery of %s for document %s failed: %s", message.channel, document_id, type(exc).__name__)
+            continue
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            state=OutboxMessage.State.SENT, attempts=message.attempts + 1, sent_at=timezone.now()
+        )
+    if failures:
+        raise self.retry(countdown=min(3600, 30 * 2**self.request.retries))
+    transition(document_id, DocumentState.PUBLISHED, DocumentState.DELIVERED, kind="delivered")

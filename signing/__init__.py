@@ -1,0 +1,78 @@
+"""Signing: PKCS#12 keys, PAdES signatures with a Vietnamese stamp, and verification."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from signing.devpki import IssuedKey, make_dev_pki
+    from signing.errors import (
+        CertificateError,
+        KeyUnlockError,
+        PdfInputError,
+        SignatureOutputError,
+        SigningError,
+        StampError,
+        TrustStoreError,
+    )
+    from signing.keys import load_pkcs12_signer, read_passphrase_file
+    from signing.pades import SignOptions, StampText, sign_file, sign_pdf
+    from signing.verify import SignatureReport, VerifyReport, verify_pdf
+
+__all__ = [
+    "CertificateError",
+    "IssuedKey",
+    "KeyUnlockError",
+    "PdfInputError",
+    "SignOptions",
+    "SignatureOutputError",
+    "SignatureReport",
+    "SigningError",
+    "StampError",
+    "StampText",
+    "TrustStoreError",
+    "VerifyReport",
+    "load_pkcs12_signer",
+    "make_dev_pki",
+    "read_passphrase_file",
+    "sign_file",
+    "sign_pdf",
+    "verify_pdf",
+]
+
+# Imported on first use: pyHanko takes over half a second to import, and Django
+# imports this package when it loads the app registry (web, workers, commands).
+_HOMES = {
+    "IssuedKey": "signing.devpki",
+    "make_dev_pki": "signing.devpki",
+    "CertificateError": "signing.errors",
+    "KeyUnlockError": "signing.errors",
+    "PdfInputError": "signing.errors",
+    "SignatureOutputError": "signing.errors",
+    "SigningError": "signing.errors",
+    "StampError": "signing.errors",
+    "TrustStoreError": "signing.errors",
+    "load_pkcs12_signer": "signing.keys",
+    "read_passphrase_file": "signing.keys",
+    "SignOptions": "signing.pades",
+    "StampText": "signing.pades",
+    "sign_file": "signing.pades",
+    "sign_pdf": "signing.pades",
+    "SignatureReport": "signing.verify",
+    "VerifyReport": "signing.verify",
+    "verify_pdf": "signing.verify",
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'signing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,15 @@
+"""Django application configuration for batches, approvals and signatures."""
+
+from django.apps import AppConfig
+
+
+class SigningConfig(AppConfig):
+    name = "signing"
+    verbose_name = "Ký số"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from dossiers.workflow import state_changed
+        from signing.approval import on_state_changed
+
+        state_changed.connect(on_state_changed, dispatch_uid="signing.batch_assignment")

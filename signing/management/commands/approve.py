@@ -1,0 +1,81 @@
+"""``motcua approve BATCH_ID``: approve a batch and sign it here, with the official's key."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from signing.approval import ApprovalError, Progress, approve_batch
+from signing.errors import SigningError
+from signing.keys import load_pkcs12_signer, read_passphrase_file
+from signing.models import Batch
+
+OUTCOME_VI = {"signed": "đã ký", "rejected": "từ chối", "skipped": "bỏ qua", "approved": "đã duyệt"}
+
+
+class Command(BaseCommand):
+    help = (
+        "Phê duyệt và ký số một lô. Mật khẩu khóa được hỏi (không hiện) hoặc đọc từ "
+        "--passphrase-file; nó chỉ ở trong tiến trình này."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("batch_id", type=int)
+        parser.add_argument("--passphrase-file", type=Path)
+        parser.add_argument("--user", help="tài khoản người ký (mặc định: người ký của lô)")
+        parser.add_argument(
+            "--reject", action="append", default=[], metavar="DOC_ID:LÝ_DO",
+            help="từ chối một tài liệu với lý do (lặp lại được)",
+        )
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        batch = Batch.objects.select_related("office", "signer__user").filter(pk=opts["batch_id"]).first()
+        if batch is None:
+            raise CommandError(f"Không có lô ký #{opts['batch_id']}.")
+        if opts["user"]:
+            user = User.objects.filter(username=opts["user"]).first()
+            if user is None:
+                raise CommandError(f"Không có tài khoản {opts['user']}.")
+        elif batch.signer is not None:
+            user = batch.signer.user
+        else:
+            raise CommandError("Lô chưa có người ký; dùng --user.")
+        rejections: dict[int, str] = {}
+        for raw in opts["reject"]:
+            doc, _, reason = raw.partition(":")
+            if not doc.isdigit() or not reason.strip():
+                raise CommandError(f"--reject cần dạng DOC_ID:LÝ_DO, nhận được '{raw}'.")
+            rejections[int(doc)] = reason.strip()
+        try:
+            from signing.approval import signer_for
+
+            signer = signer_for(user, batch)
+            if opts["passphrase_file"]:
+                passphrase = read_passphrase_file(opts["passphrase_file"])
+            else:
+                passphrase = getpass.getpass(f"Mật khẩu khóa ký của {signer.display_name}: ").encode()
+            key = load_pkcs12_signer(Path(signer.pkcs12_path), passphrase)
+            del passphrase
+            results = approve_batch(batch, user, key, rejections=rejections, progress=self._show)
+        except (ApprovalError, SigningError) as exc:
+            raise CommandError(exc.message_vi) from exc
+        signed = sum(1 for r in results if r.outcome == "signed")
+        rejected = sum(1 for r in results if r.outcome == "rejected")
+        self.stdout.write(f"Lô #{batch.pk}: đã ký {signed}, từ chối {rejected}, tổng {len(results)}.")
+
+    def _show(self, step: Progress) -> None:
+        width = 30
+        filled = int(width * step.done / max(step.total, 1))
+        bar = "█" * filled + "·" * (width - filled)
+        sys.stderr.write(
+            f"\r[{bar}] {step.done}/{step.total} tài liệu #{step.document_id}: "
+            f"{OUTCOME_VI.get(step.outcome, step.outcome)}   "
+        )
+        if step.done == step.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()

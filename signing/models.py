@@ -1,0 +1,78 @@
+"""Signers, batches of documents awaiting approval, and the approval record per item."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from dossiers.models import Document, Office
+
+
+class Signer(models.Model):
+    """A signing official of an office and where their key lives."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signers")
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="signers")
+    display_name = models.CharField("họ tên hiển thị", max_length=255)
+    title = models.CharField("chức vụ", max_length=255, blank=True)
+    pkcs12_path = models.CharField("tệp khóa PKCS#12", max_length=1024)
+    active = models.BooleanField("đang hoạt động", default=True)
+
+    class Meta:
+        verbose_name = "người ký"
+        verbose_name_plural = "người ký"
+        constraints = [models.UniqueConstraint(fields=["user", "office"], name="one_signer_per_office")]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.office.code})"
+
+
+class Batch(models.Model):
+    """Documents of one office waiting for one official's decision."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Đang gom"
+        SIGNING = "signing", "Đang ký"
+        DONE = "done", "Đã xong"
+
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="batches")
+    signer = models.ForeignKey(Signer, on_delete=models.PROTECT, null=True, blank=True, related_name="batches")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "lô ký"
+        verbose_name_plural = "lô ký"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Lô #{self.pk} — {self.office.code}"
+
+
+class BatchItem(models.Model):
+    """One document in a batch, the official's decision on it and its signature."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Chờ quyết định"
+        APPROVED = "approved", "Đồng ý"
+        REJECTED = "rejected", "Từ chối"
+
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="items")
+    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="batch_item")
+    decision = models.CharField(max_length=16, choices=Decision.choices, default=Decision.PENDING)
+    reason = models.TextField("lý do từ chối", blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    approved_sha256 = models.CharField(max_length=64, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "mục trong lô ký"
+        verbose_name_plural = "mục trong lô ký"
+        ordering = ["batch", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}/{self.document_id}"

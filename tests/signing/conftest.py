@@ -1,0 +1,60 @@
+"""Fixtures for the signing tests: one throwaway PKI, signer and document per test session."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from pyhanko.sign.signers import SimpleSigner
+
+from signing.devpki import IssuedKey
+from signing.keys import load_pkcs12_signer
+from signing.pades import SignOptions, StampText, sign_pdf
+from tests.support.pki import (
+    TEST_OFFICE,
+    TEST_PASSPHRASE,
+    TEST_SIGNER,
+    make_test_pdf,
+    make_test_pki,
+)
+
+SIGNED_AT = dt.datetime(2026, 11, 22, 7, 5, 3, tzinfo=dt.UTC)
+"""Injected signing time: 14:05:03 in Vietnam."""
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> IssuedKey:
+    return make_test_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="session")
+def other_pki(tmp_path_factory: pytest.TempPathFactory) -> IssuedKey:
+    return make_test_pki(tmp_path_factory.mktemp("other-pki"), name="Kẻ Lạ", org="Nơi Khác")
+
+
+@pytest.fixture(scope="session")
+def signer(pki: IssuedKey) -> SimpleSigner:
+    return load_pkcs12_signer(pki.pkcs12, TEST_PASSPHRASE)
+
+
+@pytest.fixture(scope="session")
+def unsigned_pdf() -> bytes:
+    return make_test_pdf(pages=2)
+
+
+@pytest.fixture(scope="session")
+def visible_options() -> SignOptions:
+    return SignOptions(
+        stamp=StampText(signer_name=TEST_SIGNER, office_name=TEST_OFFICE, signed_at=SIGNED_AT)
+    )
+
+
+@pytest.fixture(scope="session")
+def signed_pdf(unsigned_pdf: bytes, signer: SimpleSigner, visible_options: SignOptions) -> bytes:
+    return sign_pdf(unsigned_pdf, signer, visible_options)
+
+
+@pytest.fixture()
+def trust(pki: IssuedKey) -> list[Path]:
+    return [pki.ca_cert]

@@ -1,0 +1,1 @@
+"""Test data makers shared by the test suites: Vietnamese scans, PDFs, text metrics."""

@@ -1,0 +1,259 @@
+"""A throwaway PKI, small unsigned PDFs and tampering helpers for the signing tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, ContentStream, DictionaryObject, StreamObject
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+
+from signing.devpki import CA_KEY_FILE, IssuedKey, make_dev_pki
+from signing.stamp import DEFAULT_FONT
+
+__all__ = [
+    "TEST_OFFICE",
+    "TEST_PASSPHRASE",
+    "TEST_SIGNER",
+    "StampView",
+    "append_text_update",
+    "issue_test_signer",
+    "make_test_pdf",
+    "make_test_pki",
+    "read_stamps",
+]
+
+TEST_PASSPHRASE = b"mat-khau-thu-nghiem-2026"
+"""Passphrase of every test PKCS#12 file and test CA key."""
+
+TEST_SIGNER = "Nguyễn Văn An"
+TEST_OFFICE = "UBND xã Thử Nghiệm"
+
+
+def make_test_pki(tmp: Path, name: str = TEST_SIGNER, org: str = TEST_OFFICE) -> IssuedKey:
+    """Create a development CA and signer key under ``tmp`` protected by TEST_PASSPHRASE."""
+    return make_dev_pki(tmp, signer_name=name, organisation=org, passphrase=TEST_PASSPHRASE)
+
+
+def issue_test_signer(
+    pki: IssuedKey,
+    dest: Path,
+    *,
+    name: str = TEST_SIGNER,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+    digital_signature: bool = True,
+    non_repudiation: bool = True,
+    key_cert_sign: bool = False,
+) -> Path:
+    """Issue from ``pki``'s CA a signer certificate with chosen validity and key usage.
+
+    Returns the path of a PKCS#12 file (passphrase TEST_PASSPHRASE) in ``dest``;
+    used to make expired or wrongly purposed certificates.
+    """
+    now = dt.datetime.now(dt.UTC)
+    ca_cert = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes())
+    ca_key = serialization.load_pem_private_key(
+        (pki.ca_cert.parent / CA_KEY_FILE).read_bytes(), password=TEST_PASSPHRASE
+    )
+    assert isinstance(ca_key, rsa.RSAPrivateKey)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, TEST_OFFICE),
+                    x509.NameAttribute(NameOID.COMMON_NAME, name),
+                ]
+            )
+        )
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before or now - dt.timedelta(days=1))
+        .not_valid_after(not_after or now + dt.timedelta(days=30))
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=digital_signature,
+                content_commitment=non_repudiation,
+                key_encipherment=not (digital_signature or non_repudiation),
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=key_cert_sign,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    dest.mkdir(parents=True, exist_ok=True)
+    path = dest / f"signer-{cert.serial_number:x}.p12"
+    path.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            name=name.encode(),
+            key=key,
+            cert=cert,
+            cas=[ca_cert],
+            encryption_algorithm=serialization.BestAvailableEncryption(TEST_PASSPHRASE),
+        )
+    )
+    return path
+
+
+def make_test_pdf(pages: int = 2, title: str = "QUYẾT ĐỊNH cấp giấy phép thử nghiệm") -> bytes:
+    """Return a small unsigned A4 PDF with Vietnamese text, rewritten by pypdf like our output."""
+    if "LiberationSerif" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("LiberationSerif", str(DEFAULT_FONT)))
+    raw = io.BytesIO()
+    drawing = canvas.Canvas(raw, pagesize=A4, invariant=True)
+    for number in range(1, pages + 1):
+        drawing.setFont("LiberationSerif", 14)
+        drawing.drawString(72, 770, title)
+        drawing.setFont("LiberationSerif", 11)
+        drawing.drawString(72, 740, f"Trang {number}/{pages} — hồ sơ số 000.00.00.H00-261122-0001")
+        drawing.showPage()
+    drawing.save()
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(raw.getvalue())))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def append_text_update(pdf: bytes, text: str = "SỬA ĐỔI TRÁI PHÉP", page: int = 0) -> bytes:
+    """Return ``pdf`` with ``text`` drawn on ``page`` in an incremental update, as a forger would.
+
+    The original bytes are kept as they are (pypdf's incremental mode), so a
+    signature over them stays intact and only the later update changes the page.
+    """
+    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
+    overlay = PdfReader(io.BytesIO(make_test_pdf(pages=1, title=text))).pages[0]
+    writer.pages[page].merge_page(overlay)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class StampView:
+    """What a reader finds in a signature widget's appearance stream."""
+
+    field: str
+    """Signature field name (/T)."""
+
+    page: int
+    """Zero-based index of the page whose /Annots holds the widget."""
+
+    rect: tuple[float, float, float, float]
+    """Widget rectangle (x0, y0, x1, y1) in points."""
+
+    text: str
+    """Text shown, decoded glyph by glyph through the font's ToUnicode CMap, lines joined by \\n."""
+
+    font_subtype: str
+    """Subtype of the descendant font (/CIDFontType2 for embedded TrueType)."""
+
+    font_embedded: bool
+    """The font descriptor carries the font program (/FontFile2)."""
+
+
+def read_stamps(pdf: bytes) -> list[StampView]:
+    """Return every signature widget with a visible appearance, decoded from ``pdf``."""
+    reader = PdfReader(io.BytesIO(pdf))
+    views: list[StampView] = []
+    for index, page in enumerate(reader.pages):
+        annots = page.get("/Annots")
+        if annots is None:
+            continue
+        for ref in cast(ArrayObject, annots.get_object()):
+            annot = cast(DictionaryObject, ref.get_object())
+            if annot.get("/FT") != "/Sig" or "/AP" not in annot:
+                continue
+            rect = tuple(float(v) for v in cast(ArrayObject, annot["/Rect"]))
+            if rect[2] - rect[0] <= 0:
+                continue
+            normal = cast(StreamObject, cast(DictionaryObject, annot["/AP"])["/N"].get_object())
+            fonts = cast(DictionaryObject, cast(DictionaryObject, normal["/Resources"])["/Font"])
+            font = cast(DictionaryObject, next(iter(fonts.values())).get_object())
+            descendant = cast(
+                DictionaryObject, cast(ArrayObject, font["/DescendantFonts"])[0].get_object()
+            )
+            descriptor = cast(DictionaryObject, descendant["/FontDescriptor"].get_object())
+            cmap = _parse_to_unicode(cast(StreamObject, font["/ToUnicode"].get_object()).get_data())
+            views.append(
+                StampView(
+                    field=str(annot["/T"]),
+                    page=index,
+                    rect=(rect[0], rect[1], rect[2], rect[3]),
+                    text=_decode_text(ContentStream(normal, reader), cmap),
+                    font_subtype=str(descendant["/Subtype"]),
+                    font_embedded="/FontFile2" in descriptor,
+                )
+            )
+    return views
+
+
+def _parse_to_unicode(data: bytes) -> dict[int, str]:
+    text = data.decode("latin-1")
+    mapping: dict[int, str] = {}
+
+    def utf16(hex_text: str) -> str:
+        return bytes.fromhex(hex_text).decode("utf-16-be")
+
+    for block in re.findall(r"beginbfchar(.*?)endbfchar", text, re.S):
+        for src, dst in re.findall(r"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block):
+            mapping[int(src, 16)] = utf16(dst)
+    for block in re.findall(r"beginbfrange(.*?)endbfrange", text, re.S):
+        for lo, hi, dst in re.findall(
+            r"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*(\[[^\]]*\]|<[0-9a-fA-F]+>)", block
+        ):
+            start, end = int(lo, 16), int(hi, 16)
+            if dst.startswith("["):
+                for offset, item in enumerate(re.findall(r"<([0-9a-fA-F]+)>", dst)):
+                    mapping[start + offset] = utf16(item)
+            else:
+                first = int(dst[1:-1], 16)
+                for offset in range(end - start + 1):
+                    mapping[start + offset] = chr(first + offset)
+    return mapping
+
+
+def _decode_text(content: ContentStream, cmap: dict[int, str]) -> str:
+    lines: list[str] = []
+    current: list[str] = []
+
+    def show(value: object) -> None:
+        raw = getattr(value, "original_bytes", value)
+        if isinstance(raw, bytes):
+            for i in range(0, len(raw) - 1, 2):
+                current.append(cmap.get(int.from_bytes(raw[i : i + 2], "big"), "\ufffd"))
+
+    for operands, operator in content.operations:
+        if operator == b"TJ":
+            for item in operands[0]:
+                show(item)
+        elif operator == b"Tj":
+            show(operands[0])
+        elif operator == b"EMC" and current:
+            lines.append("".join(current))
+            current = []
+    if current:
+        lines.append("".join(current))
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Watching the inbox folders and claiming finished scans as intakes."""
