@@ -30,7 +30,11 @@ def _workdir(document: Document) -> Path:
 
 def _page_image(page: Page) -> PageImage:
     return PageImage(
-        path=Path(page.image_path), dpi=page.dpi, width=page.width, height=page.height, mode=page.mode
+        path=Path(page.image_path),
+        dpi=page.dpi,
+        width=page.width,
+        height=page.height,
+        mode=page.mode,
     )
 
 
@@ -78,7 +82,9 @@ def prepare_document(document_id: int) -> None:
 
 def dispatch_pending(document_id: int) -> None:
     """Enqueue OCR for every page not done yet, or assembly when all are done."""
-    pending = list(Page.objects.filter(document_id=document_id, done=False).values_list("pk", flat=True))
+    pending = list(
+        Page.objects.filter(document_id=document_id, done=False).values_list("pk", flat=True)
+    )
     for page_id in pending:
         ocr_page.delay(page_id)
     if not pending:
@@ -104,7 +110,10 @@ def ocr_page(self: Task, page_id: int) -> None:  # type: ignore[type-arg]
             )
             return
         Page.objects.filter(pk=page_id).update(
-            done=True, text=result.text, confidence=result.confidence, text_pdf_path=str(result.text_pdf)
+            done=True,
+            text=result.text,
+            confidence=result.confidence,
+            text_pdf_path=str(result.text_pdf),
         )
     if not Page.objects.filter(document_id=document.pk, done=False).exists():
         assemble_document.delay(document.pk)
@@ -136,7 +145,9 @@ def assemble_document(document_id: int) -> None:
             [
                 (
                     _page_image(p),
-                    PageOcr(text=p.text, confidence=p.confidence or 0.0, text_pdf=Path(p.text_pdf_path)),
+                    PageOcr(
+                        text=p.text, confidence=p.confidence or 0.0, text_pdf=Path(p.text_pdf_path)
+                    ),
                 )
                 for p in pages
             ],

@@ -51,7 +51,9 @@ def store_bytes(data: bytes, store_dir: Path, suffix: str = ".pdf") -> tuple[Pat
     return store_file(Path(tmp), store_dir, suffix)
 
 
-def quarantine(src: Path, failed_dir: Path, reason_vi: str, *, detail: dict[str, str] | None = None) -> Path:
+def quarantine(
+    src: Path, failed_dir: Path, reason_vi: str, *, detail: dict[str, str] | None = None
+) -> Path:
     """Move a file or folder into failed/ beside a reason file a clerk can read.
 
     Nothing is deleted: the files keep their names inside a dated folder.

@@ -115,9 +115,7 @@ class Dossier(models.Model):
 
     def check_secret(self, secret: str) -> bool:
         """Tell whether the given lookup secret is this dossier's, in constant time."""
-        return bool(self.secret_hash) and hmac.compare_digest(
-            self.secret_hash, hash_secret(secret)
-        )
+        return bool(self.secret_hash) and hmac.compare_digest(self.secret_hash, hash_secret(secret))
 
     @property
     def timeliness(self) -> Timeliness | None:

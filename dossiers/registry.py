@@ -62,9 +62,7 @@ def register_dossier(
     if not code:
         raise RegistrationError("Thiếu mã hồ sơ.")
     if procedure.office_id != office.pk:
-        raise RegistrationError(
-            f"Thủ tục {procedure.code} không thuộc cơ quan {office.code}."
-        )
+        raise RegistrationError(f"Thủ tục {procedure.code} không thuộc cơ quan {office.code}.")
     received = received_at or timezone.now()
     if timezone.is_naive(received):
         received = received.replace(tzinfo=VN_TZ)

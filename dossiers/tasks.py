@@ -49,7 +49,10 @@ def reconcile() -> dict[str, int]:
             counts[state] = counts.get(state, 0) + 1
     work = Path(settings.WORK_DIR)
     if work.exists():
-        active = {str(pk) for pk in Document.objects.filter(state__in=WORKING).values_list("pk", flat=True)}
+        active = {
+            str(pk)
+            for pk in Document.objects.filter(state__in=WORKING).values_list("pk", flat=True)
+        }
         for folder in work.iterdir():
             # Only folders quiet for an hour: a document created after the query above
             # may just be starting to write its own.

@@ -102,6 +102,8 @@ def fail_document(
     document = Document.objects.get(pk=document_id)
     source = Path(document.source_dir)
     if source.exists():
-        kept = quarantine(source, settings.FAILED_DIR, reason_vi, detail={"document": str(document_id)})
+        kept = quarantine(
+            source, settings.FAILED_DIR, reason_vi, detail={"document": str(document_id)}
+        )
         Document.objects.filter(pk=document_id).update(source_dir=str(kept / source.name))
     return True

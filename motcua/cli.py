@@ -54,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("watch", help="theo dõi thư mục tiếp nhận")
     sub.add_parser("setup", help="tạo thư mục dữ liệu, cập nhật CSDL, dữ liệu mẫu lần đầu")
 
-    digitize = sub.add_parser("digitize", help="OCR ảnh quét thành PDF tìm kiếm được (không cần CSDL)")
+    digitize = sub.add_parser(
+        "digitize", help="OCR ảnh quét thành PDF tìm kiếm được (không cần CSDL)"
+    )
     digitize_oneshot.add_arguments(digitize)
     sign = sub.add_parser("sign", help="ký số một tệp PDF (không cần CSDL)")
     signing_oneshot.add_sign_arguments(sign)
@@ -63,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
 
     for name in DJANGO_COMMANDS:
         sub.add_parser(name, help=f"lệnh nghiệp vụ (xem: motcua {name} --help)", add_help=False)
-    sub.add_parser("manage", help="lệnh quản trị Django (migrate, createsuperuser, …)", add_help=False)
+    sub.add_parser(
+        "manage", help="lệnh quản trị Django (migrate, createsuperuser, …)", add_help=False
+    )
     return parser
 
 

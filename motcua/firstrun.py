@@ -36,8 +36,18 @@ def _private_write(path: Path, text: str) -> None:
 
 def make_dirs() -> None:
     """Create the data directory's folders."""
-    for name in ("INBOX_DIR", "INTAKE_DIR", "WORK_DIR", "STORE_DIR", "FAILED_DIR", "OUTBOX_DIR",
-                 "RUN_DIR", "LOG_DIR", "TRUST_DIR", "STATIC_ROOT"):
+    for name in (
+        "INBOX_DIR",
+        "INTAKE_DIR",
+        "WORK_DIR",
+        "STORE_DIR",
+        "FAILED_DIR",
+        "OUTBOX_DIR",
+        "RUN_DIR",
+        "LOG_DIR",
+        "TRUST_DIR",
+        "STATIC_ROOT",
+    ):
         Path(getattr(settings, name)).mkdir(parents=True, exist_ok=True)
 
 
@@ -79,8 +89,11 @@ def seed_development() -> Path | None:
         development=True,
     )
     shutil.copyfile(issued.ca_cert, Path(settings.TRUST_DIR) / "dev-ca.pem")
-    accounts = {"quantri": secrets.token_urlsafe(12), "vanthu": secrets.token_urlsafe(12),
-                "lanhdao": secrets.token_urlsafe(12)}
+    accounts = {
+        "quantri": secrets.token_urlsafe(12),
+        "vanthu": secrets.token_urlsafe(12),
+        "lanhdao": secrets.token_urlsafe(12),
+    }
     _private_write(
         dev / "DEV-ONLY-accounts.txt",
         DEV_NOTE + "".join(f"{user}\t{pw}\n" for user, pw in accounts.items()),
@@ -119,6 +132,7 @@ def prepare(*, announce: bool = False) -> None:
     if announce and dev is not None:
         print(
             "Lần chạy đầu: đã tạo cơ quan mẫu, tài khoản và khóa ký CHỈ DÙNG THỬ trong "
-            f"{dev}\n(first run: demo office, accounts and a DEVELOPMENT-ONLY signing key in {dev})",
+            f"{dev}\n(first run: demo office, accounts and a DEVELOPMENT-ONLY signing key "
+            f"in {dev})",
             flush=True,
         )

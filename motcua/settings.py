@@ -58,7 +58,9 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = _env_bool("MOTCUA_DEBUG", False)
-ALLOWED_HOSTS = [h for h in _env("MOTCUA_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in _env("MOTCUA_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [o for o in _env("MOTCUA_CSRF_TRUSTED_ORIGINS").split(",") if o]
 
 INSTALLED_APPS = [

@@ -153,7 +153,9 @@ def run_embedded(*, port: int, host: str, workers: int) -> int:
         for child in children:
             child.start()
         print(f"Giao diện web / web interface: http://{host}:{port}/", flush=True)
-        print(f"Thư mục tiếp nhận / inbox: {settings.INBOX_DIR}/<mã cơ quan>/<mã hồ sơ>/", flush=True)
+        print(
+            f"Thư mục tiếp nhận / inbox: {settings.INBOX_DIR}/<mã cơ quan>/<mã hồ sơ>/", flush=True
+        )
         print(f"Nhật ký / logs: {log_dir}  —  Ctrl-C để dừng / to stop", flush=True)
         code = _supervise(children, lambda: stopping)
     finally:

@@ -23,7 +23,9 @@ urlpatterns = [
     path("tiep-nhan/", publishing_views.register, name="register"),
     path("ky-duyet/", signing_views.batch_list, name="batch-list"),
     path("ky-duyet/<int:batch_id>/", signing_views.batch_detail, name="batch-detail"),
-    path("ky-duyet/tai-lieu/<int:document_id>.pdf", signing_views.document_pdf, name="document-pdf"),
+    path(
+        "ky-duyet/tai-lieu/<int:document_id>.pdf", signing_views.document_pdf, name="document-pdf"
+    ),
     path("tra-cuu/", publishing_views.lookup, name="lookup"),
     path("tra-cuu/tai-ve/", publishing_views.download, name="download"),
     path("kiem-tra/", publishing_views.verify, name="verify"),

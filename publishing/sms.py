@@ -27,5 +27,7 @@ class FileSmsBackend:
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.json"
         tmp = self.folder / f".{name}"
-        tmp.write_text(json.dumps({"to": phone, "text": text}, ensure_ascii=False), encoding="utf-8")
+        tmp.write_text(
+            json.dumps({"to": phone, "text": text}, ensure_ascii=False), encoding="utf-8"
+        )
         os.replace(tmp, self.folder / name)

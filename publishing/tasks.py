@@ -38,7 +38,9 @@ def publish_document(document_id: int) -> None:
         return
     dossier = document.dossier
     with transaction.atomic():
-        if not transition(document_id, DocumentState.SIGNED, DocumentState.PUBLISHED, kind="published"):
+        if not transition(
+            document_id, DocumentState.SIGNED, DocumentState.PUBLISHED, kind="published"
+        ):
             return
         now = timezone.now()
         updated = Dossier.objects.filter(pk=dossier.pk, resolved_at__isnull=True).update(
@@ -46,17 +48,26 @@ def publish_document(document_id: int) -> None:
         )
         if updated:
             dossier.refresh_from_db()
-            record_event(dossier, "resolved", document=document, detail={"timeliness": dossier.timeliness or ""})
+            record_event(
+                dossier,
+                "resolved",
+                document=document,
+                detail={"timeliness": dossier.timeliness or ""},
+            )
         if dossier.email:
-            OutboxMessage.objects.get_or_create(document=document, channel=OutboxMessage.Channel.EMAIL)
+            OutboxMessage.objects.get_or_create(
+                document=document, channel=OutboxMessage.Channel.EMAIL
+            )
         if dossier.phone:
-            OutboxMessage.objects.get_or_create(document=document, channel=OutboxMessage.Channel.SMS)
+            OutboxMessage.objects.get_or_create(
+                document=document, channel=OutboxMessage.Channel.SMS
+            )
         transaction.on_commit(lambda: deliver_document.delay(document_id))
 
 
 def _email(document: Document) -> EmailMessage:
     dossier = document.dossier
-    label = TIMELINESS_LABELS_VI.get(dossier.timeliness or "", "")
+    label = TIMELINESS_LABELS_VI[dossier.timeliness] if dossier.timeliness else ""
     resolved = (dossier.resolved_at or timezone.now()).astimezone(VN_TZ)
     body = (
         f"Kính gửi {dossier.applicant_name},\n\n"
@@ -89,9 +100,9 @@ def _sms_text(document: Document) -> str:
 @shared_task(bind=True, acks_late=True, max_retries=8)
 def deliver_document(self: Task, document_id: int) -> None:  # type: ignore[type-arg]
     """Send each pending outbox message of a published document; retry on failure."""
-    document = Document.objects.select_related("dossier", "dossier__office", "dossier__procedure").get(
-        pk=document_id
-    )
+    document = Document.objects.select_related(
+        "dossier", "dossier__office", "dossier__procedure"
+    ).get(pk=document_id)
     if document.state != DocumentState.PUBLISHED:
         return
     failures = 0
@@ -108,7 +119,12 @@ def deliver_document(self: Task, document_id: int) -> None:  # type: ignore[type
             OutboxMessage.objects.filter(pk=message.pk).update(
                 attempts=message.attempts + 1, last_error=type(exc).__name__
             )
-            log.warning("delivery of %s for document %s failed: %s", message.channel, document_id, type(exc).__name__)
+            log.warning(
+                "delivery of %s for document %s failed: %s",
+                message.channel,
+                document_id,
+                type(exc).__name__,
+            )
             continue
         OutboxMessage.objects.filter(pk=message.pk).update(
             state=OutboxMessage.State.SENT, attempts=message.attempts + 1, sent_at=timezone.now()

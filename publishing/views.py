@@ -77,7 +77,9 @@ def register(request: HttpRequest) -> HttpResponse:
 
 class LookupForm(forms.Form):
     code = forms.CharField(label="Mã hồ sơ", max_length=64)
-    secret = forms.CharField(label="Mã tra cứu", max_length=64, widget=forms.PasswordInput(render_value=True))
+    secret = forms.CharField(
+        label="Mã tra cứu", max_length=64, widget=forms.PasswordInput(render_value=True)
+    )
 
 
 def _client_key(request: HttpRequest) -> str:
@@ -125,7 +127,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["POST"])
-def download(request: HttpRequest) -> HttpResponse:
+def download(request: HttpRequest) -> HttpResponse | FileResponse:
     """Public: the signed result as a file, for the holder of the code and the secret."""
     form = LookupForm(request.POST)
     if not form.is_valid():
@@ -140,7 +142,7 @@ def download(request: HttpRequest) -> HttpResponse:
             status=403 if dossier is None else 404,
         )
     response = FileResponse(
-        Path(result.signed_path).open("rb"),
+        Path(result.signed_path).open("rb"),  # noqa: SIM115 (the response closes it)
         as_attachment=True,
         filename=f"ket-qua-{dossier.code}.pdf",
         content_type="application/pdf",

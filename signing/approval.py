@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -57,7 +57,7 @@ class Progress:
     outcome: str
 
 
-def signer_for(user: AbstractBaseUser, batch: Batch) -> Signer:
+def signer_for(user: User, batch: Batch) -> Signer:
     """The user's signer role for the batch's office, or an ApprovalError."""
     signer = Signer.objects.filter(user=user, office=batch.office, active=True).first()
     if signer is None:
@@ -69,7 +69,7 @@ def signer_for(user: AbstractBaseUser, batch: Batch) -> Signer:
 
 def approve_batch(
     batch: Batch,
-    user: AbstractBaseUser,
+    user: User,
     key: Any,
     *,
     rejections: Mapping[int, str] | None = None,
@@ -89,12 +89,16 @@ def approve_batch(
         if locked.state == Batch.State.DONE:
             raise ApprovalError(f"Lô #{batch.pk} đã ký xong.")
         if locked.state == Batch.State.OPEN:
-            Batch.objects.filter(pk=batch.pk).update(state=Batch.State.SIGNING, closed_at=timezone.now())
+            Batch.objects.filter(pk=batch.pk).update(
+                state=Batch.State.SIGNING, closed_at=timezone.now()
+            )
     items = list(batch.items.select_related("document", "document__dossier").order_by("pk"))
     total = len(items)
     results: list[Progress] = []
     stamp = StampText(
-        signer_name=signer.display_name, office_name=batch.office.name, font_path=settings.STAMP_FONT
+        signer_name=signer.display_name,
+        office_name=batch.office.name,
+        font_path=settings.STAMP_FONT,
     )
     for n, item in enumerate(items, start=1):
         outcome = _decide_and_sign(item, user, key, stamp, rejections.get(item.document_id))
@@ -107,7 +111,7 @@ def approve_batch(
 
 
 def _decide_and_sign(
-    item: BatchItem, user: AbstractBaseUser, key: Any, stamp: StampText, rejection: str | None
+    item: BatchItem, user: User, key: Any, stamp: StampText, rejection: str | None
 ) -> str:
     document = item.document
     actor = user.get_username()

@@ -11,7 +11,9 @@ from dossiers.models import Document, Office
 class Signer(models.Model):
     """A signing official of an office and where their key lives."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signers"
+    )
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="signers")
     display_name = models.CharField("họ tên hiển thị", max_length=255)
     title = models.CharField("chức vụ", max_length=255, blank=True)
@@ -21,7 +23,9 @@ class Signer(models.Model):
     class Meta:
         verbose_name = "người ký"
         verbose_name_plural = "người ký"
-        constraints = [models.UniqueConstraint(fields=["user", "office"], name="one_signer_per_office")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "office"], name="one_signer_per_office")
+        ]
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.office.code})"
@@ -36,7 +40,9 @@ class Batch(models.Model):
         DONE = "done", "Đã xong"
 
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="batches")
-    signer = models.ForeignKey(Signer, on_delete=models.PROTECT, null=True, blank=True, related_name="batches")
+    signer = models.ForeignKey(
+        Signer, on_delete=models.PROTECT, null=True, blank=True, related_name="batches"
+    )
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)

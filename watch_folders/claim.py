@@ -82,7 +82,8 @@ def claim_folder(folder: Path, office_code: str) -> ClaimResult:
         return _refuse(
             target,
             office_code,
-            f"Hồ sơ {dossier_code} thuộc {dossier.office.name}, không thuộc thư mục '{office_code}'.",
+            f"Hồ sơ {dossier_code} thuộc {dossier.office.name}, "
+            f"không thuộc thư mục '{office_code}'.",
             Intake.Outcome.REFUSED,
         )
     listing, combined = _fingerprint(target)

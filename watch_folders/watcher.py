@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -52,13 +53,13 @@ class InboxWatcher:
                 if entry.is_dir():
                     if self.tracker.observe(entry, folder_signature(entry)):
                         self.tracker.forget(entry)
-                        self._handle(lambda e=entry, o=office_dir.name: claim_folder(e, o))
+                        self._handle(partial(claim_folder, entry, office_dir.name))
                         handled += 1
                 elif entry.is_file():
                     st = entry.stat()
                     if self.tracker.observe(entry, ((entry.name, st.st_size, st.st_mtime_ns),)):
                         self.tracker.forget(entry)
-                        self._handle(lambda e=entry, o=office_dir.name: refuse_loose_file(e, o))
+                        self._handle(partial(refuse_loose_file, entry, office_dir.name))
                         handled += 1
         self.tracker.prune(present)
         return handled

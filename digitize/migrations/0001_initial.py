@@ -5,35 +5,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('dossiers', '0001_initial'),
+        ("dossiers", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Page',
+            name="Page",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveIntegerField()),
-                ('image_path', models.CharField(max_length=1024)),
-                ('dpi', models.PositiveIntegerField()),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('mode', models.CharField(max_length=8)),
-                ('done', models.BooleanField(default=False)),
-                ('text', models.TextField(blank=True)),
-                ('confidence', models.FloatField(blank=True, null=True)),
-                ('text_pdf_path', models.CharField(blank=True, max_length=1024)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pages', to='dossiers.document')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("index", models.PositiveIntegerField()),
+                ("image_path", models.CharField(max_length=1024)),
+                ("dpi", models.PositiveIntegerField()),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("mode", models.CharField(max_length=8)),
+                ("done", models.BooleanField(default=False)),
+                ("text", models.TextField(blank=True)),
+                ("confidence", models.FloatField(blank=True, null=True)),
+                ("text_pdf_path", models.CharField(blank=True, max_length=1024)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pages",
+                        to="dossiers.document",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'trang',
-                'verbose_name_plural': 'trang',
-                'ordering': ['document', 'index'],
-                'constraints': [models.UniqueConstraint(fields=('document', 'index'), name='page_index_per_document')],
+                "verbose_name": "trang",
+                "verbose_name_plural": "trang",
+                "ordering": ["document", "index"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("document", "index"), name="page_index_per_document"
+                    )
+                ],
             },
         ),
     ]

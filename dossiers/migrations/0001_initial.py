@@ -6,140 +6,262 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='CalendarDay',
+            name="CalendarDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(unique=True, verbose_name='ngày')),
-                ('kind', models.CharField(choices=[('holiday', 'Ngày nghỉ'), ('workday', 'Ngày làm bù')], default='holiday', max_length=16, verbose_name='loại')),
-                ('note', models.CharField(blank=True, max_length=255, verbose_name='ghi chú')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField(unique=True, verbose_name="ngày")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("holiday", "Ngày nghỉ"), ("workday", "Ngày làm bù")],
+                        default="holiday",
+                        max_length=16,
+                        verbose_name="loại",
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=255, verbose_name="ghi chú")),
             ],
             options={
-                'verbose_name': 'ngày nghỉ/làm bù',
-                'verbose_name_plural': 'ngày nghỉ/làm bù',
-                'ordering': ['day'],
+                "verbose_name": "ngày nghỉ/làm bù",
+                "verbose_name_plural": "ngày nghỉ/làm bù",
+                "ordering": ["day"],
             },
         ),
         migrations.CreateModel(
-            name='Dossier',
+            name="Dossier",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=64, unique=True, verbose_name='mã hồ sơ')),
-                ('applicant_name', models.CharField(max_length=255, verbose_name='người nộp')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='thư điện tử')),
-                ('phone', models.CharField(blank=True, max_length=32, verbose_name='điện thoại')),
-                ('received_at', models.DateTimeField(verbose_name='thời điểm tiếp nhận')),
-                ('due_at', models.DateTimeField(verbose_name='hẹn trả kết quả')),
-                ('resolved_at', models.DateTimeField(blank=True, null=True, verbose_name='thời điểm có kết quả')),
-                ('status', models.CharField(choices=[('received', 'Đã tiếp nhận'), ('processing', 'Đang giải quyết'), ('resolved', 'Đã có kết quả')], default='received', max_length=16, verbose_name='trạng thái')),
-                ('secret_hash', models.CharField(editable=False, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=64, unique=True, verbose_name="mã hồ sơ")),
+                ("applicant_name", models.CharField(max_length=255, verbose_name="người nộp")),
+                (
+                    "email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="thư điện tử"),
+                ),
+                ("phone", models.CharField(blank=True, max_length=32, verbose_name="điện thoại")),
+                ("received_at", models.DateTimeField(verbose_name="thời điểm tiếp nhận")),
+                ("due_at", models.DateTimeField(verbose_name="hẹn trả kết quả")),
+                (
+                    "resolved_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="thời điểm có kết quả"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Đã tiếp nhận"),
+                            ("processing", "Đang giải quyết"),
+                            ("resolved", "Đã có kết quả"),
+                        ],
+                        default="received",
+                        max_length=16,
+                        verbose_name="trạng thái",
+                    ),
+                ),
+                ("secret_hash", models.CharField(editable=False, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'hồ sơ',
-                'verbose_name_plural': 'hồ sơ',
-                'ordering': ['-received_at'],
+                "verbose_name": "hồ sơ",
+                "verbose_name_plural": "hồ sơ",
+                "ordering": ["-received_at"],
             },
         ),
         migrations.CreateModel(
-            name='Office',
+            name="Office",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=64, unique=True, verbose_name='mã cơ quan')),
-                ('name', models.CharField(max_length=255, verbose_name='tên cơ quan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=64, unique=True, verbose_name="mã cơ quan")),
+                ("name", models.CharField(max_length=255, verbose_name="tên cơ quan")),
             ],
             options={
-                'verbose_name': 'cơ quan',
-                'verbose_name_plural': 'cơ quan',
-                'ordering': ['code'],
+                "verbose_name": "cơ quan",
+                "verbose_name_plural": "cơ quan",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Document',
+            name="Document",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('RECEIVED', 'Đã nhận bản quét'), ('DIGITIZING', 'Đang số hóa'), ('AWAITING_APPROVAL', 'Chờ phê duyệt'), ('APPROVED', 'Đã phê duyệt'), ('SIGNED', 'Đã ký số'), ('PUBLISHED', 'Đã trả kết quả'), ('DELIVERED', 'Đã gửi cho công dân'), ('FAILED', 'Lỗi, cần xử lý'), ('REJECTED', 'Bị từ chối')], default='RECEIVED', max_length=24, verbose_name='trạng thái')),
-                ('state_changed_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('source_dir', models.CharField(max_length=1024, verbose_name='thư mục bản gốc')),
-                ('source_sha256', models.CharField(db_index=True, max_length=64)),
-                ('page_count', models.PositiveIntegerField(default=0)),
-                ('text', models.TextField(blank=True, verbose_name='nội dung nhận dạng')),
-                ('mean_confidence', models.FloatField(blank=True, null=True)),
-                ('pdf_path', models.CharField(blank=True, max_length=1024)),
-                ('pdf_sha256', models.CharField(blank=True, max_length=64)),
-                ('signed_path', models.CharField(blank=True, max_length=1024)),
-                ('signed_sha256', models.CharField(blank=True, max_length=64)),
-                ('reason', models.TextField(blank=True, verbose_name='lý do')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('dossier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='documents', to='dossiers.dossier')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("RECEIVED", "Đã nhận bản quét"),
+                            ("DIGITIZING", "Đang số hóa"),
+                            ("AWAITING_APPROVAL", "Chờ phê duyệt"),
+                            ("APPROVED", "Đã phê duyệt"),
+                            ("SIGNED", "Đã ký số"),
+                            ("PUBLISHED", "Đã trả kết quả"),
+                            ("DELIVERED", "Đã gửi cho công dân"),
+                            ("FAILED", "Lỗi, cần xử lý"),
+                            ("REJECTED", "Bị từ chối"),
+                        ],
+                        default="RECEIVED",
+                        max_length=24,
+                        verbose_name="trạng thái",
+                    ),
+                ),
+                (
+                    "state_changed_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("source_dir", models.CharField(max_length=1024, verbose_name="thư mục bản gốc")),
+                ("source_sha256", models.CharField(db_index=True, max_length=64)),
+                ("page_count", models.PositiveIntegerField(default=0)),
+                ("text", models.TextField(blank=True, verbose_name="nội dung nhận dạng")),
+                ("mean_confidence", models.FloatField(blank=True, null=True)),
+                ("pdf_path", models.CharField(blank=True, max_length=1024)),
+                ("pdf_sha256", models.CharField(blank=True, max_length=64)),
+                ("signed_path", models.CharField(blank=True, max_length=1024)),
+                ("signed_sha256", models.CharField(blank=True, max_length=64)),
+                ("reason", models.TextField(blank=True, verbose_name="lý do")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "dossier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="documents",
+                        to="dossiers.dossier",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tài liệu',
-                'verbose_name_plural': 'tài liệu',
-                'ordering': ['-created_at'],
+                "verbose_name": "tài liệu",
+                "verbose_name_plural": "tài liệu",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=64)),
-                ('from_state', models.CharField(blank=True, max_length=24)),
-                ('to_state', models.CharField(blank=True, max_length=24)),
-                ('actor', models.CharField(blank=True, max_length=150)),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('document', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='dossiers.document')),
-                ('dossier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='dossiers.dossier')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=64)),
+                ("from_state", models.CharField(blank=True, max_length=24)),
+                ("to_state", models.CharField(blank=True, max_length=24)),
+                ("actor", models.CharField(blank=True, max_length=150)),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                ("at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="dossiers.document",
+                    ),
+                ),
+                (
+                    "dossier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="dossiers.dossier",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'sự kiện',
-                'verbose_name_plural': 'nhật ký sự kiện',
-                'ordering': ['at', 'pk'],
+                "verbose_name": "sự kiện",
+                "verbose_name_plural": "nhật ký sự kiện",
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.AddField(
-            model_name='dossier',
-            name='office',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='dossiers', to='dossiers.office'),
+            model_name="dossier",
+            name="office",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="dossiers",
+                to="dossiers.office",
+            ),
         ),
         migrations.CreateModel(
-            name='Procedure',
+            name="Procedure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=64, verbose_name='mã thủ tục')),
-                ('name', models.CharField(max_length=500, verbose_name='tên thủ tục')),
-                ('limit_working_days', models.PositiveIntegerField(verbose_name='thời hạn giải quyết (ngày làm việc)')),
-                ('office', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='procedures', to='dossiers.office')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=64, verbose_name="mã thủ tục")),
+                ("name", models.CharField(max_length=500, verbose_name="tên thủ tục")),
+                (
+                    "limit_working_days",
+                    models.PositiveIntegerField(verbose_name="thời hạn giải quyết (ngày làm việc)"),
+                ),
+                (
+                    "office",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="procedures",
+                        to="dossiers.office",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'thủ tục hành chính',
-                'verbose_name_plural': 'thủ tục hành chính',
-                'ordering': ['office__code', 'code'],
+                "verbose_name": "thủ tục hành chính",
+                "verbose_name_plural": "thủ tục hành chính",
+                "ordering": ["office__code", "code"],
             },
         ),
         migrations.AddField(
-            model_name='dossier',
-            name='procedure',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='dossiers', to='dossiers.procedure'),
+            model_name="dossier",
+            name="procedure",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="dossiers",
+                to="dossiers.procedure",
+            ),
         ),
         migrations.AddIndex(
-            model_name='document',
-            index=models.Index(fields=['state', 'state_changed_at'], name='dossiers_do_state_73fef7_idx'),
+            model_name="document",
+            index=models.Index(
+                fields=["state", "state_changed_at"], name="dossiers_do_state_73fef7_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='procedure',
-            constraint=models.UniqueConstraint(fields=('office', 'code'), name='procedure_code_per_office'),
+            model_name="procedure",
+            constraint=models.UniqueConstraint(
+                fields=("office", "code"), name="procedure_code_per_office"
+            ),
         ),
         migrations.AddIndex(
-            model_name='dossier',
-            index=models.Index(fields=['office', 'status'], name='dossiers_do_office__95b9a8_idx'),
+            model_name="dossier",
+            index=models.Index(fields=["office", "status"], name="dossiers_do_office__95b9a8_idx"),
         ),
     ]

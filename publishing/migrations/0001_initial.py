@@ -5,30 +5,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('dossiers', '0001_initial'),
+        ("dossiers", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OutboxMessage',
+            name="OutboxMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('email', 'Thư điện tử'), ('sms', 'Tin nhắn SMS')], max_length=8)),
-                ('state', models.CharField(choices=[('pending', 'Chờ gửi'), ('sent', 'Đã gửi'), ('failed', 'Gửi lỗi')], default='pending', max_length=8)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='outbox', to='dossiers.document')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "Thư điện tử"), ("sms", "Tin nhắn SMS")], max_length=8
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("pending", "Chờ gửi"), ("sent", "Đã gửi"), ("failed", "Gửi lỗi")],
+                        default="pending",
+                        max_length=8,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="outbox",
+                        to="dossiers.document",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tin gửi công dân',
-                'verbose_name_plural': 'hộp thư đi',
-                'constraints': [models.UniqueConstraint(fields=('document', 'channel'), name='one_message_per_channel')],
+                "verbose_name": "tin gửi công dân",
+                "verbose_name_plural": "hộp thư đi",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("document", "channel"), name="one_message_per_channel"
+                    )
+                ],
             },
         ),
     ]

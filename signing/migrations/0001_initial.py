@@ -6,72 +6,156 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('dossiers', '0001_initial'),
+        ("dossiers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Batch',
+            name="Batch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('open', 'Đang gom'), ('signing', 'Đang ký'), ('done', 'Đã xong')], default='open', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('office', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='batches', to='dossiers.office')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("open", "Đang gom"), ("signing", "Đang ký"), ("done", "Đã xong")],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "office",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="batches",
+                        to="dossiers.office",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'lô ký',
-                'verbose_name_plural': 'lô ký',
-                'ordering': ['-created_at'],
+                "verbose_name": "lô ký",
+                "verbose_name_plural": "lô ký",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='BatchItem',
+            name="BatchItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decision', models.CharField(choices=[('pending', 'Chờ quyết định'), ('approved', 'Đồng ý'), ('rejected', 'Từ chối')], default='pending', max_length=16)),
-                ('reason', models.TextField(blank=True, verbose_name='lý do từ chối')),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('approved_sha256', models.CharField(blank=True, max_length=64)),
-                ('signed_at', models.DateTimeField(blank=True, null=True)),
-                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='signing.batch')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('document', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='batch_item', to='dossiers.document')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Chờ quyết định"),
+                            ("approved", "Đồng ý"),
+                            ("rejected", "Từ chối"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True, verbose_name="lý do từ chối")),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("approved_sha256", models.CharField(blank=True, max_length=64)),
+                ("signed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="items",
+                        to="signing.batch",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "document",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="batch_item",
+                        to="dossiers.document",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'mục trong lô ký',
-                'verbose_name_plural': 'mục trong lô ký',
-                'ordering': ['batch', 'pk'],
+                "verbose_name": "mục trong lô ký",
+                "verbose_name_plural": "mục trong lô ký",
+                "ordering": ["batch", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Signer',
+            name="Signer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('display_name', models.CharField(max_length=255, verbose_name='họ tên hiển thị')),
-                ('title', models.CharField(blank=True, max_length=255, verbose_name='chức vụ')),
-                ('pkcs12_path', models.CharField(max_length=1024, verbose_name='tệp khóa PKCS#12')),
-                ('active', models.BooleanField(default=True, verbose_name='đang hoạt động')),
-                ('office', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='signers', to='dossiers.office')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='signers', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("display_name", models.CharField(max_length=255, verbose_name="họ tên hiển thị")),
+                ("title", models.CharField(blank=True, max_length=255, verbose_name="chức vụ")),
+                ("pkcs12_path", models.CharField(max_length=1024, verbose_name="tệp khóa PKCS#12")),
+                ("active", models.BooleanField(default=True, verbose_name="đang hoạt động")),
+                (
+                    "office",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="signers",
+                        to="dossiers.office",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="signers",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'người ký',
-                'verbose_name_plural': 'người ký',
+                "verbose_name": "người ký",
+                "verbose_name_plural": "người ký",
             },
         ),
         migrations.AddField(
-            model_name='batch',
-            name='signer',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='batches', to='signing.signer'),
+            model_name="batch",
+            name="signer",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="batches",
+                to="signing.signer",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='signer',
-            constraint=models.UniqueConstraint(fields=('user', 'office'), name='one_signer_per_office'),
+            model_name="signer",
+            constraint=models.UniqueConstraint(
+                fields=("user", "office"), name="one_signer_per_office"
+            ),
         ),
     ]

@@ -91,7 +91,9 @@ def test_scan_to_signed_published_emailed_pdf(tmp_path: Path) -> None:
         verdict = verify_pdf(signed_bytes, [data / "pki" / "trust" / "dev-ca.pem"])
         assert verdict.ok, verdict.to_dict()
         assert verdict.signatures[0].signer.startswith("Nguyễn Văn An")
-        cli = motcua(["verify", str(signed), "--trust", str(data / "pki" / "trust" / "dev-ca.pem")], env)
+        cli = motcua(
+            ["verify", str(signed), "--trust", str(data / "pki" / "trust" / "dev-ca.pem")], env
+        )
         assert cli.returncode == 0
 
         # The citizen's email carries the signed PDF, byte for byte.
@@ -99,7 +101,9 @@ def test_scan_to_signed_published_emailed_pdf(tmp_path: Path) -> None:
         assert len(mails) == 1
         message = email.message_from_bytes(mails[0].read_bytes(), policy=email.policy.default)
         assert message["To"] == "binh@example.vn"
-        attachments = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
+        attachments = [
+            p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"
+        ]
         assert [a.get_content() for a in attachments] == [signed_bytes]
         assert secret not in mails[0].read_text(errors="replace")
         assert len(list((data / "outbox" / "sms").glob("*.json"))) == 1
@@ -114,7 +118,9 @@ def test_scan_to_signed_published_emailed_pdf(tmp_path: Path) -> None:
         )
         assert status == 200
         assert pdf == signed_bytes
-        status, page = Browser(service.base).post_form("/tra-cuu/", {"code": CODE, "secret": "SAI" * 11})
+        status, page = Browser(service.base).post_form(
+            "/tra-cuu/", {"code": CODE, "secret": "SAI" * 11}
+        )
         assert status == 403
         assert CODE not in page.decode().split("<main>")[1].split("<form")[0]
 

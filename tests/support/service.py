@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -53,13 +54,17 @@ def service_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def motcua(args: list[str], env: dict[str, str], *, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def motcua(
+    args: list[str], env: dict[str, str], *, check: bool = True, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run one ``motcua`` command and return its outcome."""
     done = subprocess.run(
         [*MOTCUA, *args], env=env, capture_output=True, text=True, timeout=timeout
     )
     if check and done.returncode != 0:
-        raise AssertionError(f"motcua {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}")
+        raise AssertionError(
+            f"motcua {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
+        )
     return done
 
 
@@ -68,7 +73,7 @@ def motcua_json(args: list[str], env: dict[str, str]) -> Any:
 
 
 def processes_with_env(key: str, value: str) -> list[int]:
-    """PIDs of live processes whose environment has ``key=value`` (or whose command line names it)."""
+    """PIDs of live processes with ``key=value`` in their environment or command line."""
     needle = f"{key}={value}".encode()
     found = []
     for entry in Path("/proc").iterdir():
@@ -93,7 +98,9 @@ class Service:
     def __init__(self, data_dir: Path, **extra_env: str) -> None:
         self.data_dir = data_dir
         self.port = free_port()
-        self.env = service_env(data_dir, MOTCUA_PUBLIC_URL=f"http://127.0.0.1:{self.port}", **extra_env)
+        self.env = service_env(
+            data_dir, MOTCUA_PUBLIC_URL=f"http://127.0.0.1:{self.port}", **extra_env
+        )
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[str] | None = None
         self.output = ""
@@ -139,10 +146,8 @@ class Service:
             return -9
         finally:
             for pid in processes_with_env("MOTCUA_DATA_DIR", str(self.data_dir)):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
 
 
 class Browser:
@@ -167,7 +172,9 @@ class Browser:
         status, page = self.get(form_page or path)
         match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
         assert match, f"no CSRF token on {path} ({status})"
-        body = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": match.group(1).decode()}).encode()
+        body = urllib.parse.urlencode(
+            {**fields, "csrfmiddlewaretoken": match.group(1).decode()}
+        ).encode()
         request = urllib.request.Request(
             self.base + path, data=body, headers={"Referer": self.base + path}
         )

@@ -5,33 +5,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('dossiers', '0001_initial'),
+        ("dossiers", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Intake',
+            name="Intake",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('office_code', models.CharField(max_length=64)),
-                ('dossier_code', models.CharField(blank=True, max_length=64)),
-                ('folder_name', models.CharField(max_length=255)),
-                ('path', models.CharField(max_length=1024)),
-                ('files', models.JSONField(default=list)),
-                ('sha256', models.CharField(db_index=True, max_length=64)),
-                ('outcome', models.CharField(choices=[('accepted', 'Đã nhận'), ('duplicate', 'Trùng lặp'), ('refused', 'Không hợp lệ')], max_length=16)),
-                ('reason', models.TextField(blank=True)),
-                ('claimed_at', models.DateTimeField(auto_now_add=True)),
-                ('document', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='intake', to='dossiers.document')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("office_code", models.CharField(max_length=64)),
+                ("dossier_code", models.CharField(blank=True, max_length=64)),
+                ("folder_name", models.CharField(max_length=255)),
+                ("path", models.CharField(max_length=1024)),
+                ("files", models.JSONField(default=list)),
+                ("sha256", models.CharField(db_index=True, max_length=64)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("accepted", "Đã nhận"),
+                            ("duplicate", "Trùng lặp"),
+                            ("refused", "Không hợp lệ"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("claimed_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "document",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="intake",
+                        to="dossiers.document",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'lượt tiếp nhận',
-                'verbose_name_plural': 'lượt tiếp nhận',
-                'ordering': ['-claimed_at'],
+                "verbose_name": "lượt tiếp nhận",
+                "verbose_name_plural": "lượt tiếp nhận",
+                "ordering": ["-claimed_at"],
             },
         ),
     ]

@@ -24,11 +24,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("csv", type=Path)
         parser.add_argument(
-            "--receipts", type=Path, default=Path("receipts"),
+            "--receipts",
+            type=Path,
+            default=Path("receipts"),
             help="thư mục ghi giấy hẹn PDF (mặc định ./receipts); giấy hẹn chứa mã tra cứu",
         )
         parser.add_argument(
-            "--json", action="store_true",
+            "--json",
+            action="store_true",
             help="in kết quả dạng JSON, gồm cả mã tra cứu, cho hệ thống khác đọc",
         )
 
@@ -44,10 +47,18 @@ class Command(BaseCommand):
             for outcome in import_rows(read_csv(path), actor="import-dossiers"):
                 if outcome.registered is None:
                     failed += 1
-                    results.append({"line": outcome.line, "code": outcome.code, "ok": False,
-                                    "error": outcome.error_vi})
+                    results.append(
+                        {
+                            "line": outcome.line,
+                            "code": outcome.code,
+                            "ok": False,
+                            "error": outcome.error_vi,
+                        }
+                    )
                     if not opts["json"]:
-                        self.stderr.write(f"✗ dòng {outcome.line} ({outcome.code}): {outcome.error_vi}")
+                        self.stderr.write(
+                            f"✗ dòng {outcome.line} ({outcome.code}): {outcome.error_vi}"
+                        )
                     continue
                 dossier, secret = outcome.registered.dossier, outcome.registered.secret
                 receipt = receipts / f"giay-hen-{dossier.code}.pdf"
@@ -65,11 +76,20 @@ class Command(BaseCommand):
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(render_receipt(data))
                 due = dossier.due_at.astimezone(VN_TZ)
-                results.append({"line": outcome.line, "code": dossier.code, "ok": True,
-                                "due_at": dossier.due_at.isoformat(), "receipt": str(receipt),
-                                "secret": secret})
+                results.append(
+                    {
+                        "line": outcome.line,
+                        "code": dossier.code,
+                        "ok": True,
+                        "due_at": dossier.due_at.isoformat(),
+                        "receipt": str(receipt),
+                        "secret": secret,
+                    }
+                )
                 if not opts["json"]:
-                    self.stdout.write(f"✓ {dossier.code}  hẹn trả {due:%H:%M %d/%m/%Y}  → {receipt}")
+                    self.stdout.write(
+                        f"✓ {dossier.code}  hẹn trả {due:%H:%M %d/%m/%Y}  → {receipt}"
+                    )
         except RegistrationError as exc:
             raise CommandError(exc.message_vi) from exc
         if opts["json"]:

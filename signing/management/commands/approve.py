@@ -29,12 +29,19 @@ class Command(BaseCommand):
         parser.add_argument("--passphrase-file", type=Path)
         parser.add_argument("--user", help="tài khoản người ký (mặc định: người ký của lô)")
         parser.add_argument(
-            "--reject", action="append", default=[], metavar="DOC_ID:LÝ_DO",
+            "--reject",
+            action="append",
+            default=[],
+            metavar="DOC_ID:LÝ_DO",
             help="từ chối một tài liệu với lý do (lặp lại được)",
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        batch = Batch.objects.select_related("office", "signer__user").filter(pk=opts["batch_id"]).first()
+        batch = (
+            Batch.objects.select_related("office", "signer__user")
+            .filter(pk=opts["batch_id"])
+            .first()
+        )
         if batch is None:
             raise CommandError(f"Không có lô ký #{opts['batch_id']}.")
         if opts["user"]:
@@ -58,7 +65,9 @@ class Command(BaseCommand):
             if opts["passphrase_file"]:
                 passphrase = read_passphrase_file(opts["passphrase_file"])
             else:
-                passphrase = getpass.getpass(f"Mật khẩu khóa ký của {signer.display_name}: ").encode()
+                passphrase = getpass.getpass(
+                    f"Mật khẩu khóa ký của {signer.display_name}: "
+                ).encode()
             key = load_pkcs12_signer(Path(signer.pkcs12_path), passphrase)
             del passphrase
             results = approve_batch(batch, user, key, rejections=rejections, progress=self._show)
@@ -66,7 +75,9 @@ class Command(BaseCommand):
             raise CommandError(exc.message_vi) from exc
         signed = sum(1 for r in results if r.outcome == "signed")
         rejected = sum(1 for r in results if r.outcome == "rejected")
-        self.stdout.write(f"Lô #{batch.pk}: đã ký {signed}, từ chối {rejected}, tổng {len(results)}.")
+        self.stdout.write(
+            f"Lô #{batch.pk}: đã ký {signed}, từ chối {rejected}, tổng {len(results)}."
+        )
 
     def _show(self, step: Progress) -> None:
         width = 30

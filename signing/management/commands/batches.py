@@ -22,7 +22,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         batches = Batch.objects.select_related("office", "signer").annotate(
             total=Count("items"),
-            awaiting=Count("items", filter=Q(items__document__state=DocumentState.AWAITING_APPROVAL)),
+            awaiting=Count(
+                "items", filter=Q(items__document__state=DocumentState.AWAITING_APPROVAL)
+            ),
             signed=Count("items", filter=Q(items__signed_at__isnull=False)),
         )
         if not opts["all"]:
