@@ -20,6 +20,8 @@ def serve_web(host: str, port: int, threads: int = 8) -> None:
 
     from motcua.wsgi import application
 
+    # SIGTERM (from the supervisor or a container runtime) ends the server cleanly.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     log.info("web on http://%s:%s/", host, port)
     serve(application, host=host, port=port, threads=threads, ident="motcua")
 

@@ -129,7 +129,7 @@ class Service:
         poll(up, timeout=timeout, what="the web role to answer")
 
     def log(self) -> str:
-        parts = [(self.data_dir.parent / "run.out").read_text(errors="replace")]
+        parts = [self.output, (self.data_dir.parent / "run.out").read_text(errors="replace")]
         for f in sorted((self.data_dir / "log").glob("*.log")):
             parts.append(f"--- {f.name}\n" + f.read_text(errors="replace")[-6000:])
         return "\n".join(parts)
@@ -183,3 +183,63 @@ class Browser:
                 return r.status, r.read()
         except urllib.error.HTTPError as e:
             return e.code, e.read()
+
+
+class Roles(Service):
+    """The distributed deployment on one machine: each role its own process, shared services."""
+
+    ROLES: tuple[tuple[str, ...], ...] = (
+        ("worker", "-Q", "ocr,default", "-c", "2"),
+        ("worker", "-Q", "assemble,sign,notify", "-c", "1"),
+        ("beat",),
+        ("watch",),
+    )
+
+    def __init__(self, data_dir: Path, **extra_env: str) -> None:
+        super().__init__(data_dir, **extra_env)
+        self.procs: list[subprocess.Popen[str]] = []
+
+    def start(self, timeout: float = 120) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        motcua(["setup"], self.env)
+        roles = [*self.ROLES, ("web", "--port", str(self.port))]
+        with (self.data_dir.parent / "run.out").open("w") as out:
+            for n, role in enumerate(roles):
+                log = (self.data_dir / "log").joinpath(f"role-{n}-{role[0]}.log")
+                with log.open("w") as fh:
+                    self.procs.append(
+                        subprocess.Popen(
+                            [*MOTCUA, *role],
+                            env=self.env,
+                            stdout=fh,
+                            stderr=subprocess.STDOUT,
+                            text=True,
+                        )
+                    )
+            out.write(f"started {len(roles)} roles\n")
+
+        def up() -> bool:
+            try:
+                with urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as r:
+                    return bool(r.status == 200)
+            except (urllib.error.URLError, OSError):
+                return False
+
+        poll(up, timeout=timeout, what="the web role to answer")
+
+    def stop(self, timeout: float = 90) -> int:
+        """SIGTERM every role; return the worst exit code."""
+        for proc in self.procs:
+            proc.send_signal(signal.SIGTERM)
+        codes = []
+        for proc in self.procs:
+            try:
+                codes.append(proc.wait(timeout=timeout))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                codes.append(proc.wait())
+        for pid in processes_with_env("MOTCUA_DATA_DIR", str(self.data_dir)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.output = f"exit codes: {codes}"
+        return max((abs(c) for c in codes), default=0)
