@@ -16,7 +16,15 @@ class SignerAdmin(admin.ModelAdmin[Signer]):
 class BatchItemInline(admin.TabularInline[BatchItem, Batch]):
     model = BatchItem
     extra = 0
-    readonly_fields = ("document", "decision", "reason", "decided_by", "decided_at", "approved_sha256", "signed_at")
+    readonly_fields = (
+        "document",
+        "decision",
+        "reason",
+        "decided_by",
+        "decided_at",
+        "approved_sha256",
+        "signed_at",
+    )
     can_delete = False
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
+import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from signing.errors import SigningError
@@ -97,7 +100,8 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"Lỗi: không đọc được tệp {args.file}", file=sys.stderr)
         return EXIT_ERROR
     try:
-        report = verify_pdf(data, list(args.trust))
+        with _quiet_pyhanko():
+            report = verify_pdf(data, list(args.trust))
     except SigningError as exc:
         print(f"Lỗi: {exc.message_vi}", file=sys.stderr)
         return EXIT_ERROR
@@ -106,6 +110,25 @@ def run_verify(args: argparse.Namespace) -> int:
     else:
         print(_format_report(report))
     return EXIT_OK if report.ok else EXIT_NOT_OK
+
+
+@contextlib.contextmanager
+def _quiet_pyhanko() -> Iterator[None]:
+    """Keep pyHanko's diagnostics (tracebacks of the diff analysis) off the terminal.
+
+    The verdict printed says what they mean. When the application has set up
+    logging (the root logger has handlers), its configuration is left alone.
+    """
+    if logging.getLogger().handlers:
+        yield
+        return
+    pyhanko_logger = logging.getLogger("pyhanko")
+    previous = pyhanko_logger.level
+    pyhanko_logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        pyhanko_logger.setLevel(previous)
 
 
 def _format_report(report: VerifyReport) -> str:

@@ -45,7 +45,7 @@ class SignatureReport:
     """Common name of the signer's certificate, or an empty string if unreadable."""
 
     signing_time: dt.datetime | None
-    """Signing time claimed by the signer (not a trusted timestamp), aware."""
+    """Signing time claimed by the signer (not a trusted timestamp), aware, in UTC."""
 
     intact: bool
     """The signed bytes are unchanged (the document digest matches)."""
@@ -155,7 +155,8 @@ def _check(sig: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate]) -> Sig
     context = ValidationContext(trust_roots=list(roots), allow_fetching=False)
     try:
         status = validate_pdf_signature(sig, context, key_usage_settings=_KEY_USAGE)
-    except (PdfError, ValueError, KeyError, TypeError, AttributeError):
+    except (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError):
+        # malformed signature dictionaries and CMS blobs surface as these
         logger.info("verify: signature %s could not be validated", field, exc_info=True)
         return SignatureReport(
             field=field,
@@ -172,7 +173,7 @@ def _check(sig: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate]) -> Sig
     return SignatureReport(
         field=field,
         signer=_common_name(status.signing_cert),
-        signing_time=status.signer_reported_dt,
+        signing_time=_utc(status.signer_reported_dt),
         intact=status.intact,
         valid=status.valid,
         trusted=status.trusted,
@@ -210,6 +211,14 @@ def _summary(status: PdfSignatureStatus, modified: bool) -> str:
             "(không thuộc tổ chức cấp chứng thư được tin cậy, hết hạn hoặc sai mục đích)."
         )
     return "Chữ ký hợp lệ: tài liệu không bị sửa đổi sau khi ký và người ký được tin cậy."
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
 
 
 def _common_name(cert: asn1_x509.Certificate) -> str:

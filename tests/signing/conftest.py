@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,11 @@ from signing.pades import SignOptions, StampText, sign_pdf
 from tests.support.pki import (
     TEST_OFFICE,
     TEST_PASSPHRASE,
+    TEST_SIGNED_AT,
     TEST_SIGNER,
     make_test_pdf,
     make_test_pki,
 )
-
-SIGNED_AT = dt.datetime(2026, 11, 22, 7, 5, 3, tzinfo=dt.UTC)
-"""Injected signing time: 14:05:03 in Vietnam."""
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +43,7 @@ def unsigned_pdf() -> bytes:
 @pytest.fixture(scope="session")
 def visible_options() -> SignOptions:
     return SignOptions(
-        stamp=StampText(signer_name=TEST_SIGNER, office_name=TEST_OFFICE, signed_at=SIGNED_AT)
+        stamp=StampText(signer_name=TEST_SIGNER, office_name=TEST_OFFICE, signed_at=TEST_SIGNED_AT)
     )
 
 

@@ -27,6 +27,7 @@ from signing.stamp import DEFAULT_FONT
 __all__ = [
     "TEST_OFFICE",
     "TEST_PASSPHRASE",
+    "TEST_SIGNED_AT",
     "TEST_SIGNER",
     "StampView",
     "append_text_update",
@@ -40,7 +41,13 @@ TEST_PASSPHRASE = b"mat-khau-thu-nghiem-2026"
 """Passphrase of every test PKCS#12 file and test CA key."""
 
 TEST_SIGNER = "Nguyễn Văn An"
+"""Common name of the test signer certificate."""
+
 TEST_OFFICE = "UBND xã Thử Nghiệm"
+"""Organisation of the test certificates."""
+
+TEST_SIGNED_AT = dt.datetime(2026, 11, 22, 7, 5, 3, tzinfo=dt.UTC)
+"""An injected signing time: 22/11/2026 14:05:03 in Vietnam."""
 
 
 def make_test_pki(tmp: Path, name: str = TEST_SIGNER, org: str = TEST_OFFICE) -> IssuedKey:
