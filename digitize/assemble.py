@@ -48,6 +48,21 @@ JPEG_QUALITY = 80
 SRGB_CONDITION = "sRGB IEC61966-2.1"
 """Output condition named by the sRGB OutputIntent."""
 
+_PAGE_ERRORS: tuple[type[Exception], ...] = (
+    PyPdfError,
+    OSError,
+    ValueError,
+    KeyError,
+    TypeError,
+    img2pdf.AlphaChannelError,
+    img2pdf.ImageOpenError,
+    img2pdf.JpegColorspaceError,
+    img2pdf.NegativeDimensionError,
+    img2pdf.PdfTooLargeError,
+    img2pdf.UnsupportedColorspaceError,
+)
+"""What reading a page image or text layer, or placing the image on a page, may raise."""
+
 _DEFAULT_TITLE = "Tài liệu số hóa"
 """Title of a document assembled without dossier metadata."""
 
@@ -99,7 +114,7 @@ def assemble_pdf(
             added = writer.add_page(image_page)
             _overlay_text(added, PdfReader(ocr.text_pdf).pages[0])
             added.compress_content_streams()
-        except (PyPdfError, OSError, ValueError, KeyError, TypeError) as exc:
+        except _PAGE_ERRORS as exc:
             raise AssembleError(
                 f"Không ghép được trang {number} vào tệp PDF", detail=type(exc).__name__
             ) from None
@@ -142,9 +157,13 @@ def _overlay_text(page: PageObject, text_page: PageObject) -> None:
         page.merge_transformed_page(text_page, Transformation().scale(sx, sy))
 
 
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
+"""Control characters, which XML (and so XMP) cannot carry, mapped to nothing."""
+
+
 def _nfc(text: str) -> str:
-    """Text in Unicode normal form C."""
-    return unicodedata.normalize("NFC", text)
+    """Text in Unicode normal form C, without control characters."""
+    return unicodedata.normalize("NFC", text).translate(_CONTROL)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -11,7 +11,7 @@ from typing import cast
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pypdf import PasswordType, PdfReader
-from pypdf.errors import PyPdfError
+from pypdf.errors import DependencyError, PyPdfError
 from pypdf.generic import DictionaryObject, PdfObject, StreamObject
 
 from digitize.errors import BadInputError
@@ -25,7 +25,7 @@ _DPI_RANGE = (50, 2400)
 """Recorded resolutions outside this range are treated as absent."""
 
 _RASTER_FORMATS = ("JPEG", "PNG", "TIFF")
-"""Pillow formats accepted as scans (a camera JPEG may open as format "MPO": first frame used)."""
+"""Pillow formats accepted as scans (a camera JPEG may open as format "MPO")."""
 
 _PDF_MAGIC = b"%PDF-"
 
@@ -77,7 +77,7 @@ def count_pages(inputs: Sequence[Path]) -> int:
             total += len(_open_pdf(path).pages)
             continue
         with _open_raster(path) as image:
-            total += 1 if image.format == "MPO" else getattr(image, "n_frames", 1)
+            total += _frame_count(image)
     return total
 
 
@@ -138,11 +138,18 @@ def _open_raster(path: Path) -> Image.Image:
         raise _damaged(path, exc) from None
 
 
+def _frame_count(image: Image.Image) -> int:
+    """Pages in a raster file: every frame of a TIFF, only the first of anything else.
+
+    (A camera JPEG opened as MPO carries previews, an animated PNG extra frames.)
+    """
+    return int(getattr(image, "n_frames", 1)) if image.format == "TIFF" else 1
+
+
 def _raster_pages(path: Path) -> Iterator[tuple[Image.Image, int]]:
     """Yield the frames of a JPEG, PNG or (multi-page) TIFF, one decoded at a time."""
     with _open_raster(path) as image:
-        frames = 1 if image.format == "MPO" else getattr(image, "n_frames", 1)
-        for index in range(frames):
+        for index in range(_frame_count(image)):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -174,13 +181,13 @@ def _square_pixels(image: Image.Image, dpi: tuple[float, float]) -> tuple[Image.
     """Resample an image whose axes differ in resolution so that both use the larger one."""
     x, y = dpi
     if abs(x - y) <= 0.01 * max(x, y):
-        return image, round((x + y) / 2)
+        return image, max(1, round((x + y) / 2))
     target = max(x, y)
     size = (round(image.width * target / x), round(image.height * target / y))
     resample = Image.Resampling.NEAREST if image.mode == "1" else Image.Resampling.LANCZOS
     resized = image.resize(size, resample)
     image.close()
-    return resized, round(target)
+    return resized, max(1, round(target))
 
 
 def _flatten_alpha(image: Image.Image) -> Image.Image:
@@ -340,6 +347,12 @@ def _pdf_pages(path: Path) -> Iterator[tuple[Image.Image, int]]:
             raise
         except Image.DecompressionBombError:
             raise BadInputError(f"Ảnh trong tệp '{_name(path)}' quá lớn để xử lý") from None
+        except DependencyError as exc:
+            raise BadInputError(
+                f"Tệp '{_name(path)}' trang {number} dùng kiểu nén ảnh chưa được hỗ trợ "
+                "trên máy xử lý",
+                detail=str(exc)[:200],
+            ) from None
         except (PyPdfError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise _damaged(path, exc) from None
         if page.rotation % 180:

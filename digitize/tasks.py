@@ -56,7 +56,7 @@ def prepare_document(document_id: int) -> None:
         return
     if not document.pages.exists():
         try:
-            images = split_pages(_source_files(document), _workdir(document) / "pages")
+            images = split_pages(_source_files(document), _workdir(document))
         except DigitizeError as exc:
             fail_document(document_id, exc.message_vi, detail={"stage": "pages"})
             return

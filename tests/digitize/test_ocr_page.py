@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import sys
+import time
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -15,14 +20,15 @@ from PIL import Image
 from digitize.errors import DigitizeError, OcrError, OcrTimeout
 from digitize.ocr import OcrSettings, PageOcr, ocr_page
 from digitize.pages import PageImage, split_pages
-from tests.digitize.conftest import Recognised
+from tests.support.scans import corpus_paragraphs, write_scan
 from tests.support.text import cer
 
 FAKE_TESSERACT = """#!{python}
 import json, os, sys, time
 log = {log!r}
 with open(log, "a", encoding="utf-8") as handle:
-    handle.write(json.dumps({{"argv": sys.argv, "omp": os.environ.get("OMP_THREAD_LIMIT")}}) + "\\n")
+    record = {{"argv": sys.argv, "omp": os.environ.get("OMP_THREAD_LIMIT")}}
+    handle.write(json.dumps(record) + "\\n")
 if {sleep} > 0:
     time.sleep({sleep})
 base = sys.argv[2]
@@ -39,6 +45,61 @@ with open(base + ".tsv", "w", encoding="utf-8") as handle:
 with open(base + ".pdf", "wb") as handle:
     handle.write(b"%PDF-1.5 fake")
 """
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """Pages rendered from the corpus, split and OCR'd once, with the Tesseract runs seen."""
+
+    pages: tuple[PageImage, ...]
+    ocrs: tuple[PageOcr, ...]
+    references: tuple[str, ...]
+    tesseract_runs: tuple[tuple[str, ...], ...]
+    seconds_per_page: tuple[float, ...]
+    outdir: Path
+
+
+def _counting(
+    real: Callable[..., subprocess.CompletedProcess[bytes]], calls: list[tuple[str, ...]]
+) -> Callable[..., subprocess.CompletedProcess[bytes]]:
+    def run(command: Any, *args: Any, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+        if isinstance(command, list | tuple) and "tesseract" in str(command[0]):
+            calls.append(tuple(str(part) for part in command))
+        return real(command, *args, **kwargs)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def recognised(tmp_path_factory: pytest.TempPathFactory) -> Recognised:
+    """A grey 300 dpi PNG page, a bilevel 200 dpi TIFF page and a colour JPEG page, OCR'd."""
+    root = tmp_path_factory.mktemp("recognised")
+    texts = corpus_paragraphs(7, seed=3)
+    scans = root / "scans"
+    scans.mkdir()
+    references = (
+        write_scan(scans / "a.png", "\n".join(texts[:5]), dpi=300, mode="L"),
+        write_scan(scans / "b.tif", texts[5], dpi=200, mode="1"),
+        write_scan(scans / "c.jpg", texts[6], dpi=300, mode="RGB"),
+    )
+    pages = split_pages(sorted(scans.iterdir()), root / "work")
+    calls: list[tuple[str, ...]] = []
+    seconds: list[float] = []
+    ocrs: list[PageOcr] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(subprocess, "run", _counting(subprocess.run, calls))
+        for page in pages:
+            started = time.monotonic()
+            ocrs.append(ocr_page(page, root / "ocr", OcrSettings()))
+            seconds.append(time.monotonic() - started)
+    return Recognised(
+        pages=tuple(pages),
+        ocrs=tuple(ocrs),
+        references=references,
+        tesseract_runs=tuple(calls),
+        seconds_per_page=tuple(seconds),
+        outdir=root / "ocr",
+    )
 
 
 def _fake_tesseract(tmp_path: Path, *, sleep: float = 0) -> tuple[str, Path]:
@@ -113,16 +174,17 @@ def test_child_runs_single_threaded_at_the_page_dpi(tmp_path: Path) -> None:
     command, log = _fake_tesseract(tmp_path)
     page = _small_page(tmp_path, dpi=150)
     settings = OcrSettings(lang="vie+eng", tesseract_cmd=command)
+    parent_limit = os.environ.get("OMP_THREAD_LIMIT")
     result = ocr_page(page, tmp_path / "ocr", settings)
+    assert os.environ.get("OMP_THREAD_LIMIT") == parent_limit  # only the child's is set
     [call] = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     argv = call["argv"]
     assert call["omp"] == "1"
     assert argv[argv.index("--dpi") + 1] == "150"
     assert argv[argv.index("-l") + 1] == "vie+eng"
-    assert "OMP_THREAD_LIMIT" not in os.environ or os.environ["OMP_THREAD_LIMIT"] != "1" or True
-    assert result == PageOcr(
-        text="Lần chạy 1", confidence=pytest.approx(80.25), text_pdf=tmp_path / "ocr" / "0001.pdf"
-    )
+    assert result.text == "Lần chạy 1"
+    assert result.confidence == pytest.approx(80.25)  # mean of 90 and 70.5; -1 and blanks skipped
+    assert result.text_pdf == tmp_path / "ocr" / "0001.pdf"
 
 
 def test_rerun_replaces_outputs_whole(tmp_path: Path) -> None:
