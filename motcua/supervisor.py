@@ -69,12 +69,14 @@ class AlreadyRunning(Exception):
 
 def _lock(run_dir: Path) -> IO[str]:
     run_dir.mkdir(parents=True, exist_ok=True)
-    fh = (run_dir / "supervisor.lock").open("w")
+    # Opened without truncating: a refused second run must not erase the holder's pid.
+    fh = (run_dir / "supervisor.lock").open("a")
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:
         fh.close()
         raise AlreadyRunning(str(run_dir)) from exc
+    fh.truncate(0)
     fh.write(str(os.getpid()))
     fh.flush()
     return fh
@@ -157,7 +159,9 @@ def run_embedded(*, port: int, host: str, workers: int) -> int:
             f"Thư mục tiếp nhận / inbox: {settings.INBOX_DIR}/<mã cơ quan>/<mã hồ sơ>/", flush=True
         )
         print(f"Nhật ký / logs: {log_dir}  —  Ctrl-C để dừng / to stop", flush=True)
-        code = _supervise(children, lambda: stopping)
+        # The private broker is supervised too: restarted from its append-only file.
+        watched = [redis_child, *children] if settings.EMBEDDED else children
+        code = _supervise(watched, lambda: stopping)
     finally:
         deadline = time.monotonic() + STOP_GRACE_S
         for child in reversed(children):

@@ -8,6 +8,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,19 +64,17 @@ def drive_one_dossier(service: Service, tmp_path: Path) -> None:
     inbox = data / "inbox" / "xa-demo"
     staging.rename(inbox / CODE)
 
-    def batch_ready() -> dict[str, object] | None:
-        for batch in motcua_json(["batches"], env):
-            if batch["awaiting_approval"] >= 1:
-                return batch
-        return None
+    def batch_ready() -> dict[str, Any] | None:
+        batches: list[dict[str, Any]] = motcua_json(["batches"], env)
+        return next((b for b in batches if b["awaiting_approval"] >= 1), None)
 
     batch = poll(batch_ready, timeout=600, every=2, what="the document to await approval")
     passphrase = data / "pki" / "dev" / "DEV-ONLY-signer-passphrase.txt"
     approved = motcua(["approve", str(batch["id"]), "--passphrase-file", str(passphrase)], env)
     assert "đã ký 1" in approved.stdout
 
-    def delivered() -> dict[str, object] | None:
-        report = motcua_json(["status", CODE], env)
+    def delivered() -> dict[str, Any] | None:
+        report: dict[str, Any] = motcua_json(["status", CODE], env)
         docs = report["documents"]
         return report if docs and docs[0]["state"] == "DELIVERED" else None
 
