@@ -1,12 +1,16 @@
-"""Signing keys: open a PKCS#12 file once and check its certificate can sign now."""
+"""Signing keys: open a PKCS#12 file once, and check a certificate may sign and is the signer's."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import logging
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import pkcs12 as asn1_pkcs12
@@ -17,16 +21,21 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
-from pyhanko.sign.signers import SimpleSigner
+from pyhanko.sign.signers import Signer, SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.errors import CertificateError, KeyUnlockError
 from signing.vntime import format_vn_date
 
 __all__ = [
+    "AnyCertificate",
     "SignerIdentity",
+    "check_belongs_to",
     "check_signing_certificate",
+    "common_name",
+    "fingerprint_sha256",
     "load_pkcs12_signer",
+    "parse_fingerprint_sha256",
     "read_passphrase_file",
     "signer_identity",
 ]
@@ -39,6 +48,9 @@ SigningPrivateKey = (
     | ed25519.Ed25519PrivateKey
     | ed448.Ed448PrivateKey
 )
+AnyCertificate: TypeAlias = x509.Certificate | asn1_x509.Certificate
+"""A certificate as cryptography parses it or as pyHanko carries it (asn1crypto)."""
+
 _SIGNING_KEY_TYPES = (
     rsa.RSAPrivateKey,
     ec.EllipticCurvePrivateKey,
@@ -148,8 +160,14 @@ def _hash(digest_algorithm: str) -> hashes.HashAlgorithm:
     return algorithm()
 
 
-def check_signing_certificate(cert: x509.Certificate, *, now: dt.datetime | None = None) -> None:
-    """Raise :class:`CertificateError` unless ``cert`` may sign documents at ``now``."""
+def check_signing_certificate(cert: AnyCertificate, *, now: dt.datetime | None = None) -> None:
+    """Raise :class:`CertificateError` unless ``cert`` may sign documents at ``now``.
+
+    The certificate must be inside its validity period, must not be a CA
+    certificate, and its key usage must allow digitalSignature or nonRepudiation
+    (Vietnamese CAs issue either). ``now`` defaults to the current time.
+    """
+    cert = _crypto_cert(cert)
     moment = now or dt.datetime.now(dt.UTC)
     if moment < cert.not_valid_before_utc:
         raise CertificateError(
@@ -176,6 +194,78 @@ def check_signing_certificate(cert: x509.Certificate, *, now: dt.datetime | None
         raise CertificateError("Chứng thư số không được phép dùng để ký số (key usage)")
 
 
+def check_belongs_to(
+    cert: AnyCertificate,
+    *,
+    expected_fingerprint_sha256: str | None,
+    expected_subject_cn: str | None,
+) -> None:
+    """Raise :class:`CertificateError` unless ``cert`` is the one registered for an account.
+
+    The approval code passes what the approving official's account records: the
+    certificate's SHA-256 fingerprint (hex, any case, colons or spaces allowed)
+    and/or the subject common name (compared after Unicode NFC, ignoring case and
+    repeated spaces, but not diacritics: "Ân" and "An" are different names).
+    Every value given must match. An account with neither recorded cannot sign:
+    a check that compares nothing would let any certificate through.
+    """
+    if expected_fingerprint_sha256 is None and expected_subject_cn is None:
+        raise CertificateError("Tài khoản phê duyệt chưa đăng ký chứng thư số để ký")
+    if expected_fingerprint_sha256 is not None:
+        wanted = parse_fingerprint_sha256(expected_fingerprint_sha256)
+        if not hmac.compare_digest(fingerprint_sha256(cert), wanted):
+            raise CertificateError(
+                "Chứng thư số dùng để ký không phải chứng thư đã đăng ký cho tài khoản phê duyệt"
+            )
+    if expected_subject_cn is not None and _fold_name(common_name(cert)) != _fold_name(
+        expected_subject_cn
+    ):
+        raise CertificateError("Tên người ký trong chứng thư số không khớp với tài khoản phê duyệt")
+
+
+def fingerprint_sha256(cert: AnyCertificate) -> str:
+    """Return the SHA-256 fingerprint of ``cert``'s DER encoding as lowercase hex."""
+    return hashlib.sha256(_der(cert)).hexdigest()
+
+
+_HEX_SEPARATORS = re.compile(r"[\s:]")
+
+
+def parse_fingerprint_sha256(text: str) -> str:
+    """Return ``text`` as a bare lowercase hex SHA-256 fingerprint (colons and spaces dropped).
+
+    Raises :class:`CertificateError` when it is not 64 hexadecimal digits.
+    """
+    bare = _HEX_SEPARATORS.sub("", text).lower()
+    if len(bare) != 64 or any(c not in "0123456789abcdef" for c in bare):
+        raise CertificateError(
+            "Dấu vân tay SHA-256 của chứng thư số không hợp lệ (cần 64 chữ số hex)"
+        )
+    return bare
+
+
+def common_name(cert: AnyCertificate) -> str:
+    """Return the subject common name (CN) of ``cert``, or an empty string."""
+    return _attr(_crypto_cert(cert).subject, NameOID.COMMON_NAME)
+
+
+def _fold_name(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
+
+
+def _der(cert: AnyCertificate) -> bytes:
+    if isinstance(cert, x509.Certificate):
+        return cert.public_bytes(serialization.Encoding.DER)
+    der: bytes = cert.dump()
+    return der
+
+
+def _crypto_cert(cert: AnyCertificate) -> x509.Certificate:
+    if isinstance(cert, x509.Certificate):
+        return cert
+    return x509.load_der_x509_certificate(cert.dump())
+
+
 @dataclass(frozen=True)
 class SignerIdentity:
     """The signer's names as written in the certificate subject."""
@@ -187,7 +277,7 @@ class SignerIdentity:
     """Organisation (O) of the certificate subject, or an empty string."""
 
 
-def signer_identity(signer: SimpleSigner) -> SignerIdentity:
+def signer_identity(signer: Signer) -> SignerIdentity:
     """Return the common name and organisation of ``signer``'s certificate."""
     if signer.signing_cert is None:
         return SignerIdentity(name="", organisation="")
