@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -14,6 +15,13 @@ from dossiers.calendar import VN_TZ
 
 REASON_FILE = "LY_DO.txt"
 CHUNK = 1 << 20
+#: The prefix claiming puts before a folder's name in the intake archive: 12 hex digits, "-".
+ARCHIVE_PREFIX = re.compile(r"^[0-9a-f]{12}-")
+
+
+def original_name(archived: Path) -> str:
+    """The name a clerk gave a folder, without the prefix it got in the intake archive."""
+    return ARCHIVE_PREFIX.sub("", archived.name, count=1) or archived.name
 
 
 def sha256_file(path: Path) -> str:
@@ -52,21 +60,30 @@ def store_bytes(data: bytes, store_dir: Path, suffix: str = ".pdf") -> tuple[Pat
 
 
 def quarantine(
-    src: Path, failed_dir: Path, reason_vi: str, *, detail: dict[str, str] | None = None
+    src: Path,
+    failed_dir: Path,
+    reason_vi: str,
+    *,
+    detail: dict[str, str] | None = None,
+    name: str | None = None,
 ) -> Path:
     """Move a file or folder into failed/ beside a reason file a clerk can read.
 
-    Nothing is deleted: the files keep their names inside a dated folder.
+    Nothing is deleted: the files keep their names inside a dated folder. ``name``
+    is the name the moved file or folder gets there (default: its own), so that a
+    folder renamed on claiming gets back the name the clerk gave it and can be
+    dropped into the inbox again as it is.
     """
+    name = name or src.name
     stamp = datetime.now(UTC).astimezone(VN_TZ).strftime("%Y%m%d-%H%M%S")
-    dest = failed_dir / f"{stamp}-{src.name}"
+    dest = failed_dir / f"{stamp}-{name}"
     n = 1
     while dest.exists():
         n += 1
-        dest = failed_dir / f"{stamp}-{src.name}-{n}"
+        dest = failed_dir / f"{stamp}-{name}-{n}"
     dest.mkdir(parents=True)
     if src.exists():
-        shutil.move(str(src), str(dest / src.name))
+        shutil.move(str(src), str(dest / name))
     write_reason(dest, reason_vi, detail=detail)
     return dest
 

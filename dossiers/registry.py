@@ -61,6 +61,12 @@ def register_dossier(
     code = code.strip()
     if not code:
         raise RegistrationError("Thiếu mã hồ sơ.")
+    # The scans come in a folder named after the code, and the receipt file carries it.
+    if "/" in code or "\\" in code or code in {".", ".."} or not code.isprintable():
+        raise RegistrationError(
+            f"Mã hồ sơ '{code}' không dùng được làm tên thư mục bản quét "
+            "(không được chứa ký tự / hoặc \\)."
+        )
     if procedure.office_id != office.pk:
         raise RegistrationError(f"Thủ tục {procedure.code} không thuộc cơ quan {office.code}.")
     received = received_at or timezone.now()
@@ -91,15 +97,14 @@ def _parse_received(raw: str) -> datetime:
     raw = raw.strip()
     if not raw:
         return timezone.now()
-    parsed = parse_datetime(raw)
-    if parsed is None:
-        try:
-            parsed = datetime.strptime(raw, "%d/%m/%Y %H:%M")
-        except ValueError as exc:
-            raise RegistrationError(
-                f"Thời điểm tiếp nhận '{raw}' không đúng định dạng "
-                "(YYYY-MM-DD HH:MM hoặc DD/MM/YYYY HH:MM)."
-            ) from exc
+    try:
+        # parse_datetime raises ValueError for a well-formed impossible date (30/02).
+        parsed = parse_datetime(raw) or datetime.strptime(raw, "%d/%m/%Y %H:%M")
+    except ValueError as exc:
+        raise RegistrationError(
+            f"Thời điểm tiếp nhận '{raw}' không đúng định dạng "
+            "(YYYY-MM-DD HH:MM hoặc DD/MM/YYYY HH:MM)."
+        ) from exc
     if timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=VN_TZ)
     return parsed

@@ -93,7 +93,7 @@ def fail_document(
     """
     from django.conf import settings
 
-    from dossiers.files import quarantine
+    from dossiers.files import original_name, quarantine
 
     if not transition(
         document_id, expected, DocumentState.FAILED, kind="failed", detail=detail, reason=reason_vi
@@ -102,8 +102,13 @@ def fail_document(
     document = Document.objects.get(pk=document_id)
     source = Path(document.source_dir)
     if source.exists():
+        name = original_name(source)
         kept = quarantine(
-            source, settings.FAILED_DIR, reason_vi, detail={"document": str(document_id)}
+            source,
+            settings.FAILED_DIR,
+            reason_vi,
+            detail={"document": str(document_id)},
+            name=name,
         )
-        Document.objects.filter(pk=document_id).update(source_dir=str(kept / source.name))
+        Document.objects.filter(pk=document_id).update(source_dir=str(kept / name))
     return True

@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from dossiers.files import quarantine, sha256_file
+from dossiers.files import original_name, quarantine, sha256_file
 from dossiers.models import Document, DocumentState, Dossier
 from dossiers.workflow import record_event
 from watch_folders.models import Intake
@@ -38,18 +38,22 @@ def _fingerprint(folder: Path) -> tuple[list[dict[str, object]], str]:
     return listing, combined
 
 
-def _refuse(folder: Path, office_code: str, reason_vi: str, outcome: str) -> ClaimResult:
-    kept = quarantine(folder, Path(settings.FAILED_DIR) / office_code, reason_vi)
+def _refuse(
+    path: Path, office_code: str, reason_vi: str, outcome: str, name: str | None = None
+) -> ClaimResult:
+    # Refused entries keep the clerk's name in failed/, so they can be dropped again as is.
+    name = name or path.name
+    kept = quarantine(path, Path(settings.FAILED_DIR) / office_code, reason_vi, name=name)
     Intake.objects.create(
         office_code=office_code,
-        dossier_code=folder.name,
-        folder_name=folder.name,
+        dossier_code=name,
+        folder_name=name,
         path=str(kept),
         sha256="",
         outcome=outcome,
         reason=reason_vi,
     )
-    log.warning("intake refused: %s/%s: %s", office_code, folder.name, reason_vi)
+    log.warning("intake refused: %s/%s: %s", office_code, name, reason_vi)
     return ClaimResult(outcome=outcome, path=kept, reason_vi=reason_vi)
 
 
@@ -63,6 +67,7 @@ def claim_folder(folder: Path, office_code: str) -> ClaimResult:
     """
     claimed = Path(settings.INTAKE_DIR) / datetime.now(UTC).strftime("%Y/%m/%d")
     claimed.mkdir(parents=True, exist_ok=True)
+    # The prefix keeps same-named drops apart; dossiers.files.original_name takes it off.
     target = claimed / f"{uuid.uuid4().hex[:12]}-{folder.name}"
     try:
         os.rename(folder, target)
@@ -77,6 +82,7 @@ def claim_folder(folder: Path, office_code: str) -> ClaimResult:
             f"Không tìm thấy hồ sơ mã '{dossier_code}'. Hãy tiếp nhận hồ sơ trước, "
             "rồi đặt bản quét vào thư mục mang đúng mã hồ sơ.",
             Intake.Outcome.REFUSED,
+            name=dossier_code,
         )
     if dossier.office.code != office_code:
         return _refuse(
@@ -85,6 +91,7 @@ def claim_folder(folder: Path, office_code: str) -> ClaimResult:
             f"Hồ sơ {dossier_code} thuộc {dossier.office.name}, "
             f"không thuộc thư mục '{office_code}'.",
             Intake.Outcome.REFUSED,
+            name=dossier_code,
         )
     listing, combined = _fingerprint(target)
     earlier = (
@@ -99,6 +106,7 @@ def claim_folder(folder: Path, office_code: str) -> ClaimResult:
             f"Bản quét trùng với lượt tiếp nhận #{earlier.pk} của hồ sơ {earlier.dossier_code}; "
             "không xử lý lại.",
             Intake.Outcome.DUPLICATE,
+            name=dossier_code,
         )
     from digitize.tasks import prepare_document
 
@@ -161,6 +169,7 @@ def recover_orphans() -> list[Path]:
                     Path(settings.FAILED_DIR) / "_gian_doan",
                     "Việc tiếp nhận bị gián đoạn (máy dừng giữa chừng). Hãy đặt lại thư mục "
                     "này vào thư mục tiếp nhận.",
+                    name=original_name(folder),
                 )
                 recovered.append(kept)
     return recovered

@@ -35,7 +35,6 @@ class InboxWatcher:
     def __init__(self, inbox: Path, tracker: StabilityTracker) -> None:
         self.inbox = inbox
         self.tracker = tracker
-        self._loose_seen: dict[Path, tuple[int, int, float]] = {}
 
     def scan_once(self) -> int:
         """One pass over the inbox; returns how many folders or files were handled."""

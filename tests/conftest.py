@@ -1,0 +1,227 @@
+"""Shared fixtures: a private data directory, eager Celery, offices, dossiers and a test key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from pyhanko.sign.signers import SimpleSigner
+from pytest_django import Settings
+
+from dossiers.files import store_bytes
+from dossiers.models import Document, DocumentState, Dossier, Office, Procedure
+from dossiers.registry import Registered, register_dossier
+from dossiers.workflow import transition
+from signing.devpki import IssuedKey
+from signing.keys import load_pkcs12_signer
+from signing.models import Signer
+from signing.pades import sign_pdf
+from tests.support.pki import TEST_PASSPHRASE, make_test_pdf, make_test_pki
+
+
+@dataclass(frozen=True)
+class DataDirs:
+    """The folders of a throwaway data directory, as the settings point at them."""
+
+    root: Path
+    inbox: Path
+    intake: Path
+    work: Path
+    store: Path
+    failed: Path
+    outbox: Path
+    run: Path
+    log: Path
+    pki: Path
+    trust: Path
+
+
+@pytest.fixture()
+def data_dirs(settings: Settings, tmp_path: Path) -> DataDirs:
+    """Point every MOTCUA data folder at a fresh directory under ``tmp_path``."""
+    root = tmp_path / "data"
+    dirs = DataDirs(
+        root=root,
+        inbox=root / "inbox",
+        intake=root / "intake",
+        work=root / "work",
+        store=root / "store",
+        failed=root / "failed",
+        outbox=root / "outbox",
+        run=root / "run",
+        log=root / "log",
+        pki=root / "pki",
+        trust=root / "pki" / "trust",
+    )
+    settings.DATA_DIR = dirs.root
+    settings.INBOX_DIR = dirs.inbox
+    settings.INTAKE_DIR = dirs.intake
+    settings.WORK_DIR = dirs.work
+    settings.STORE_DIR = dirs.store
+    settings.FAILED_DIR = dirs.failed
+    settings.OUTBOX_DIR = dirs.outbox
+    settings.RUN_DIR = dirs.run
+    settings.LOG_DIR = dirs.log
+    settings.PKI_DIR = dirs.pki
+    settings.TRUST_DIR = dirs.trust
+    settings.STATIC_ROOT = root / "static"
+    settings.REDIS_SOCKET = dirs.run / "redis.sock"
+    # STATIC_ROOT must exist: WhiteNoise warns (an error here) when serving from a missing one.
+    for path in (
+        dirs.inbox,
+        dirs.intake,
+        dirs.work,
+        dirs.store,
+        dirs.failed,
+        dirs.trust,
+        root / "static",
+    ):
+        path.mkdir(parents=True, exist_ok=True)
+    return dirs
+
+
+@pytest.fixture()
+def eager_celery() -> Iterator[None]:
+    """Run Celery tasks in-process at ``.delay()``, propagating their errors; restored after."""
+    from motcua.celery import app
+
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture()
+def clear_cache() -> Iterator[None]:
+    """Start and end with an empty cache (the lookup throttle lives there)."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture()
+def office(db: None) -> Office:
+    return Office.objects.create(code="xa-thu", name="UBND xã Thử Nghiệm")
+
+
+@pytest.fixture()
+def other_office(db: None) -> Office:
+    return Office.objects.create(code="xa-khac", name="UBND xã Bên Cạnh")
+
+
+@pytest.fixture()
+def procedure(office: Office) -> Procedure:
+    return Procedure.objects.create(
+        office=office, code="HT-KHAISINH", name="Đăng ký khai sinh", limit_working_days=3
+    )
+
+
+MakeDossier = Callable[..., Registered]
+
+
+@pytest.fixture()
+def make_dossier(office: Office, procedure: Procedure) -> MakeDossier:
+    """Register dossiers of ``office``/``procedure``; keywords override the defaults."""
+    counter = iter(range(1, 10_000))
+
+    def make(
+        code: str | None = None,
+        *,
+        email: str = "binh@example.vn",
+        phone: str = "",
+        received_at: datetime | None = None,
+    ) -> Registered:
+        return register_dossier(
+            code=code or f"000.00.21.H26-261122-{next(counter):04d}",
+            office=office,
+            procedure=procedure,
+            applicant_name="Trần Thị Bình",
+            email=email,
+            phone=phone,
+            received_at=received_at,
+        )
+
+    return make
+
+
+@pytest.fixture()
+def dossier(make_dossier: MakeDossier) -> Dossier:
+    return make_dossier().dossier
+
+
+@pytest.fixture(scope="session")
+def throwaway_pki(tmp_path_factory: pytest.TempPathFactory) -> IssuedKey:
+    """A development CA and one signer key (passphrase TEST_PASSPHRASE) for the session."""
+    return make_test_pki(tmp_path_factory.mktemp("throwaway-pki"))
+
+
+@pytest.fixture(scope="session")
+def signing_key(throwaway_pki: IssuedKey) -> SimpleSigner:
+    return load_pkcs12_signer(throwaway_pki.pkcs12, TEST_PASSPHRASE)
+
+
+@pytest.fixture(scope="session")
+def result_pdf() -> bytes:
+    """A small unsigned PDF standing in for an assembled result."""
+    return make_test_pdf(pages=1)
+
+
+@pytest.fixture(scope="session")
+def signed_result(result_pdf: bytes, signing_key: SimpleSigner) -> bytes:
+    """``result_pdf`` signed (invisibly) with the throwaway key."""
+    return sign_pdf(result_pdf, signing_key)
+
+
+@pytest.fixture()
+def official(office: Office, throwaway_pki: IssuedKey) -> User:
+    """A user who signs for ``office`` with the throwaway key."""
+    user = User.objects.create_user("lanhdao")  # no password: tests log in with force_login
+    Signer.objects.create(
+        user=user,
+        office=office,
+        display_name="Nguyễn Văn An",
+        title="Chủ tịch UBND xã",
+        pkcs12_path=str(throwaway_pki.pkcs12),
+    )
+    return user
+
+
+MakeAwaiting = Callable[[Dossier], Document]
+
+
+@pytest.fixture()
+def make_awaiting(data_dirs: DataDirs, result_pdf: bytes) -> MakeAwaiting:
+    """Create documents that went through digitizing and now await approval (joining a batch)."""
+    count = iter(range(1, 10_000))
+
+    def make(dossier: Dossier) -> Document:
+        # Distinct bytes per document, so each has its own store path and hash.
+        pdf = result_pdf + f"\n% tai lieu {next(count)}\n".encode()
+        path, digest = store_bytes(pdf, data_dirs.store)
+        document = Document.objects.create(
+            dossier=dossier,
+            state=DocumentState.DIGITIZING,
+            source_dir=str(data_dirs.intake / "none"),
+            source_sha256="0" * 64,
+            page_count=1,
+        )
+        assert transition(
+            document.pk,
+            DocumentState.DIGITIZING,
+            DocumentState.AWAITING_APPROVAL,
+            kind="digitized",
+            pdf_path=str(path),
+            pdf_sha256=digest,
+        )
+        document.refresh_from_db()
+        return document
+
+    return make
