@@ -1,36 +1,79 @@
-"""PAdES B-B signatures with pyHanko, as an incremental update, with an optional stamp."""
+"""PAdES signatures (B-B to B-LTA) with pyHanko, as incremental updates, checked before return."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import io
 import logging
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from asn1crypto import cms
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import hashes
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.layout import LayoutError
 from pyhanko.pdf_utils.misc import PdfError, PdfStrictReadError
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter, enumerate_sig_fields
-from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, SimpleSigner
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
 from pyhanko.sign.signers.pdf_signer import PdfSigningSession
+from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
+from pyhanko.sign.validation.generic_cms import validate_sig_integrity
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import (
+    InsufficientRevinfoError,
+    PathError,
+    RevokedError,
+    ValidationError,
+)
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-from signing.errors import PdfInputError, SignatureOutputError, SigningError, StampError
+from signing.errors import (
+    CertificateError,
+    PdfInputError,
+    SignatureOutputError,
+    SigningError,
+    StampError,
+)
 from signing.stamp import StampText, default_stamp_box, nfc, stamp_style
+from signing.timestamps import (
+    LEVELS,
+    PadesLevel,
+    level_at_least,
+    read_validation_data,
+    signature_timestamp_tokens,
+    timestamper_for,
+    token_is_sound,
+)
 from signing.vntime import now_vn, to_vn
 
-__all__ = ["SignOptions", "StampText", "sign_file", "sign_pdf"]
+__all__ = ["PadesLevel", "SignOptions", "StampText", "sign_file", "sign_pdf"]
 
 logger = logging.getLogger(__name__)
 
 DIGEST_ALGORITHM = "sha256"
+
+TSA_DOWN_VI = "Không kết nối được máy chủ cấp dấu thời gian; lô ký sẽ thử lại"
+"""Message of the retryable error raised when the timestamp authority does not answer."""
+
+REVOCATION_DOWN_VI = "Không lấy được thông tin thu hồi chứng thư số (OCSP/CRL); lô ký sẽ thử lại"
+"""Message of the retryable error raised when no revocation source answers."""
+
+_SIGNATURE_SLACK = 4096
+"""Bytes reserved beyond certificates, signature value and timestamp (signed attributes, DER)."""
+
+_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
+_HEX_CONTENTS = re.compile(rb"<([0-9A-Fa-f]*)>")
 
 
 @dataclass(frozen=True)
@@ -54,22 +97,43 @@ class SignOptions:
     """Stamp rectangle (x0, y0, x1, y1) in points; None is about 220×70 pt bottom right."""
 
     certify: bool = True
-    """Make a certification signature (DocMDP "form filling and signing").
+    """Make a certification signature (DocMDP P=2, "form filling and signing").
 
-    Later edits other than filling forms and adding signatures then make the
-    signature report a modification. A document that already carries a signature
-    cannot be certified any more; it then gets an approval signature.
+    Later edits other than timestamps, validation data (DSS), filling forms and
+    adding signatures then make the signature report a modification. A document
+    that already carries a signature cannot be certified any more; it then gets
+    an approval signature.
     """
 
+    level: PadesLevel = "B-B"
+    """PAdES baseline level: B-B signature only; B-T adds an RFC 3161 signature
+    timestamp; B-LT also embeds the certificates and revocation data (DSS); B-LTA
+    also adds a document timestamp over all of it. A level is never lowered: when
+    a service it needs does not answer, signing fails with disposition "retry"."""
 
-def sign_pdf(data: bytes, signer: SimpleSigner, options: SignOptions = SignOptions()) -> bytes:
+    timestamper: TimeStamper | str | None = None
+    """Timestamp authority for B-T and above: a pyHanko TimeStamper or an RFC 3161 URL."""
+
+    validation_context: ValidationContext | None = None
+    """Trust roots and revocation sources for B-LT and B-LTA, e.g. from
+    :func:`signing.timestamps.revocation_context`. Ignored below B-LT, so B-B and
+    B-T never fetch OCSP or CRL data."""
+
+    check_after_signing: bool = True
+    """Validate the signed output (signature intact and valid, timestamps sound)
+    before returning it; a failure raises SigningError with disposition "fail"."""
+
+
+def sign_pdf(data: bytes, signer: Signer, options: SignOptions = SignOptions()) -> bytes:
     """Sign the PDF ``data`` and return the signed document as bytes.
 
-    The signature is PAdES B-B (``ETSI.CAdES.detached``, SHA-256) appended as an
-    incremental update, so the original bytes stay untouched. ``signer`` is used as
-    is; load it once and call this function for each document.
+    The signature is PAdES (``ETSI.CAdES.detached``, SHA-256) at ``options.level``,
+    appended as incremental updates, so the original bytes stay untouched.
+    ``signer`` is used as is; load it once and call this function for each
+    document. The result is checked before it is returned (``check_after_signing``).
     """
     started = time.perf_counter()
+    level = _checked_level(options)
     stamp = options.stamp
     signed_at = to_vn(stamp.signed_at) if stamp and stamp.signed_at else now_vn()
     writer = _open_for_update(data)
@@ -88,6 +152,16 @@ def sign_pdf(data: bytes, signer: SimpleSigner, options: SignOptions = SignOptio
             on_page=page,
             box=_int_box(box),
         )
+    timestamper: TimeStamper | None = None
+    bytes_reserved: int | None = None  # B-B: pyHanko's own estimate, no network
+    if level_at_least(level, "B-T"):
+        assert options.timestamper is not None  # checked by _checked_level
+        try:
+            timestamper = timestamper_for(options.timestamper)
+        except ValueError as exc:
+            raise SigningError("Địa chỉ máy chủ cấp dấu thời gian (TSA) không hợp lệ") from exc
+        bytes_reserved = _reserve_with_timestamp(signer, timestamper)
+    long_term = level_at_least(level, "B-LT")
     metadata = PdfSignatureMetadata(
         field_name=options.field_name,
         md_algorithm=DIGEST_ALGORITHM,
@@ -96,24 +170,33 @@ def sign_pdf(data: bytes, signer: SimpleSigner, options: SignOptions = SignOptio
         location=nfc(options.location) or None,
         certify=certify,
         docmdp_permissions=MDPPerm.FILL_FORMS,
+        embed_validation_info=long_term,
+        use_pades_lta=level == "B-LTA",
+        validation_context=options.validation_context if long_term else None,
+        signer_key_usage=_signer_key_usage(signer),
     )
     pdf_signer = _ClockedPdfSigner(
         metadata,
         signer,
+        timestamper=timestamper,
         stamp_style=style,
         new_field_spec=field_spec,
         signing_time=signed_at,
     )
     try:
-        output = pdf_signer.sign_pdf(writer, appearance_text_params=text_params)
+        output = pdf_signer.sign_pdf(
+            writer, bytes_reserved=bytes_reserved, appearance_text_params=text_params
+        )
     except LayoutError as exc:
         raise StampError("Nội dung chữ ký hiển thị không vừa ô chữ ký") from exc
-    except (PdfError, ValueError, KeyError, TypeError) as exc:
-        raise SigningError("Không ký được tài liệu PDF này") from exc
+    except (PdfError, ValueError, KeyError, TypeError, OSError, PathError, ValidationError) as exc:
+        raise _signing_failure(exc) from exc
     signed: bytes = output.getvalue()
+    _check_signed(signed, len(data), level, signer, options.check_after_signing)
     logger.info(
-        "signed PDF: field=%s certify=%s visible=%s in %.0f ms",
+        "signed PDF: field=%s level=%s certify=%s visible=%s in %.0f ms",
         options.field_name,
+        level,
         certify,
         stamp is not None,
         (time.perf_counter() - started) * 1000,
@@ -124,13 +207,13 @@ def sign_pdf(data: bytes, signer: SimpleSigner, options: SignOptions = SignOptio
 def sign_file(
     src: Path,
     out: Path,
-    signer: SimpleSigner,
+    signer: Signer,
     options: SignOptions = SignOptions(),
 ) -> str:
     """Sign the PDF at ``src`` into ``out`` atomically and return the output's SHA-256 hex.
 
     The output is written to a temporary name in the same folder and renamed, so
-    ``out`` is either absent or complete.
+    ``out`` is either absent or complete; nothing is written when signing fails.
     """
     try:
         data = src.read_bytes()
@@ -158,6 +241,169 @@ class _ClockedPdfSigner(PdfSigner):
         session = super().init_signing_session(pdf_out, existing_fields_only=existing_fields_only)
         session.system_time = self._signing_time
         return session
+
+
+def _checked_level(options: SignOptions) -> PadesLevel:
+    level = options.level
+    if level not in LEVELS:
+        raise SigningError(f"Mức chữ ký PAdES không hợp lệ: {level}")
+    if level_at_least(level, "B-T") and options.timestamper is None:
+        raise SigningError(
+            f"Chữ ký mức {level} cần máy chủ cấp dấu thời gian (TSA) nhưng chưa được cấu hình"
+        )
+    if level_at_least(level, "B-LT") and options.validation_context is None:
+        raise SigningError(
+            f"Chữ ký mức {level} cần nguồn kiểm tra thu hồi chứng thư (OCSP/CRL) "
+            "nhưng chưa được cấu hình"
+        )
+    return level
+
+
+def _signer_key_usage(signer: Signer) -> set[str]:
+    """Key usage pyHanko checks before B-LT signing: the certificate's own signing usage."""
+    cert = signer.signing_cert
+    usages = cert.key_usage_value.native if cert is not None and cert.key_usage_value else set()
+    return {"non_repudiation"} if "non_repudiation" in usages else {"digital_signature"}
+
+
+def _reserve_with_timestamp(signer: Signer, timestamper: TimeStamper) -> int:
+    """Bytes (hex digits) to reserve for a CMS blob carrying a signature timestamp.
+
+    Counts every certificate the signer embeds, the largest signature value its
+    key can make and twice the TSA's sample token (a real token can be larger:
+    another TSA certificate, a longer nonce), doubled for hex. The TSA is asked
+    for the sample once per timestamper, so this is also where an unreachable
+    TSA is noticed, before anything is written.
+    """
+    try:
+        sample = asyncio.run(timestamper.async_dummy_response(DIGEST_ALGORITHM))
+    except (TimestampRequestError, OSError) as exc:
+        raise SigningError(TSA_DOWN_VI, disposition="retry") from exc
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        raise SigningError(
+            "Máy chủ cấp dấu thời gian trả lời không hợp lệ; lô ký sẽ thử lại",
+            disposition="retry",
+        ) from exc
+    certs: list[asn1_x509.Certificate] = list(signer.cert_registry)
+    if signer.signing_cert is not None:
+        certs.append(signer.signing_cert)
+    cert_bytes = sum(len(cert.dump()) for cert in certs)
+    key_bits = signer.signing_cert.public_key.bit_size if signer.signing_cert else 4096
+    signature_bytes = 2 * (key_bits // 8) + 16  # RSA needs one modulus, ECDSA two integers
+    return 2 * (cert_bytes + signature_bytes + 2 * len(sample.dump()) + _SIGNATURE_SLACK)
+
+
+def _signing_failure(exc: BaseException) -> SigningError:
+    """Turn what pyHanko or a service raised into a SigningError with its disposition."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 20:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    if any(isinstance(e, RevokedError) for e in chain):
+        return CertificateError("Chứng thư số của người ký đã bị thu hồi, không ký được")
+    if any(isinstance(e, TimestampRequestError) for e in chain):
+        return SigningError(TSA_DOWN_VI, disposition="retry")
+    if any(isinstance(e, InsufficientRevinfoError) for e in chain):
+        return SigningError(REVOCATION_DOWN_VI, disposition="retry")
+    if any(isinstance(e, (PathError, ValidationError)) for e in chain):
+        return CertificateError(
+            "Không xác thực được chứng thư số của người ký với tổ chức cấp chứng thư được tin cậy"
+        )
+    if any(isinstance(e, OSError) for e in chain):
+        return SigningError("Lỗi kết nối khi ký số; lô ký sẽ thử lại", disposition="retry")
+    return SigningError("Không ký được tài liệu PDF này")
+
+
+def _check_signed(
+    signed: bytes, start: int, level: PadesLevel, signer: Signer, verify: bool
+) -> None:
+    """Make sure ``signed`` carries what ``level`` promises, and (``verify``) that it is sound.
+
+    The new signature is read straight from the bytes appended after ``start``
+    (a PDF reader would spend 10–20 ms tokenising the hex blob, a third of an
+    invisible B-B signature), its digest recomputed and its value checked
+    against the signer's certificate; timestamps must stamp what they claim to. The DSS
+    is always checked at B-LT and above, so a lenient revocation context cannot
+    quietly produce a weaker signature.
+    """
+    if verify:
+        byte_range, signed_data = _own_signature(signed, start)
+        a, b, c, d = byte_range
+        if not level_at_least(level, "B-LT") and c + d != len(signed):
+            raise _unsound("chữ ký không bao trùm toàn bộ tệp")
+        signer_info = signed_data["signer_infos"][0]
+        md_name = signer_info["digest_algorithm"]["algorithm"].native
+        view = memoryview(signed)
+        digest = _digest(md_name, view[a : a + b], view[c : c + d])
+        if signer.signing_cert is None:
+            raise _unsound("không có chứng thư số của người ký")
+        try:
+            intact, valid = validate_sig_integrity(signer_info, signer.signing_cert, "data", digest)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _unsound("không đọc được chữ ký") from exc
+        if not (intact and valid):
+            raise _unsound("chữ ký không toàn vẹn hoặc không hợp lệ")
+        if level_at_least(level, "B-T"):
+            signature_value = signer_info["signature"].native
+            tokens = signature_timestamp_tokens(signer_info)
+            if not tokens or not all(
+                token_is_sound(token, lambda name: _digest(name, signature_value))
+                for token in tokens
+            ):
+                raise _unsound("dấu thời gian của chữ ký không hợp lệ")
+    if not level_at_least(level, "B-LT"):
+        return
+    cert = signer.signing_cert
+    reader = PdfFileReader(io.BytesIO(signed), strict=False)
+    if cert is None or not read_validation_data(reader).covers(cert):
+        raise SigningError(
+            "Không nhúng được thông tin thu hồi chứng thư số vào tài liệu; lô ký sẽ thử lại",
+            disposition="retry",
+        )
+    if level != "B-LTA":
+        return
+    stamps = list(reader.embedded_timestamp_signatures)
+    last = stamps[-1] if stamps else None
+    if last is None or not read_validation_data(
+        reader.get_historical_resolver(last.signed_revision)
+    ).covers(cert):
+        raise _unsound("thiếu dấu thời gian tài liệu bao trùm dữ liệu kiểm tra")
+    if verify and not token_is_sound(last.signed_data, last.compute_digest):
+        raise _unsound("dấu thời gian tài liệu không hợp lệ")
+
+
+def _own_signature(signed: bytes, start: int) -> tuple[tuple[int, int, int, int], cms.SignedData]:
+    """Return the byte range and CMS SignedData of the first signature written after ``start``."""
+    match = _BYTE_RANGE.search(signed, start)
+    if match is None:
+        raise _unsound("không tìm thấy chữ ký vừa tạo")
+    a, b, c, d = (int(group) for group in match.groups())
+    contents = _HEX_CONTENTS.fullmatch(signed, b, c) if a == 0 and start < b < c else None
+    if contents is None or c + d > len(signed):
+        raise _unsound("vùng ký (ByteRange) không đúng")
+    try:
+        info = cms.ContentInfo.load(bytes.fromhex(contents.group(1).decode("ascii")), strict=False)
+        signed_data = info["content"]
+        if not isinstance(signed_data, cms.SignedData):
+            raise TypeError("not SignedData")
+    except (ValueError, TypeError, KeyError) as exc:
+        raise _unsound("không đọc được chữ ký vừa tạo") from exc
+    return (a, b, c, d), signed_data
+
+
+def _digest(md_name: str, *parts: bytes | memoryview) -> bytes:
+    hasher = hashes.Hash(get_pyca_cryptography_hash(md_name))
+    for part in parts:
+        hasher.update(part)
+    return hasher.finalize()
+
+
+def _unsound(why: str) -> SigningError:
+    return SigningError(
+        f"Tài liệu vừa ký không qua được bước kiểm tra ({why}); tài liệu chưa được ký",
+        disposition="fail",
+    )
 
 
 def _open_for_update(data: bytes) -> IncrementalPdfFileWriter:

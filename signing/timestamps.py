@@ -1,0 +1,355 @@
+"""PAdES evidence: timestamp clients, revocation contexts, DSS data, what LTA updates may change."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from asn1crypto import cms, tsp
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import hashes
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.decode_limits import DecodePurpose
+from pyhanko.pdf_utils.metadata.xmp_xml import parse_xmp
+from pyhanko.pdf_utils.misc import IndirectObjectExpected, PdfError
+from pyhanko.pdf_utils.reader import HistoricalResolver
+from pyhanko.pdf_utils.rw_common import PdfHandler
+from pyhanko.sign.diff_analysis import (
+    DiffPolicy,
+    ModificationLevel,
+    ReferenceUpdate,
+    StandardDiffPolicy,
+)
+from pyhanko.sign.diff_analysis.form_rules_api import FormUpdatingRule
+from pyhanko.sign.diff_analysis.rules.file_structure_rules import (
+    CatalogModificationRule,
+    ObjectStreamRule,
+    XrefStreamRule,
+)
+from pyhanko.sign.diff_analysis.rules.form_field_rules import (
+    DSSCompareRule,
+    GenericFieldModificationRule,
+    SigFieldCreationRule,
+    SigFieldModificationRule,
+)
+from pyhanko.sign.diff_analysis.rules.metadata_rules import DocInfoRule, MetadataUpdateRule
+from pyhanko.sign.general import (
+    CMSExtractionError,
+    extract_certificate_info,
+    find_cms_attribute_iter,
+)
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.errors import NoDSSFoundError
+from pyhanko.sign.validation.generic_cms import validate_sig_integrity
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.fetchers import OwnedFetcherBackend
+from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+__all__ = [
+    "LEVELS",
+    "SIGNED_DOCUMENT_POLICY",
+    "PadesLevel",
+    "ValidationData",
+    "level_at_least",
+    "read_validation_data",
+    "revocation_context",
+    "signature_timestamp_tokens",
+    "timestamper_for",
+    "token_is_sound",
+]
+
+logger = logging.getLogger(__name__)
+
+_BOOKKEEPING_INFO = frozenset({"/ModDate", "/Producer"})
+"""Info entries a timestamp or DSS update may rewrite (pyHanko updates both)."""
+
+_BOOKKEEPING_XMP = frozenset(
+    {
+        "http://ns.adobe.com/xap/1.0/ModifyDate",
+        "http://ns.adobe.com/xap/1.0/MetadataDate",
+        "http://ns.adobe.com/pdf/1.3/Producer",
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#about",
+    }
+)
+"""XMP properties a timestamp or DSS update may rewrite (as expanded names)."""
+
+PadesLevel = Literal["B-B", "B-T", "B-LT", "B-LTA"]
+"""ETSI EN 319 142-1 baseline levels, each including the one before."""
+
+LEVELS: tuple[PadesLevel, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
+"""The baseline levels from weakest to strongest."""
+
+DEFAULT_TIMEOUT_S = 10.0
+"""How long one request to a TSA, OCSP responder or CRL server may take."""
+
+
+def level_at_least(level: PadesLevel, floor: PadesLevel) -> bool:
+    """Return True when ``level`` includes everything ``floor`` requires."""
+    return LEVELS.index(level) >= LEVELS.index(floor)
+
+
+def timestamper_for(
+    source: TimeStamper | str, *, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> TimeStamper:
+    """Return ``source`` itself or an RFC 3161 HTTP client for the URL ``source``.
+
+    Clients for a URL are kept per process, so the size estimate pyHanko asks
+    the TSA for is fetched once and a batch makes one request per document.
+    """
+    if isinstance(source, TimeStamper):
+        return source
+    return _http_timestamper(source, timeout_s)
+
+
+@functools.lru_cache(maxsize=8)
+def _http_timestamper(url: str, timeout_s: float) -> TimeStamper:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("a timestamp authority URL must be http:// or https://")
+    return HTTPTimeStamper(url, timeout=timeout_s)
+
+
+def revocation_context(
+    trust_roots: Sequence[asn1_x509.Certificate],
+    *,
+    other_certs: Sequence[asn1_x509.Certificate] = (),
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> ValidationContext:
+    """Return a validation context that fetches OCSP and CRL data and requires it.
+
+    Meant for signing at B-LT and B-LTA: revocation checking is "hard-fail", so
+    a signer certificate whose status cannot be learnt is not signed with, and
+    what is fetched ends up in the document's DSS.
+    """
+    return ValidationContext(
+        trust_roots=list(trust_roots),
+        other_certs=list(other_certs),
+        allow_fetching=True,
+        revocation_mode="hard-fail",
+        fetcher_backend=OwnedFetcherBackend(AIOHttpFetcherBackend(per_request_timeout=timeout_s)),
+    )
+
+
+def signature_timestamp_tokens(signer_info: cms.SignerInfo) -> list[cms.SignedData]:
+    """Return the SignedData of every RFC 3161 signature timestamp in ``signer_info``."""
+    try:
+        attrs = signer_info["unsigned_attrs"]
+        return [
+            token["content"]
+            for token in find_cms_attribute_iter(attrs, "signature_time_stamp_token")
+        ]
+    except (CMSExtractionError, KeyError, ValueError, TypeError):
+        return []
+
+
+def token_is_sound(token: cms.SignedData, imprint: Callable[[str], bytes]) -> bool:
+    """Check a timestamp token stamps the expected data and its TSA signature is intact.
+
+    ``imprint`` maps a hash algorithm name to the digest the token must carry.
+    This does not check that the TSA is trusted; verification does that.
+    """
+    info = _tst_info(token)
+    if info is None:
+        return False
+    try:
+        message_imprint = info["message_imprint"]
+        algorithm = message_imprint["hash_algorithm"]["algorithm"].native
+        if message_imprint["hashed_message"].native != imprint(algorithm):
+            return False
+        signer_info = token["signer_infos"][0]
+        cert = extract_certificate_info(token).signer_cert
+        content = bytes(token["encap_content_info"]["content"])
+        md_name = signer_info["digest_algorithm"]["algorithm"].native
+        hasher = hashes.Hash(get_pyca_cryptography_hash(md_name))
+        hasher.update(content)
+        digest = hasher.finalize()
+        intact, valid = validate_sig_integrity(signer_info, cert, "tst_info", digest)
+    except (CMSExtractionError, KeyError, IndexError, ValueError, TypeError, AttributeError):
+        logger.info("timestamp token could not be checked", exc_info=True)
+        return False
+    return bool(intact and valid)
+
+
+def _tst_info(token: cms.SignedData) -> tsp.TSTInfo | None:
+    try:
+        info = token["encap_content_info"]["content"].parsed
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None
+    return info if isinstance(info, tsp.TSTInfo) else None
+
+
+@dataclass(frozen=True)
+class ValidationData:
+    """Certificates and revocation data found in a document's DSS (PAdES validation data)."""
+
+    certs: tuple[asn1_x509.Certificate, ...] = ()
+    """Certificates in the DSS."""
+
+    ocsps: tuple[asn1_ocsp.OCSPResponse, ...] = ()
+    """OCSP responses in the DSS."""
+
+    crls: tuple[asn1_crl.CertificateList, ...] = ()
+    """CRLs in the DSS."""
+
+    @property
+    def has_revinfo(self) -> bool:
+        """True when the DSS holds any OCSP response or CRL."""
+        return bool(self.ocsps or self.crls)
+
+    def covers(self, cert: asn1_x509.Certificate) -> bool:
+        """True when an OCSP response about ``cert`` or a CRL from its issuer is present."""
+        issuer = cert.issuer
+        name_hash = hashlib.sha1(issuer.dump(), usedforsecurity=False).digest()
+        for response in self.ocsps:
+            if _ocsp_mentions(response, cert.serial_number, issuer, name_hash):
+                return True
+        return any(_crl_issuer(crl) == issuer for crl in self.crls)
+
+
+def read_validation_data(handler: PdfHandler) -> ValidationData:
+    """Read the DSS of ``handler`` (a reader or one of its historical revisions).
+
+    A document without a DSS, or with one that cannot be read, gives empty data.
+    """
+    try:
+        dss = DocumentSecurityStore.read_dss(handler)
+        return ValidationData(
+            certs=tuple(dss.load_certs()),
+            ocsps=tuple(
+                asn1_ocsp.OCSPResponse.load(_stream_data(ref, DecodePurpose.OCSP_RESPONSE))
+                for ref in dss.ocsps
+            ),
+            crls=tuple(
+                asn1_crl.CertificateList.load(_stream_data(ref, DecodePurpose.CRL))
+                for ref in dss.crls
+            ),
+        )
+    except NoDSSFoundError:
+        return ValidationData()
+    except (PdfError, KeyError, ValueError, TypeError, AttributeError):
+        logger.info("the DSS of the document could not be read", exc_info=True)
+        return ValidationData()
+
+
+def _stream_data(ref: generic.IndirectObject, purpose: DecodePurpose) -> bytes:
+    stream = ref.get_object()  # type: ignore[no-untyped-call]  # unannotated upstream
+    if not isinstance(stream, generic.StreamObject):
+        raise TypeError("DSS entries must be streams")
+    data: bytes = stream.read_data(purpose)
+    return data
+
+
+def _ocsp_mentions(
+    response: asn1_ocsp.OCSPResponse, serial: int, issuer: asn1_x509.Name, name_hash: bytes
+) -> bool:
+    try:
+        basic = response["response_bytes"]["response"].parsed
+        for single in basic["tbs_response_data"]["responses"]:
+            cert_id = single["cert_id"]
+            if cert_id["serial_number"].native != serial:
+                continue
+            algorithm = cert_id["hash_algorithm"]["algorithm"].native
+            expected = (
+                name_hash if algorithm == "sha1" else hashlib.new(algorithm, issuer.dump()).digest()
+            )
+            if cert_id["issuer_name_hash"].native == expected:
+                return True
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return False
+    return False
+
+
+class _InfoBookkeepingRule(DocInfoRule):
+    """Let an update rewrite /Info only in its bookkeeping entries (ModDate, Producer)."""
+
+    def apply(self, old: HistoricalResolver, new: HistoricalResolver) -> Iterator[ReferenceUpdate]:
+        if _info_entries(old) != _info_entries(new):
+            return  # left unexplained, so the diff analysis reports OTHER
+        yield from super().apply(old, new)
+
+
+class _XmpBookkeepingRule(MetadataUpdateRule):
+    """Let an update rewrite the XMP stream only in its bookkeeping properties."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # unannotated upstream
+
+    def apply(self, old: HistoricalResolver, new: HistoricalResolver) -> Iterator[ReferenceUpdate]:
+        if _xmp_properties(old) != _xmp_properties(new):
+            return
+        yield from super().apply(old, new)
+
+
+def _info_entries(resolver: HistoricalResolver) -> dict[str, str] | None:
+    trailer = resolver.trailer_view
+    try:
+        ref = trailer.get_value_as_reference("/Info", optional=True)
+    except IndirectObjectExpected:
+        return None  # a direct /Info dictionary: nothing legitimate writes one
+    if ref is None:
+        return {}
+    # resolve in this revision: the trailer's own references point at the newest one
+    info = resolver.get_object(ref)
+    if not isinstance(info, generic.DictionaryObject):
+        return None
+    return {
+        str(key): str(value.get_object())
+        for key, value in info.items()
+        if str(key) not in _BOOKKEEPING_INFO
+    }
+
+
+def _xmp_properties(resolver: HistoricalResolver) -> dict[str, object] | None:
+    stream = resolver.root.get("/Metadata")
+    if stream is None:
+        return {}
+    stream = stream.get_object()
+    if not isinstance(stream, generic.StreamObject):
+        return None
+    try:
+        roots = parse_xmp(io.BytesIO(stream.data))
+    except Exception:  # malformed XMP: MetadataUpdateRule reports it
+        return None
+    return {
+        str(name): value
+        for root in roots
+        for name, value in root
+        if str(name) not in _BOOKKEEPING_XMP
+    }
+
+
+SIGNED_DOCUMENT_POLICY: DiffPolicy = StandardDiffPolicy(
+    global_rules=[
+        CatalogModificationRule(),  # type: ignore[no-untyped-call]
+        _InfoBookkeepingRule().as_qualified(ModificationLevel.LTA_UPDATES),
+        XrefStreamRule().as_qualified(ModificationLevel.LTA_UPDATES),
+        ObjectStreamRule().as_qualified(ModificationLevel.LTA_UPDATES),
+        DSSCompareRule().as_qualified(ModificationLevel.LTA_UPDATES),
+        _XmpBookkeepingRule().as_qualified(ModificationLevel.LTA_UPDATES),
+    ],
+    form_rule=FormUpdatingRule(
+        field_rules=[
+            SigFieldCreationRule(),  # type: ignore[no-untyped-call]
+            SigFieldModificationRule(),
+            GenericFieldModificationRule(),
+        ],
+    ),
+)
+"""pyHanko's default policy, except that /Info and XMP may change only in bookkeeping
+fields: dossier metadata edited after signing counts as a modification."""
+
+
+def _crl_issuer(crl: asn1_crl.CertificateList) -> asn1_x509.Name | None:
+    try:
+        issuer = crl["tbs_cert_list"]["issuer"]
+    except (KeyError, ValueError, TypeError):
+        return None
+    return issuer if isinstance(issuer, asn1_x509.Name) else None
