@@ -24,7 +24,18 @@ urlpatterns = [
     path("ky-duyet/", signing_views.batch_list, name="batch-list"),
     path("ky-duyet/<int:batch_id>/", signing_views.batch_detail, name="batch-detail"),
     path(
+        "ky-duyet/<int:batch_id>/tien-do.json",
+        signing_views.batch_progress,
+        name="batch-progress",
+    ),
+    path("ky-duyet/tu-choi/", signing_views.rejected_list, name="rejected-list"),
+    path(
         "ky-duyet/tai-lieu/<int:document_id>.pdf", signing_views.document_pdf, name="document-pdf"
+    ),
+    path(
+        "ky-duyet/tai-lieu/<int:document_id>/xem-truoc.png",
+        signing_views.document_preview,
+        name="document-preview",
     ),
     path("tra-cuu/", publishing_views.lookup, name="lookup"),
     path("tra-cuu/tai-ve/", publishing_views.download, name="download"),

@@ -2,26 +2,44 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connections, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from dossiers.files import sha256_file, store_bytes
 from dossiers.models import Document, DocumentState
-from dossiers.workflow import transition
+from dossiers.workflow import record_event, transition
 from signing.errors import SigningError
 from signing.models import Batch, BatchItem, Signer
 from signing.pades import SignOptions, StampText, sign_pdf
+from signing.stamp import placement_in_pdf
 
 log = logging.getLogger(__name__)
+
 BATCH_SIZE = 50
+"""A batch takes no new documents once it holds this many."""
+
+BATCH_MAX_AGE = dt.timedelta(hours=24)
+"""A batch takes no new documents once it is this old; the next one opens a new batch."""
+
+LOW_CONFIDENCE = 80.0
+"""Mean OCR confidence (0–100) under which the review page flags a document."""
+
+RUN_STALE_AFTER = dt.timedelta(seconds=90)
+"""A signing run that has not reported for this long is taken to be dead (resumable)."""
+
+VERIFY_PATH = "/kiem-tra/"
+"""Path of the public verification page that the stamp's QR code leads to."""
 
 
 class ApprovalError(Exception):
@@ -32,21 +50,44 @@ class ApprovalError(Exception):
         self.message_vi = message_vi
 
 
+# --- gathering documents into batches ------------------------------------------------------
+
+
 def on_state_changed(sender: object, *, document: Document, new: str, **_: Any) -> None:
-    """Put a document that awaits approval into its office's open batch."""
+    """Put a document that awaits approval into the open batch of its office, signer, procedure.
+
+    A batch takes new documents while it holds fewer than BATCH_SIZE and is younger
+    than BATCH_MAX_AGE; otherwise a new batch opens. An item already decided is never
+    moved or reset: its approval cannot be replayed in another batch.
+    """
     if new != DocumentState.AWAITING_APPROVAL:
         return
-    office = document.dossier.office
+    dossier = document.dossier
+    signer = Signer.objects.filter(office=dossier.office_id, active=True).order_by("pk").first()
+    existing = BatchItem.objects.filter(document=document).first()
+    if existing is not None and existing.decision != BatchItem.Decision.PENDING:
+        log.warning("document %s already has a decision; not batched again", document.pk)
+        return
     batch = (
         Batch.objects.select_for_update()
-        .filter(office=office, state=Batch.State.OPEN)
+        .filter(
+            office=dossier.office_id,
+            signer=signer,
+            procedure=dossier.procedure_id,
+            state=Batch.State.OPEN,
+            created_at__gte=timezone.now() - BATCH_MAX_AGE,
+        )
         .order_by("created_at")
         .last()
     )
     if batch is None or batch.items.count() >= BATCH_SIZE:
-        signer = Signer.objects.filter(office=office, active=True).order_by("pk").first()
-        batch = Batch.objects.create(office=office, signer=signer)
+        batch = Batch.objects.create(
+            office_id=dossier.office_id, signer=signer, procedure_id=dossier.procedure_id
+        )
     BatchItem.objects.update_or_create(document=document, defaults={"batch": batch})
+
+
+# --- who may decide, and what the stamp says --------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -59,12 +100,225 @@ class Progress:
 
 def signer_for(user: User, batch: Batch) -> Signer:
     """The user's signer role for the batch's office, or an ApprovalError."""
-    signer = Signer.objects.filter(user=user, office=batch.office, active=True).first()
+    signer = Signer.objects.filter(user=user, office=batch.office_id, active=True).first()
     if signer is None:
         raise ApprovalError(
             f"Tài khoản {user.get_username()} không có quyền ký cho {batch.office.name}."
         )
     return signer
+
+
+def stamp_for(signer: Signer, batch: Batch) -> StampText:
+    """The visible stamp of ``signer``'s signatures on ``batch``'s documents.
+
+    The Decree 30/2020 personal layout when the signer has a signature image, else
+    the text stamp; both with a QR code to the public verification page (an address
+    without personal data).
+    """
+    signature = Path(signer.signature_image) if signer.signature_image else None
+    return StampText(
+        signer_name=signer.display_name,
+        office_name=batch.office.name,
+        font_path=settings.STAMP_FONT,
+        layout="personal" if signature is not None else "text",
+        signature_image=signature,
+        seal_image=Path(signer.seal_image) if signer.seal_image else None,
+        verify_url=f"{settings.PUBLIC_BASE_URL}{VERIFY_PATH}",
+    )
+
+
+# --- decisions -------------------------------------------------------------------------------
+
+
+def reject_item(item: BatchItem, user: User, reason: str) -> bool:
+    """Send a pending item's document back to the clerk with ``reason``; False if not pending."""
+    reason = reason.strip()
+    if not reason:
+        raise ApprovalError(f"Cần ghi lý do từ chối hồ sơ {item.document.dossier.code}.")
+    with transaction.atomic():
+        decided = BatchItem.objects.filter(pk=item.pk, decision=BatchItem.Decision.PENDING).update(
+            decision=BatchItem.Decision.REJECTED,
+            reason=reason,
+            decided_by=user,
+            decided_at=timezone.now(),
+        )
+        if not decided:
+            return False
+        if not transition(
+            item.document_id,
+            DocumentState.AWAITING_APPROVAL,
+            DocumentState.REJECTED,
+            kind="rejected",
+            actor=user.get_username(),
+            reason=reason,
+        ):
+            transaction.set_rollback(True)
+            return False
+    return True
+
+
+def approve_item(item: BatchItem, user: User) -> None:
+    """Approve a pending item, binding the approval to the document's SHA-256.
+
+    An item is approved once: approving it again (a replayed approval) is refused,
+    as is approving a document that no longer awaits approval.
+    """
+    if not _approve(item, user):
+        raise ApprovalError(
+            f"Hồ sơ {item.document.dossier.code} đã có quyết định hoặc không còn chờ phê duyệt; "
+            "không phê duyệt lại."
+        )
+
+
+def _approve(item: BatchItem, user: User) -> bool:
+    document = Document.objects.get(pk=item.document_id)
+    with transaction.atomic():
+        decided = BatchItem.objects.filter(pk=item.pk, decision=BatchItem.Decision.PENDING).update(
+            decision=BatchItem.Decision.APPROVED,
+            decided_by=user,
+            decided_at=timezone.now(),
+            approved_sha256=document.pdf_sha256,
+        )
+        if not decided or not document.pdf_sha256:
+            transaction.set_rollback(True)
+            return False
+        if not transition(
+            document.pk,
+            DocumentState.AWAITING_APPROVAL,
+            DocumentState.APPROVED,
+            kind="approved",
+            actor=user.get_username(),
+            detail={"sha256": document.pdf_sha256},
+        ):
+            transaction.set_rollback(True)
+            return False
+    return True
+
+
+def record_decisions(
+    batch: Batch,
+    user: User,
+    *,
+    rejections: Mapping[int, str] | None = None,
+    approve_rest: bool = True,
+    expected_documents: Collection[int] | None = None,
+) -> None:
+    """Record the official's decisions on the batch's pending items.
+
+    ``rejections`` maps document ids to reasons; with ``approve_rest`` every other
+    pending item is approved (and the batch closes to new documents). When
+    ``expected_documents`` is given (the documents the official had on screen), a
+    pending document outside it makes the whole decision refused: nothing is
+    approved unseen.
+    """
+    signer_for(user, batch)
+    rejections = dict(rejections or {})
+    with transaction.atomic():
+        locked = Batch.objects.select_for_update().get(pk=batch.pk)
+        if locked.state == Batch.State.DONE:
+            raise ApprovalError(f"Lô #{batch.pk} đã ký xong.")
+        pending = list(
+            locked.items.filter(decision=BatchItem.Decision.PENDING)
+            .select_related("document__dossier")
+            .order_by("pk")
+        )
+        if expected_documents is not None:
+            seen = set(expected_documents)
+            unseen = [i for i in pending if i.document_id not in seen]
+            if unseen:
+                raise ApprovalError(
+                    f"Lô #{batch.pk} vừa có thêm {len(unseen)} hồ sơ chưa xem; "
+                    "hãy xem lại trước khi phê duyệt."
+                )
+        if approve_rest and locked.state == Batch.State.OPEN:
+            Batch.objects.filter(pk=batch.pk).update(
+                state=Batch.State.SIGNING, closed_at=timezone.now()
+            )
+        for item in pending:
+            if item.document_id in rejections:
+                reject_item(item, user, rejections[item.document_id])
+            elif approve_rest and item.document.state == DocumentState.AWAITING_APPROVAL:
+                _approve(item, user)
+        _finish_if_settled(batch.pk)
+
+
+def _finish_if_settled(batch_id: int) -> None:
+    """Mark the batch done when no item waits for a decision or a signature."""
+    waiting = BatchItem.objects.filter(batch=batch_id).filter(
+        Q(decision=BatchItem.Decision.PENDING)
+        | Q(decision=BatchItem.Decision.APPROVED, signed_at__isnull=True)
+    )
+    if not waiting.exists():
+        Batch.objects.filter(pk=batch_id).exclude(state=Batch.State.DONE).update(
+            state=Batch.State.DONE, closed_at=timezone.now()
+        )
+
+
+# --- signing ---------------------------------------------------------------------------------
+
+
+def claim_run(batch: Batch) -> bool:
+    """Mark a signing run of ``batch`` as started; False while another run is alive."""
+    now = timezone.now()
+    return bool(
+        Batch.objects.filter(pk=batch.pk)
+        .filter(
+            Q(signing_heartbeat_at__isnull=True) | Q(signing_heartbeat_at__lt=now - RUN_STALE_AFTER)
+        )
+        .update(signing_heartbeat_at=now, last_error="", progress_done=0)
+    )
+
+
+def run_alive(batch: Batch) -> bool:
+    """Tell whether a signing run of ``batch`` reported recently."""
+    beat = batch.signing_heartbeat_at
+    return beat is not None and beat >= timezone.now() - RUN_STALE_AFTER
+
+
+def sign_approved(
+    batch: Batch,
+    user: User,
+    key: Any,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    claimed: bool = False,
+) -> list[Progress]:
+    """Sign, here, every approved and not yet signed document of the batch.
+
+    ``key`` is the unlocked signer (pyHanko ``Signer``); it lives only in this
+    process. The file is hashed again just before signing: a file that changed
+    since its approval is refused (the others are still signed). Progress goes to
+    the batch row after each document, so the web page can follow it. Running it
+    again after an interruption signs what is left and never signs twice.
+    ``claimed`` says the caller already won :func:`claim_run`.
+    """
+    if not claimed and not claim_run(batch):
+        raise ApprovalError(f"Lô #{batch.pk} đang được ký ở một phiên khác; vui lòng chờ.")
+    try:
+        signer = signer_for(user, batch)
+        stamp = stamp_for(signer, batch)
+        items = list(batch.items.select_related("document__dossier").order_by("pk"))
+        Batch.objects.filter(pk=batch.pk).update(progress_total=len(items), progress_done=0)
+        results: list[Progress] = []
+        refused: list[str] = []
+        for n, item in enumerate(items, start=1):
+            outcome = _sign_item(item, user, key, stamp, refused)
+            step = Progress(done=n, total=len(items), document_id=item.document_id, outcome=outcome)
+            results.append(step)
+            Batch.objects.filter(pk=batch.pk).update(
+                progress_done=n, signing_heartbeat_at=timezone.now()
+            )
+            if progress is not None:
+                progress(step)
+        if refused:
+            raise ApprovalError(" ".join(refused))
+        _finish_if_settled(batch.pk)
+        return results
+    except ApprovalError as exc:
+        Batch.objects.filter(pk=batch.pk).update(last_error=exc.message_vi)
+        raise
+    finally:
+        Batch.objects.filter(pk=batch.pk).update(signing_heartbeat_at=None)
 
 
 def approve_batch(
@@ -74,108 +328,124 @@ def approve_batch(
     *,
     rejections: Mapping[int, str] | None = None,
     progress: Callable[[Progress], None] | None = None,
+    expected_documents: Collection[int] | None = None,
 ) -> list[Progress]:
     """Record the official's decisions on a batch and sign the approved documents here.
 
-    ``key`` is the unlocked signer (pyHanko ``Signer``); it lives only in this
-    process. Every approval is bound to the document's SHA-256 at decision time,
-    and the file is hashed again just before signing: a changed file is refused.
-    Re-running on an interrupted batch signs what is left and never signs twice.
+    Every approval is bound to the document's SHA-256 at decision time (see
+    :func:`record_decisions`), then :func:`sign_approved` signs in this process.
     """
-    signer = signer_for(user, batch)
-    rejections = dict(rejections or {})
-    with transaction.atomic():
-        locked = Batch.objects.select_for_update().get(pk=batch.pk)
-        if locked.state == Batch.State.DONE:
-            raise ApprovalError(f"Lô #{batch.pk} đã ký xong.")
-        if locked.state == Batch.State.OPEN:
+    record_decisions(batch, user, rejections=rejections, expected_documents=expected_documents)
+    return sign_approved(batch, user, key, progress=progress)
+
+
+SigningStart = Literal["signed", "started", "busy"]
+"""What :func:`start_signing` did: signed at once, started a thread, or found a run alive."""
+
+
+def start_signing(batch: Batch, user: User, key: Any) -> SigningStart:
+    """Sign the batch's approved documents in a background thread of this process.
+
+    The key never leaves the process; the thread (named ``ky-lo-<batch id>``)
+    reports through the batch row (see :func:`sign_approved`). Inside a database
+    transaction, which another thread could not see, it signs at once instead.
+    """
+    if transaction.get_connection().in_atomic_block:
+        sign_approved(batch, user, key)
+        return "signed"
+    if not claim_run(batch):
+        return "busy"
+
+    def run() -> None:
+        try:
+            sign_approved(batch, user, key, claimed=True)
+        except ApprovalError as exc:
+            log.warning("batch %s: signing stopped: %s", batch.pk, exc.message_vi)
+        except Exception:
+            log.exception("batch %s: signing failed", batch.pk)
             Batch.objects.filter(pk=batch.pk).update(
-                state=Batch.State.SIGNING, closed_at=timezone.now()
+                last_error="Lỗi không mong đợi khi ký; xem nhật ký máy chủ.",
+                signing_heartbeat_at=None,
             )
-    items = list(batch.items.select_related("document", "document__dossier").order_by("pk"))
-    total = len(items)
-    results: list[Progress] = []
-    stamp = StampText(
-        signer_name=signer.display_name,
-        office_name=batch.office.name,
-        font_path=settings.STAMP_FONT,
+        finally:
+            connections.close_all()
+
+    threading.Thread(target=run, name=f"ky-lo-{batch.pk}", daemon=True).start()
+    return "started"
+
+
+def batch_counts(batch: Batch) -> dict[str, int]:
+    """Count the batch's items: total, pending, approved (unsigned), signed, rejected."""
+    counts = batch.items.aggregate(
+        total=Count("pk"),
+        pending=Count("pk", filter=Q(decision=BatchItem.Decision.PENDING)),
+        approved=Count(
+            "pk", filter=Q(decision=BatchItem.Decision.APPROVED, signed_at__isnull=True)
+        ),
+        signed=Count("pk", filter=Q(signed_at__isnull=False)),
+        rejected=Count("pk", filter=Q(decision=BatchItem.Decision.REJECTED)),
     )
-    for n, item in enumerate(items, start=1):
-        outcome = _decide_and_sign(item, user, key, stamp, rejections.get(item.document_id))
-        step = Progress(done=n, total=total, document_id=item.document_id, outcome=outcome)
-        results.append(step)
-        if progress is not None:
-            progress(step)
-    Batch.objects.filter(pk=batch.pk).update(state=Batch.State.DONE)
-    return results
+    return {name: int(value or 0) for name, value in counts.items()}
 
 
-def _decide_and_sign(
-    item: BatchItem, user: User, key: Any, stamp: StampText, rejection: str | None
-) -> str:
-    document = item.document
-    actor = user.get_username()
-    if item.decision == BatchItem.Decision.PENDING:
-        if document.state != DocumentState.AWAITING_APPROVAL:
-            return "skipped"
-        if rejection is not None:
-            if transition(
-                document.pk,
-                DocumentState.AWAITING_APPROVAL,
-                DocumentState.REJECTED,
-                kind="rejected",
-                actor=actor,
-                reason=rejection,
-            ):
-                BatchItem.objects.filter(pk=item.pk).update(
-                    decision=BatchItem.Decision.REJECTED,
-                    reason=rejection,
-                    decided_by=user,
-                    decided_at=timezone.now(),
-                )
-            return "rejected"
-        with transaction.atomic():
-            if not transition(
-                document.pk,
-                DocumentState.AWAITING_APPROVAL,
-                DocumentState.APPROVED,
-                kind="approved",
-                actor=actor,
-                detail={"sha256": document.pdf_sha256},
-            ):
-                return "skipped"
-            BatchItem.objects.filter(pk=item.pk).update(
-                decision=BatchItem.Decision.APPROVED,
-                decided_by=user,
-                decided_at=timezone.now(),
-                approved_sha256=document.pdf_sha256,
-            )
-        item.refresh_from_db()
-    if item.decision != BatchItem.Decision.APPROVED or item.signed_at is not None:
-        return item.decision
-    document.refresh_from_db()
-    if document.state != DocumentState.APPROVED:
+def _sign_item(item: BatchItem, user: User, key: Any, stamp: StampText, refused: list[str]) -> str:
+    """Sign one item's document if its approval allows it; return the outcome."""
+    if item.decision == BatchItem.Decision.REJECTED:
+        return "rejected"
+    if item.decision != BatchItem.Decision.APPROVED:
+        return "skipped"
+    if item.signed_at is not None:
+        return "approved"
+    document = Document.objects.select_related("dossier").get(pk=item.document_id)
+    if document.state != DocumentState.APPROVED or not item.approved_sha256:
         return "skipped"
     path = Path(document.pdf_path)
-    if not item.approved_sha256 or sha256_file(path) != item.approved_sha256:
-        raise ApprovalError(
+    try:
+        current = sha256_file(path)
+    except OSError:
+        current = ""
+    if current != item.approved_sha256:
+        record_event(
+            document.dossier,
+            "sign_refused",
+            document=document,
+            actor=user.get_username(),
+            detail={"approved_sha256": item.approved_sha256, "sha256": current},
+        )
+        refused.append(
             f"Tệp của hồ sơ {document.dossier.code} đã thay đổi sau khi phê duyệt; không ký."
         )
+        return "refused"
     try:
-        signed = sign_pdf(path.read_bytes(), key, SignOptions(stamp=stamp))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ApprovalError(f"Không đọc được tệp của hồ sơ {document.dossier.code}.") from exc
+    try:
+        page, box = placement_in_pdf(stamp, data)
+        signed = sign_pdf(data, key, SignOptions(stamp=stamp, page=page, box=box))
     except SigningError as exc:
+        if exc.disposition == "quarantine":
+            refused.append(f"Hồ sơ {document.dossier.code}: {exc.message_vi}")
+            return "refused"
         raise ApprovalError(exc.message_vi) from exc
-    signed_path, digest = store_bytes(signed, Path(settings.STORE_DIR))
+    try:
+        signed_path, digest = store_bytes(signed, Path(settings.STORE_DIR))
+    except OSError as exc:
+        raise ApprovalError("Không ghi được tệp đã ký vào kho lưu trữ.") from exc
     with transaction.atomic():
-        if transition(
+        marked = BatchItem.objects.filter(
+            pk=item.pk, decision=BatchItem.Decision.APPROVED, signed_at__isnull=True
+        ).update(signed_at=timezone.now())
+        if not marked or not transition(
             document.pk,
             DocumentState.APPROVED,
             DocumentState.SIGNED,
             kind="signed",
-            actor=actor,
+            actor=user.get_username(),
             detail={"sha256": digest, "approved_sha256": item.approved_sha256},
             signed_path=str(signed_path),
             signed_sha256=digest,
         ):
-            BatchItem.objects.filter(pk=item.pk).update(signed_at=timezone.now())
+            transaction.set_rollback(True)
+            return "skipped"
     return "signed"

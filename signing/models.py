@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from dossiers.models import Document, Office
+from dossiers.models import Document, Office, Procedure
 
 
 class Signer(models.Model):
@@ -18,6 +18,19 @@ class Signer(models.Model):
     display_name = models.CharField("họ tên hiển thị", max_length=255)
     title = models.CharField("chức vụ", max_length=255, blank=True)
     pkcs12_path = models.CharField("tệp khóa PKCS#12", max_length=1024)
+    signature_image = models.CharField(
+        "ảnh chữ ký",
+        max_length=1024,
+        blank=True,
+        help_text="Đường dẫn tệp PNG nền trong suốt; có ảnh này thì chữ ký hiển thị theo "
+        "mẫu Phụ lục I Nghị định 30/2020/NĐ-CP.",
+    )
+    seal_image = models.CharField(
+        "ảnh con dấu",
+        max_length=1024,
+        blank=True,
+        help_text="Đường dẫn tệp PNG nền trong suốt; phủ lên 1/3 bên trái ảnh chữ ký.",
+    )
     active = models.BooleanField("đang hoạt động", default=True)
 
     class Meta:
@@ -43,9 +56,18 @@ class Batch(models.Model):
     signer = models.ForeignKey(
         Signer, on_delete=models.PROTECT, null=True, blank=True, related_name="batches"
     )
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.PROTECT, null=True, blank=True, related_name="batches"
+    )
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    progress_done = models.PositiveIntegerField("đã xử lý", default=0)
+    progress_total = models.PositiveIntegerField("tổng số cần xử lý", default=0)
+    signing_heartbeat_at = models.DateTimeField(
+        "lần ký gần nhất còn chạy lúc", null=True, blank=True
+    )
+    last_error = models.TextField("lỗi lần ký gần nhất", blank=True)
 
     class Meta:
         verbose_name = "lô ký"
@@ -54,6 +76,13 @@ class Batch(models.Model):
 
     def __str__(self) -> str:
         return f"Lô #{self.pk} — {self.office.code}"
+
+    @property
+    def progress_percent(self) -> int:
+        """Share of the last signing run already processed, 0 to 100."""
+        if not self.progress_total:
+            return 100 if self.state == self.State.DONE else 0
+        return min(100, round(100 * self.progress_done / self.progress_total))
 
 
 class BatchItem(models.Model):
