@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Collection, Mapping
@@ -16,13 +17,12 @@ from django.db import connections, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from dossiers.files import sha256_file, store_bytes
+from dossiers.files import store_bytes
 from dossiers.models import Document, DocumentState
 from dossiers.workflow import record_event, transition
 from signing.errors import SigningError
 from signing.models import Batch, BatchItem, Signer
 from signing.pades import SignOptions, StampText, sign_pdf
-from signing.stamp import placement_in_pdf
 
 log = logging.getLogger(__name__)
 
@@ -400,10 +400,12 @@ def _sign_item(item: BatchItem, user: User, key: Any, stamp: StampText, refused:
     if document.state != DocumentState.APPROVED or not item.approved_sha256:
         return "skipped"
     path = Path(document.pdf_path)
+    # The bytes hashed are the bytes signed: no window for the file to change between.
     try:
-        current = sha256_file(path)
+        data = path.read_bytes()
     except OSError:
-        current = ""
+        data = b""
+    current = hashlib.sha256(data).hexdigest() if data else ""
     if current != item.approved_sha256:
         record_event(
             document.dossier,
@@ -417,12 +419,7 @@ def _sign_item(item: BatchItem, user: User, key: Any, stamp: StampText, refused:
         )
         return "refused"
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ApprovalError(f"Không đọc được tệp của hồ sơ {document.dossier.code}.") from exc
-    try:
-        page, box = placement_in_pdf(stamp, data)
-        signed = sign_pdf(data, key, SignOptions(stamp=stamp, page=page, box=box))
+        signed = sign_pdf(data, key, SignOptions(stamp=stamp))
     except SigningError as exc:
         if exc.disposition == "quarantine":
             refused.append(f"Hồ sơ {document.dossier.code}: {exc.message_vi}")

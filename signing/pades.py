@@ -45,7 +45,7 @@ from signing.errors import (
     SigningError,
     StampError,
 )
-from signing.stamp import StampText, default_stamp_box, nfc, stamp_style
+from signing.stamp import StampText, default_stamp_box, nfc, stamp_placement, stamp_style
 from signing.timestamps import (
     LEVELS,
     PadesLevel,
@@ -90,11 +90,12 @@ class SignOptions:
     stamp: StampText | None = None
     """Text of the visible stamp; None makes an invisible signature."""
 
-    page: int = -1
-    """Zero-based index of the page carrying the visible stamp; -1 is the last page."""
+    page: int | None = None
+    """Zero-based index of the stamp's page (-1 the last); None is the layout's own place."""
 
     box: tuple[float, float, float, float] | None = None
-    """Stamp rectangle (x0, y0, x1, y1) in points; None is about 220×70 pt bottom right."""
+    """Stamp rectangle (x0, y0, x1, y1) in points; None is the layout's own place
+    (or about 220×70 pt bottom right when only ``page`` is given)."""
 
     certify: bool = True
     """Make a certification signature (DocMDP P=2, "form filling and signing").
@@ -145,8 +146,15 @@ def sign_pdf(data: bytes, signer: Signer, options: SignOptions = SignOptions()) 
     text_params: dict[str, str] | None = None
     if stamp is not None:
         style, text_params = stamp_style(stamp, signed_at)
-        page = _page_index(writer, options.page)
-        box = options.box or default_stamp_box(_page_box(writer, page))
+        if options.page is None and options.box is None:
+            # The layout decides: Decree 30 puts a certified copy's signature top
+            # right of page 1 and a person's signature at the end.
+            page, box = stamp_placement(
+                stamp, _page_count(writer), lambda index: _page_box(writer, index)
+            )
+        else:
+            page = _page_index(writer, -1 if options.page is None else options.page)
+            box = options.box or default_stamp_box(_page_box(writer, page))
         field_spec = SigFieldSpec(
             sig_field_name=options.field_name,
             on_page=page,
