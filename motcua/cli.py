@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         "digitize", help="OCR ảnh quét thành PDF tìm kiếm được (không cần CSDL)"
     )
     digitize_oneshot.add_arguments(digitize)
-    sign = sub.add_parser("sign", help="ký số một tệp PDF (không cần CSDL)")
+    sign = sub.add_parser("sign", help="ký số một hoặc nhiều tệp PDF thành một lô (không cần CSDL)")
     signing_oneshot.add_sign_arguments(sign)
     verify = sub.add_parser("verify", help="kiểm tra chữ ký số của một tệp PDF")
     signing_oneshot.add_verify_arguments(verify)

@@ -1,21 +1,25 @@
-"""The ``motcua sign`` and ``motcua verify`` one-shot commands (argument setup and run)."""
+"""The ``motcua sign`` (one or many PDFs, one batch) and ``motcua verify`` one-shot commands."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import getpass
 import json
 import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
+from signing.engine import BatchResult, JobOutcome, SignJob, sign_batch
 from signing.errors import SigningError
 from signing.keys import load_pkcs12_signer, read_passphrase_file, signer_identity
-from signing.pades import SignOptions, sign_file
+from signing.pades import SignOptions
 from signing.stamp import StampText
-from signing.verify import SignatureReport, VerifyReport, verify_pdf
+from signing.timestamps import LEVELS, level_at_least, revocation_context
+from signing.verify import SignatureReport, VerifyReport, load_trust_roots, verify_pdf
 from signing.vntime import format_vn_datetime
 
 __all__ = ["add_sign_arguments", "add_verify_arguments", "run_sign", "run_verify"]
@@ -27,9 +31,17 @@ EXIT_ERROR = 2
 
 def add_sign_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``motcua sign`` to ``parser``."""
-    parser.add_argument("input", type=Path, metavar="IN.pdf", help="tài liệu PDF cần ký")
     parser.add_argument(
-        "-o", "--output", type=Path, required=True, metavar="OUT.pdf", help="tệp PDF đã ký"
+        "inputs", nargs="+", type=Path, metavar="IN.pdf", help="tài liệu PDF cần ký (một hay nhiều)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="OUT",
+        help="thư mục ghi các tệp đã ký (cùng tên tệp gốc); "
+        "với một tài liệu, tên tệp .pdf là chính tệp đã ký",
     )
     parser.add_argument(
         "--pkcs12", type=Path, required=True, metavar="FILE", help="tệp khóa ký PKCS#12 (.p12/.pfx)"
@@ -49,33 +61,173 @@ def add_sign_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--invisible", action="store_true", help="ký không hiển thị (không vẽ ô chữ ký)"
     )
+    parser.add_argument(
+        "--level",
+        choices=LEVELS,
+        default="B-B",
+        help="mức chữ ký PAdES (mặc định B-B; B-T trở lên cần --tsa, B-LT trở lên cần --trust)",
+    )
+    parser.add_argument(
+        "--tsa", metavar="URL", help="máy chủ cấp dấu thời gian RFC 3161 (mức B-T trở lên)"
+    )
+    parser.add_argument(
+        "--trust",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="CERT.pem",
+        help="chứng thư gốc để kiểm tra thu hồi khi ký mức B-LT, B-LTA; có thể lặp lại",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="số tiến trình ký song song (mặc định: số nhân CPU)",
+    )
 
 
 def run_sign(args: argparse.Namespace) -> int:
-    """Sign one PDF as described by ``args``; return the process exit code."""
+    """Sign the PDFs described by ``args`` as one batch; return the process exit code.
+
+    Exit 0 when every document is signed (or was already signed by this key),
+    2 with one line per problem on stderr otherwise.
+    """
+    bar = _ProgressBar(sys.stderr, enabled=False)
     try:
+        jobs, single = _sign_jobs(list(args.inputs), args.output)
+        options = _sign_options(args)
         if args.passphrase_file is not None:
             passphrase = read_passphrase_file(args.passphrase_file)
         else:
-            passphrase = getpass.getpass("Mật khẩu khóa ký: ").encode("utf-8")
+            try:
+                passphrase = getpass.getpass("Mật khẩu khóa ký: ").encode("utf-8")
+            except (EOFError, KeyboardInterrupt):
+                print("Lỗi: đã hủy, chưa nhập mật khẩu khóa ký", file=sys.stderr)
+                return EXIT_ERROR
         signer = load_pkcs12_signer(args.pkcs12, passphrase or None)
         del passphrase
-        stamp = None
         if not args.invisible:
             identity = signer_identity(signer)
             stamp = StampText(
                 signer_name=args.name or identity.name,
                 office_name=args.office or identity.organisation,
             )
-        digest = sign_file(args.input, args.output, signer, SignOptions(stamp=stamp))
+            options = dataclasses.replace(options, stamp=stamp)
+        if not single:
+            _make_folder(args.output)
+        bar = _ProgressBar(sys.stderr, enabled=not single and sys.stderr.isatty())
+        result = sign_batch(signer, jobs, options, processes=args.jobs, progress=bar.update)
+        bar.close()
     except SigningError as exc:
-        print(f"Lỗi: {exc.message_vi}", file=sys.stderr)
+        print(f"Lỗi: {_one_line(exc.message_vi)}", file=sys.stderr)
         return EXIT_ERROR
-    except (EOFError, KeyboardInterrupt):
-        print("Lỗi: đã hủy, chưa nhập mật khẩu khóa ký", file=sys.stderr)
+    except KeyboardInterrupt:
+        bar.close()
+        print("Lỗi: đã dừng; chạy lại lệnh để ký tiếp các tài liệu còn lại", file=sys.stderr)
         return EXIT_ERROR
-    print(f"Đã ký: {args.output} (SHA-256 {digest})")
-    return EXIT_OK
+    return _report_batch(jobs, result, single, args.output)
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"không phải số nguyên: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"phải từ 1 trở lên: {number}")
+    return number
+
+
+def _sign_jobs(inputs: list[Path], output: Path) -> tuple[list[SignJob], bool]:
+    """Pair each input with its output; True when the one output is a file, not a folder."""
+    if len(inputs) == 1 and output.suffix.lower() == ".pdf" and not output.is_dir():
+        return [SignJob(inputs[0], output)], True
+    if output.suffix.lower() == ".pdf" and not output.is_dir():
+        raise SigningError("Có nhiều tài liệu cần ký: -o phải là một thư mục, không phải tệp .pdf")
+    if output.exists() and not output.is_dir():
+        raise SigningError(f"-o phải là một thư mục: {output}")
+    return [SignJob(path, output / path.name) for path in inputs], False
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        raise SigningError(f"Không tạo được thư mục ghi tệp đã ký: {folder}") from None
+
+
+def _sign_options(args: argparse.Namespace) -> SignOptions:
+    """Check the level's services before the passphrase is asked, and build the options."""
+    level = args.level
+    if level_at_least(level, "B-T") and not args.tsa:
+        raise SigningError(f"Ký mức {level} cần địa chỉ máy chủ cấp dấu thời gian (--tsa URL)")
+    if level_at_least(level, "B-LT") and not args.trust:
+        raise SigningError(f"Ký mức {level} cần chứng thư gốc tin cậy (--trust CERT.pem)")
+    context = None
+    if level_at_least(level, "B-LT"):
+        context = revocation_context(load_trust_roots(list(args.trust)))
+    return SignOptions(
+        level=level,
+        timestamper=args.tsa if level_at_least(level, "B-T") else None,
+        validation_context=context,
+    )
+
+
+def _report_batch(jobs: list[SignJob], result: BatchResult, single: bool, output: Path) -> int:
+    failed = [(job, o) for job, o in zip(jobs, result.outcomes, strict=True) if not o.ok]
+    for job, outcome in failed:
+        where = "" if single else f"{job.path.name}: "
+        print(f"Lỗi: {where}{_one_line(outcome.message_vi)}", file=sys.stderr)
+    if single:
+        (outcome,) = result.outcomes
+        if outcome.status == "signed":
+            print(f"Đã ký: {output} (SHA-256 {outcome.sha256})")
+        elif outcome.status == "skipped":
+            print(f"Đã ký từ trước, giữ nguyên: {output} (SHA-256 {outcome.sha256})")
+        return EXIT_OK if outcome.ok else EXIT_ERROR
+    signed, skipped = result.count("signed"), result.count("skipped")
+    rate = signed / result.seconds if result.seconds > 0 else 0.0
+    print(
+        f"Đã ký {signed}/{len(jobs)} tài liệu vào {output} "
+        f"({rate:.1f} tài liệu/giây, {result.processes} tiến trình)"
+        + (f"; {skipped} tài liệu đã ký từ trước được giữ nguyên" if skipped else "")
+        + (f"; {len(failed)} tài liệu lỗi" if failed else "")
+    )
+    return EXIT_OK if not failed else EXIT_ERROR
+
+
+class _ProgressBar:
+    """A one-line text progress bar redrawn in place on a terminal."""
+
+    def __init__(self, stream: TextIO, *, enabled: bool, width: int = 30) -> None:
+        self._stream = stream
+        self._enabled = enabled
+        self._width = width
+        self._drawn = False
+
+    def update(self, done: int, total: int, path: Path, outcome: JobOutcome) -> None:
+        """Redraw the bar after document ``done`` of ``total`` (``path``) ended as ``outcome``."""
+        if not self._enabled:
+            return
+        filled = self._width * done // total if total else self._width
+        bar = "#" * filled + "-" * (self._width - filled)
+        name = path.name if len(path.name) <= 40 else "…" + path.name[-39:]
+        mark = {"signed": "đã ký", "skipped": "bỏ qua", "failed": "LỖI"}[outcome.status]
+        self._stream.write(f"\r\x1b[2KĐang ký [{bar}] {done}/{total} {mark}: {name}")
+        self._stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        """End the bar's line, if one was drawn."""
+        if self._drawn:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._drawn = False
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def add_verify_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,284 @@
+"""Signing benchmark: a plain pyHanko loop against the batch engine, on generated 1 MB PDFs.
+
+Run ``.venv/bin/python bench/sign_bench.py [--count 200]``. Everything is generated
+in a scratch folder: the PDFs (each page an incompressible image, so the file really
+is about a megabyte) and a development PKI with an RSA-2048 signer key. Every output
+is validated against the development CA afterwards; that time is reported apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import io
+import multiprocessing
+import os
+import random
+import resource
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import signers
+from pyhanko.sign.fields import SigSeedSubFilter
+from pypdf import PdfWriter
+from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, NumberObject
+
+from signing.devpki import IssuedKey, make_dev_pki
+from signing.engine import SignJob, default_jobs, sign_batch
+from signing.keys import load_pkcs12_signer, signer_identity
+from signing.pades import SignOptions
+from signing.stamp import StampText
+from signing.verify import verify_pdf
+
+TARGET_RATE = 80.0
+"""Documents per second the engine must reach at B-B on the 2-core reference machine."""
+
+TARGET_RATIO = 6.0
+"""How many times faster than the plain loop the engine must be."""
+
+
+@dataclass(frozen=True)
+class Run:
+    label: str
+    """What was measured, as printed."""
+
+    seconds: float
+    """Wall time of the signing (key loading included, validation excluded)."""
+
+    cpu_seconds: float
+    """CPU time of this process and its workers during the signing."""
+
+    outputs: list[Path]
+    """The signed files, all validated afterwards."""
+
+    failed: int = 0
+    """Documents the run reported as not signed."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Generate the inputs, run the three measurements, validate, print; 0 when all valid."""
+    args = _parser().parse_args(argv)
+    scratch = Path(args.workdir or tempfile.mkdtemp(prefix="motcua-sign-bench-"))
+    try:
+        return _bench(args, scratch)
+    finally:
+        if not args.keep and args.workdir is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=200, help="documents to sign (200)")
+    parser.add_argument("--size-mb", type=float, default=1.0, help="size of each PDF in MB (1)")
+    parser.add_argument("--jobs", type=int, default=2, help="engine processes (2)")
+    parser.add_argument("--workdir", type=Path, help="keep everything in this folder")
+    parser.add_argument("--keep", action="store_true", help="do not delete the scratch folder")
+    return parser
+
+
+def _bench(args: argparse.Namespace, scratch: Path) -> int:
+    passphrase = secrets.token_urlsafe(24).encode()
+    print(f"scratch folder: {scratch}")
+    print(f"machine: {default_jobs()} usable CPUs, load average {_load()}")
+    pki = make_dev_pki(
+        scratch / "pki",
+        signer_name="Nguyễn Văn Thử",
+        organisation="UBND xã Thử Nghiệm",
+        passphrase=passphrase,
+    )
+    started = time.perf_counter()
+    sources = _make_inputs(scratch / "in", args.count, int(args.size_mb * 1_000_000))
+    mean_size = sum(p.stat().st_size for p in sources) / len(sources) / 1e6
+    print(
+        f"generated {len(sources)} PDFs of {mean_size:.2f} MB in "
+        f"{time.perf_counter() - started:.1f} s; RSA-2048 key, PAdES B-B\n"
+    )
+
+    plain = _plain_loop(sources, scratch / "out-plain", pki, passphrase)
+    invisible = _engine(sources, scratch / "out-invisible", pki, passphrase, args.jobs, False)
+    visible = _engine(sources, scratch / "out-visible", pki, passphrase, args.jobs, True)
+    rerun_start = time.perf_counter()
+    signer = load_pkcs12_signer(pki.pkcs12, passphrase)
+    rerun = sign_batch(
+        signer,
+        [SignJob(p, scratch / "out-invisible" / p.name) for p in sources],
+        processes=args.jobs,
+    )
+    rerun_seconds = time.perf_counter() - rerun_start
+
+    runs = [plain, invisible, visible]
+    valid, bad, validation_seconds = _validate_all(runs, pki, args.jobs)
+
+    base = len(sources) / plain.seconds
+    print(f"{'':44}{'seconds':>9}{'docs/s':>9}{'× plain':>9}{'CPU ms/doc':>12}")
+    for run in runs:
+        rate = len(sources) / run.seconds
+        cpu_ms = run.cpu_seconds / len(sources) * 1000
+        print(f"{run.label:44}{run.seconds:9.2f}{rate:9.1f}{rate / base:9.1f}{cpu_ms:12.1f}")
+    print(
+        f"{'engine re-run, all outputs already signed':44}{rerun_seconds:9.2f}"
+        f"{len(sources) / rerun_seconds:9.1f}{'':>9}  ({rerun.count('skipped')} skipped)"
+    )
+    total = sum(len(run.outputs) for run in runs)
+    print(
+        f"\nvalidation (not in the figures above): {valid}/{total} outputs intact, valid and "
+        f"trusted by the test CA, in {validation_seconds:.1f} s with {args.jobs} processes"
+    )
+    for run in (invisible, visible):
+        ceiling = args.jobs * len(sources) / run.cpu_seconds
+        print(
+            f"CPU-bound ceiling of {run.label} with {args.jobs} idle cores: "
+            f"{ceiling:.0f} docs/s (an estimate from its CPU time, not a measurement)"
+        )
+    for run in (invisible, visible):
+        rate = len(sources) / run.seconds
+        print(
+            f"targets, {run.label.strip()}: ≥{TARGET_RATE:.0f} docs/s "
+            f"{_verdict(rate >= TARGET_RATE)}, ≥{TARGET_RATIO:.0f}× plain "
+            f"{_verdict(rate / base >= TARGET_RATIO)}"
+        )
+    for line in bad[:10]:
+        print(f"INVALID: {line}", file=sys.stderr)
+    failed = sum(run.failed for run in runs)
+    return 0 if not bad and not failed and valid == total else 1
+
+
+def _make_inputs(folder: Path, count: int, size: int) -> list[Path]:
+    """Write ``count`` distinct one-page PDFs of about ``size`` bytes each."""
+    folder.mkdir(parents=True, exist_ok=True)
+    width = 600
+    height = max(1, size // (width * 3))
+    paths = []
+    for number in range(count):
+        pixels = random.Random(number).randbytes(width * height * 3)  # noqa: S311 - test data
+        writer = PdfWriter()
+        page = writer.add_blank_page(595, 842)
+        image = DecodedStreamObject()
+        image.set_data(pixels)
+        image.update(
+            {
+                NameObject("/Type"): NameObject("/XObject"),
+                NameObject("/Subtype"): NameObject("/Image"),
+                NameObject("/Width"): NumberObject(width),
+                NameObject("/Height"): NumberObject(height),
+                NameObject("/ColorSpace"): NameObject("/DeviceRGB"),
+                NameObject("/BitsPerComponent"): NumberObject(8),
+            }
+        )
+        content = DecodedStreamObject()
+        content.set_data(b"q 523 0 0 770 36 36 cm /Im0 Do Q")
+        page[NameObject("/Resources")] = DictionaryObject(
+            {
+                NameObject("/XObject"): DictionaryObject(
+                    {NameObject("/Im0"): writer._add_object(image)}
+                )
+            }
+        )
+        page[NameObject("/Contents")] = writer._add_object(content)
+        path = folder / f"ho-so-{number:04d}.pdf"
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        path.write_bytes(buffer.getvalue())
+        paths.append(path)
+    return paths
+
+
+def _plain_loop(sources: list[Path], out: Path, pki: IssuedKey, passphrase: bytes) -> Run:
+    """Sign as pyHanko's documentation shows, loading the PKCS#12 file for each document."""
+    out.mkdir(parents=True, exist_ok=True)
+    outputs = []
+    started, cpu = time.perf_counter(), _cpu()
+    for source in sources:
+        signer = signers.SimpleSigner.load_pkcs12(  # type: ignore[no-untyped-call]
+            pfx_file=str(pki.pkcs12), passphrase=passphrase
+        )
+        with source.open("rb") as doc:
+            writer = IncrementalPdfFileWriter(doc)
+            meta = signers.PdfSignatureMetadata(
+                field_name="Signature1", md_algorithm="sha256", subfilter=SigSeedSubFilter.PADES
+            )
+            target = out / source.name
+            with target.open("wb") as handle:
+                signers.sign_pdf(writer, meta, signer=signer, output=handle)
+        outputs.append(target)
+    return Run(
+        "plain pyHanko loop (1 process)", time.perf_counter() - started, _cpu() - cpu, outputs
+    )
+
+
+def _engine(
+    sources: list[Path], out: Path, pki: IssuedKey, passphrase: bytes, jobs: int, visible: bool
+) -> Run:
+    """Load the key once and sign every document as one batch with the engine."""
+    out.mkdir(parents=True, exist_ok=True)
+    started, cpu = time.perf_counter(), _cpu()
+    signer = load_pkcs12_signer(pki.pkcs12, passphrase)
+    options = SignOptions()
+    if visible:
+        identity = signer_identity(signer)
+        options = SignOptions(
+            stamp=StampText(signer_name=identity.name, office_name=identity.organisation)
+        )
+    result = sign_batch(
+        signer, [SignJob(p, out / p.name) for p in sources], options, processes=jobs
+    )
+    seconds, cpu_seconds = time.perf_counter() - started, _cpu() - cpu
+    label = f"engine, {'visible stamp' if visible else 'invisible'}, jobs={jobs}"
+    outputs = [out / p.name for p in sources]
+    return Run(label, seconds, cpu_seconds, outputs, failed=result.count("failed"))
+
+
+def _validate_all(runs: list[Run], pki: IssuedKey, jobs: int) -> tuple[int, list[str], float]:
+    """Validate every output in ``jobs`` processes; return (valid count, problems, seconds)."""
+    started = time.perf_counter()
+    paths = [str(path) for run in runs for path in run.outputs]
+    check: Callable[[str], str] = _Checker(str(pki.ca_cert))
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        problems = [p for p in pool.map(check, paths, chunksize=8) if p]
+    return len(paths) - len(problems), problems, time.perf_counter() - started
+
+
+class _Checker:
+    """Validates one output (picklable, for the process pool); returns a problem or ''."""
+
+    def __init__(self, ca_cert: str) -> None:
+        self.ca_cert = ca_cert
+
+    def __call__(self, path: str) -> str:
+        try:
+            report = verify_pdf(Path(path).read_bytes(), [Path(self.ca_cert)])
+        except OSError as exc:
+            return f"{path}: {exc}"
+        if report.ok and len(report.signatures) == 1:
+            return ""
+        return f"{path}: {report.problem_vi or [s.summary_vi for s in report.signatures]}"
+
+
+def _cpu() -> float:
+    """CPU seconds used so far by this process and its waited-for children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:  # pragma: no cover - not available
+        return "unknown"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
