@@ -17,12 +17,13 @@ from django.db import connections, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from dossiers.files import store_bytes
+from dossiers.files import store_file
 from dossiers.models import Document, DocumentState
 from dossiers.workflow import record_event, transition
+from signing.engine import JobOutcome, SignJob, sign_batch
 from signing.errors import SigningError
 from signing.models import Batch, BatchItem, Signer
-from signing.pades import SignOptions, StampText, sign_pdf
+from signing.pades import SignOptions, StampText
 
 log = logging.getLogger(__name__)
 
@@ -282,15 +283,19 @@ def sign_approved(
     *,
     progress: Callable[[Progress], None] | None = None,
     claimed: bool = False,
+    processes: int | None = 1,
 ) -> list[Progress]:
     """Sign, here, every approved and not yet signed document of the batch.
 
     ``key`` is the unlocked signer (pyHanko ``Signer``); it lives only in this
-    process. The file is hashed again just before signing: a file that changed
-    since its approval is refused (the others are still signed). Progress goes to
-    the batch row after each document, so the web page can follow it. Running it
-    again after an interruption signs what is left and never signs twice.
-    ``claimed`` says the caller already won :func:`claim_run`.
+    process (and, with ``processes`` > 1, in workers forked from it, which get it
+    by inheritance, never through a pipe). Each file is read and hashed once: a
+    file that changed since its approval is refused (the others are still
+    signed), and the bytes hashed are the bytes signed, through the same batch
+    engine as ``motcua sign``. Progress goes to the batch row after each document,
+    so the web page can follow it. Running it again after an interruption signs
+    what is left and never signs twice. ``claimed`` says the caller already won
+    :func:`claim_run`.
     """
     if not claimed and not claim_run(batch):
         raise ApprovalError(f"Lô #{batch.pk} đang được ký ở một phiên khác; vui lòng chờ.")
@@ -298,22 +303,57 @@ def sign_approved(
         signer = signer_for(user, batch)
         stamp = stamp_for(signer, batch)
         items = list(batch.items.select_related("document__dossier").order_by("pk"))
-        Batch.objects.filter(pk=batch.pk).update(progress_total=len(items), progress_done=0)
+        total = len(items)
+        Batch.objects.filter(pk=batch.pk).update(progress_total=total, progress_done=0)
         results: list[Progress] = []
         refused: list[str] = []
-        for n, item in enumerate(items, start=1):
-            outcome = _sign_item(item, user, key, stamp, refused)
-            step = Progress(done=n, total=len(items), document_id=item.document_id, outcome=outcome)
+        errors: list[str] = []
+
+        def report(item: BatchItem, outcome: str) -> None:
+            step = Progress(
+                done=len(results) + 1, total=total, document_id=item.document_id, outcome=outcome
+            )
             results.append(step)
             Batch.objects.filter(pk=batch.pk).update(
-                progress_done=n, signing_heartbeat_at=timezone.now()
+                progress_done=step.done, signing_heartbeat_at=timezone.now()
             )
             if progress is not None:
                 progress(step)
-        if refused:
-            raise ApprovalError(" ".join(refused))
+
+        to_sign: list[tuple[BatchItem, SignJob]] = []
+        for item in items:
+            prepared = _prepare_item(item, user, refused)
+            if isinstance(prepared, str):
+                report(item, prepared)
+            else:
+                to_sign.append((item, prepared))
+
+        def signed_one(done: int, _total: int, _path: Path, outcome: JobOutcome) -> None:
+            item, job = to_sign[done - 1]
+            if outcome.ok:
+                report(item, _record_signature(item, user, job.output))
+            elif outcome.disposition == "quarantine":
+                refused.append(f"Hồ sơ {item.document.dossier.code}: {outcome.message_vi}")
+                report(item, "refused")
+            else:
+                errors.append(f"Hồ sơ {item.document.dossier.code}: {outcome.message_vi}")
+                report(item, "failed")
+
+        if to_sign:
+            sign_batch(
+                key,
+                [job for _, job in to_sign],
+                SignOptions(stamp=stamp),
+                processes=processes,
+                progress=signed_one,
+            )
+        if errors or refused:
+            raise ApprovalError(" ".join(errors + refused))
         _finish_if_settled(batch.pk)
         return results
+    except SigningError as exc:
+        Batch.objects.filter(pk=batch.pk).update(last_error=exc.message_vi)
+        raise ApprovalError(exc.message_vi) from exc
     except ApprovalError as exc:
         Batch.objects.filter(pk=batch.pk).update(last_error=exc.message_vi)
         raise
@@ -329,14 +369,16 @@ def approve_batch(
     rejections: Mapping[int, str] | None = None,
     progress: Callable[[Progress], None] | None = None,
     expected_documents: Collection[int] | None = None,
+    processes: int | None = 1,
 ) -> list[Progress]:
     """Record the official's decisions on a batch and sign the approved documents here.
 
     Every approval is bound to the document's SHA-256 at decision time (see
-    :func:`record_decisions`), then :func:`sign_approved` signs in this process.
+    :func:`record_decisions`), then :func:`sign_approved` signs in this process
+    (``processes`` > 1, or None for one per CPU, forks signing workers from it).
     """
     record_decisions(batch, user, rejections=rejections, expected_documents=expected_documents)
-    return sign_approved(batch, user, key, progress=progress)
+    return sign_approved(batch, user, key, progress=progress, processes=processes)
 
 
 SigningStart = Literal["signed", "started", "busy"]
@@ -388,21 +430,26 @@ def batch_counts(batch: Batch) -> dict[str, int]:
     return {name: int(value or 0) for name, value in counts.items()}
 
 
-def _sign_item(item: BatchItem, user: User, key: Any, stamp: StampText, refused: list[str]) -> str:
-    """Sign one item's document if its approval allows it; return the outcome."""
+def _signing_output(item: BatchItem) -> Path:
+    """Where the engine writes an item's signed PDF before it enters the store."""
+    return Path(settings.WORK_DIR) / "signing" / f"{item.batch_id}-{item.document_id}.pdf"
+
+
+def _prepare_item(item: BatchItem, user: User, refused: list[str]) -> SignJob | str:
+    """The signing job for an item whose approval allows it, or the outcome that ends it."""
     if item.decision == BatchItem.Decision.REJECTED:
         return "rejected"
     if item.decision != BatchItem.Decision.APPROVED:
         return "skipped"
     if item.signed_at is not None:
         return "approved"
-    document = Document.objects.select_related("dossier").get(pk=item.document_id)
+    document = item.document
+    document.refresh_from_db()
     if document.state != DocumentState.APPROVED or not item.approved_sha256:
         return "skipped"
-    path = Path(document.pdf_path)
     # The bytes hashed are the bytes signed: no window for the file to change between.
     try:
-        data = path.read_bytes()
+        data = Path(document.pdf_path).read_bytes()
     except OSError:
         data = b""
     current = hashlib.sha256(data).hexdigest() if data else ""
@@ -418,15 +465,15 @@ def _sign_item(item: BatchItem, user: User, key: Any, stamp: StampText, refused:
             f"Tệp của hồ sơ {document.dossier.code} đã thay đổi sau khi phê duyệt; không ký."
         )
         return "refused"
+    output = _signing_output(item)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    return SignJob(source=data, output=output)
+
+
+def _record_signature(item: BatchItem, user: User, output: Path) -> str:
+    """Move a signed output into the store and mark its document SIGNED, once."""
     try:
-        signed = sign_pdf(data, key, SignOptions(stamp=stamp))
-    except SigningError as exc:
-        if exc.disposition == "quarantine":
-            refused.append(f"Hồ sơ {document.dossier.code}: {exc.message_vi}")
-            return "refused"
-        raise ApprovalError(exc.message_vi) from exc
-    try:
-        signed_path, digest = store_bytes(signed, Path(settings.STORE_DIR))
+        signed_path, digest = store_file(output, Path(settings.STORE_DIR))
     except OSError as exc:
         raise ApprovalError("Không ghi được tệp đã ký vào kho lưu trữ.") from exc
     with transaction.atomic():
@@ -434,7 +481,7 @@ def _sign_item(item: BatchItem, user: User, key: Any, stamp: StampText, refused:
             pk=item.pk, decision=BatchItem.Decision.APPROVED, signed_at__isnull=True
         ).update(signed_at=timezone.now())
         if not marked or not transition(
-            document.pk,
+            item.document_id,
             DocumentState.APPROVED,
             DocumentState.SIGNED,
             kind="signed",

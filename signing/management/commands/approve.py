@@ -70,7 +70,9 @@ class Command(BaseCommand):
                 ).encode()
             key = load_pkcs12_signer(Path(signer.pkcs12_path), passphrase)
             del passphrase
-            results = approve_batch(batch, user, key, rejections=rejections, progress=self._show)
+            results = approve_batch(
+                batch, user, key, rejections=rejections, progress=self._show, processes=None
+            )
         except (ApprovalError, SigningError) as exc:
             raise CommandError(exc.message_vi) from exc
         signed = sum(1 for r in results if r.outcome == "signed")
