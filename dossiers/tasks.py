@@ -26,7 +26,7 @@ def reconcile() -> dict[str, int]:
     digitizing are removed (their pages live in the assembled PDF).
     """
     from digitize.tasks import dispatch_pending, prepare_document
-    from publishing.tasks import deliver_document, publish_document
+    from publishing.tasks import deliver_document, delivery_owed, publish_document
 
     now = timezone.now()
     counts: dict[str, int] = {}
@@ -45,6 +45,8 @@ def reconcile() -> dict[str, int]:
             elif state == DocumentState.SIGNED:
                 publish_document.delay(document_id)
             elif state == DocumentState.PUBLISHED:
+                if not delivery_owed(document_id):
+                    continue
                 deliver_document.delay(document_id)
             counts[state] = counts.get(state, 0) + 1
     work = Path(settings.WORK_DIR)

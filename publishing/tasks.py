@@ -97,6 +97,13 @@ def _sms_text(document: Document) -> str:
     )
 
 
+def delivery_owed(document_id: int) -> bool:
+    """Whether delivering is still to be tried: not when it ran out of retries."""
+    outbox = OutboxMessage.objects.filter(document_id=document_id)
+    gave_up = outbox.filter(state=OutboxMessage.State.FAILED).exists()
+    return not gave_up or outbox.filter(state=OutboxMessage.State.PENDING).exists()
+
+
 @shared_task(bind=True, acks_late=True, max_retries=8)
 def deliver_document(self: Task, document_id: int) -> None:  # type: ignore[type-arg]
     """Send each pending outbox message of a published document; retry on failure."""
@@ -130,5 +137,15 @@ def deliver_document(self: Task, document_id: int) -> None:  # type: ignore[type
             state=OutboxMessage.State.SENT, attempts=message.attempts + 1, sent_at=timezone.now()
         )
     if failures:
-        raise self.retry(countdown=min(3600, 30 * 2**self.request.retries))
+        if self.request.retries < (self.max_retries or 0):
+            raise self.retry(countdown=min(3600, 30 * 2**self.request.retries))
+        # Out of retries: say so where staff look, and stop retrying. The result
+        # stays published on the portal; an administrator can resend from the admin.
+        failed = document.outbox.filter(state=OutboxMessage.State.PENDING)
+        channels = sorted(failed.values_list("channel", flat=True))
+        failed.update(state=OutboxMessage.State.FAILED)
+        record_event(
+            document.dossier, "delivery_failed", document=document, detail={"channels": channels}
+        )
+        return
     transition(document_id, DocumentState.PUBLISHED, DocumentState.DELIVERED, kind="delivered")

@@ -17,7 +17,7 @@ from dossiers.models import Document, DocumentState, Dossier, Event
 from dossiers.registry import Registered
 from dossiers.workflow import transition
 from publishing.models import OutboxMessage
-from publishing.tasks import deliver_document, publish_document
+from publishing.tasks import deliver_document, delivery_owed, publish_document
 from tests.conftest import DataDirs, MakeDossier
 
 PHONE = "0912345678"
@@ -172,3 +172,25 @@ def test_publishing_an_unsigned_document_does_nothing(
     assert document.state == DocumentState.AWAITING_APPROVAL
     assert dossier.resolved_at is None
     assert mailoutbox == []
+
+
+def test_delivery_that_runs_out_of_retries_is_marked_failed_and_left_alone(
+    data_dirs: DataDirs,
+    make_dossier: MakeDossier,
+    signed_result: bytes,
+    mailoutbox: list[EmailMessage],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    """After the last retry the email is marked failed with an event, and nobody retries it."""
+    document = signed_document(make_dossier().dossier, signed_result, data_dirs)
+    with django_capture_on_commit_callbacks(execute=False):
+        publish_document(document.pk)
+    assert delivery_owed(document.pk)
+    with mock.patch.object(EmailMessage, "send", side_effect=smtplib.SMTPException("down")):
+        deliver_document.apply(args=(document.pk,), retries=deliver_document.max_retries)
+    email = OutboxMessage.objects.get(document=document, channel=OutboxMessage.Channel.EMAIL)
+    assert email.state == OutboxMessage.State.FAILED
+    assert Event.objects.filter(document=document, kind="delivery_failed").exists()
+    document.refresh_from_db()
+    assert document.state == DocumentState.PUBLISHED
+    assert not delivery_owed(document.pk)
