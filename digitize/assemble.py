@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
-import io
 import os
 import secrets
 import unicodedata
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import img2pdf
 from PIL import Image, ImageCms
-from pypdf import PageObject, PdfReader, PdfWriter, Transformation
+from pypdf import PdfReader, PdfWriter
 from pypdf import __version__ as pypdf_version
 from pypdf.errors import PyPdfError
 from pypdf.generic import (
     ArrayObject,
+    BooleanObject,
     DictionaryObject,
+    FloatObject,
     NameObject,
     NumberObject,
+    PdfObject,
     StreamObject,
     TextStringObject,
 )
 
+from digitize.compression import JPEG_QUALITY, EncodedImage, encode_page_image
 from digitize.errors import AssembleError
 from digitize.ocr import PageOcr
 from digitize.pages import PageImage
@@ -36,14 +39,11 @@ __all__ = ["CREATOR", "JPEG_QUALITY", "MOTCUA_NS", "DossierMetadata", "assemble_
 CREATOR = "motcua"
 """The application named as the document's creator (Info /Creator, xmp:CreatorTool)."""
 
-PRODUCER = f"motcua digitize (pypdf {pypdf_version}, img2pdf, Tesseract)"
+PRODUCER = f"motcua digitize (pypdf {pypdf_version}, Pillow, Tesseract)"
 """The software named as the PDF's producer (Info /Producer, pdf:Producer)."""
 
 MOTCUA_NS = "https://motcua.gov.vn/ns/dossier/1.0/"
 """XMP namespace of the dossier properties (prefix ``motcua``)."""
-
-JPEG_QUALITY = 80
-"""JPEG quality of grey and colour page images in the PDF."""
 
 SRGB_CONDITION = "sRGB IEC61966-2.1"
 """Output condition named by the sRGB OutputIntent."""
@@ -54,14 +54,10 @@ _PAGE_ERRORS: tuple[type[Exception], ...] = (
     ValueError,
     KeyError,
     TypeError,
-    img2pdf.AlphaChannelError,
-    img2pdf.ImageOpenError,
-    img2pdf.JpegColorspaceError,
-    img2pdf.NegativeDimensionError,
-    img2pdf.PdfTooLargeError,
-    img2pdf.UnsupportedColorspaceError,
+    AttributeError,
+    Image.DecompressionBombError,
 )
-"""What reading a page image or text layer, or placing the image on a page, may raise."""
+"""What reading a page image or text layer, or building its page, may raise."""
 
 _DEFAULT_TITLE = "Tài liệu số hóa"
 """Title of a document assembled without dossier metadata."""
@@ -95,29 +91,39 @@ def assemble_pdf(
     pages: Sequence[tuple[PageImage, PageOcr]],
     out: Path,
     metadata: DossierMetadata | None = None,
+    *,
+    parts: Sequence[tuple[str, int]] | None = None,
 ) -> None:
     """Write one searchable PDF/A-2b file from page images and their OCR text layers.
 
-    Each page is the scan (JPEG for grey and colour, CCITT G4 for bilevel) sized
-    from its resolution, with Tesseract's invisible text laid on top. The document
-    gets matching Info and XMP metadata (dossier fields under the ``motcua``
-    namespace), an sRGB OutputIntent and a file identifier. The file is written
-    under a temporary name beside ``out`` and renamed over it. Raises
-    :class:`AssembleError` when a page or text layer cannot be read.
+    Each page is its scan sized from its resolution, with Tesseract's invisible
+    text laid on top as a form XObject scaled to the same box. Grey pages that are
+    plain text on paper are stored as 1-bit CCITT G4 at full resolution, other
+    grey and colour pages as JPEG (colour only when the page has some). ``parts``
+    are bookmarks, (title, index of the part's first page); none by default. The
+    document gets matching Info and XMP metadata (dossier fields under the
+    ``motcua`` namespace), an sRGB OutputIntent and a file identifier. The file
+    is written under a temporary name beside ``out`` and renamed over it. Raises
+    :class:`AssembleError` when a page or text layer cannot be read or a part
+    points at no page.
     """
     if not pages:
         raise AssembleError("Không có trang nào để ghép thành tệp PDF")
+    outline = _outline(parts or (), len(pages))
     writer = PdfWriter()
-    for number, (page, ocr) in enumerate(pages, start=1):
-        try:
-            image_page = PdfReader(io.BytesIO(_image_page_pdf(page))).pages[0]
-            added = writer.add_page(image_page)
-            _overlay_text(added, PdfReader(ocr.text_pdf).pages[0])
-            added.compress_content_streams()
-        except _PAGE_ERRORS as exc:
-            raise AssembleError(
-                f"Không ghép được trang {number} vào tệp PDF", detail=type(exc).__name__
-            ) from None
+    workers = max(1, min(len(pages), os.cpu_count() or 1, 4))
+    # Pillow decodes and encodes without the GIL, so pages compress in parallel.
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assemble")
+    try:
+        encoded = [pool.submit(encode_page_image, page) for page, _ in pages]
+        for number, ((page, ocr), image) in enumerate(zip(pages, encoded, strict=True), start=1):
+            _add_page(writer, number, page, ocr, image)
+    finally:
+        pool.shutdown(cancel_futures=True)
+    for title, index in outline:
+        writer.add_outline_item(title=title, page_number=index)
+    if outline:
+        writer.page_mode = "/UseOutlines"
     now = datetime.now(UTC).replace(microsecond=0)
     _set_metadata(writer, metadata, now)
     _add_output_intent(writer)
@@ -127,34 +133,128 @@ def assemble_pdf(
     _write_atomically(writer, out)
 
 
-def _image_page_pdf(page: PageImage) -> bytes:
-    """A one-page PDF holding only the page image, sized as pixels / dpi * 72 points."""
-    layout = img2pdf.get_fixed_dpi_layout_fun((page.dpi, page.dpi))
-    if page.mode == "1":
-        # CCITT G4 TIFF: img2pdf embeds the G4 data (re-encoding only to a single strip).
-        source = page.path.read_bytes()
-    else:
-        with Image.open(page.path) as image:
-            buffer = io.BytesIO()
-            image.convert("L" if page.mode == "L" else "RGB").save(
-                buffer, format="JPEG", quality=JPEG_QUALITY, dpi=(page.dpi, page.dpi)
+def _outline(parts: Sequence[tuple[str, int]], count: int) -> list[tuple[str, int]]:
+    """Bookmark titles (NFC; a default for a blank one) and page indexes checked against ``count``.
+
+    Raises :class:`AssembleError` when a part points at no page.
+    """
+    outline: list[tuple[str, int]] = []
+    for number, (title, index) in enumerate(parts, start=1):
+        if not 0 <= index < count:
+            raise AssembleError(
+                f"Mục lục '{_nfc(title)}' trỏ tới trang {index + 1}, "
+                f"nhưng tài liệu chỉ có {count} trang"
             )
-        source = buffer.getvalue()
-    data: bytes = img2pdf.convert(source, layout_fun=layout, nodate=True)
-    return data
+        outline.append((" ".join(_nfc(title).split()) or f"Phần {number}", index))
+    return outline
 
 
-def _overlay_text(page: PageObject, text_page: PageObject) -> None:
-    """Lay a text-layer page over an image page, stretched to the same size if needed."""
-    width, height = float(page.mediabox.width), float(page.mediabox.height)
-    text_width, text_height = float(text_page.mediabox.width), float(text_page.mediabox.height)
-    if text_width <= 0 or text_height <= 0:
-        raise ValueError("text layer page has an empty MediaBox")
-    sx, sy = width / text_width, height / text_height
-    if abs(sx - 1) < 1e-4 and abs(sy - 1) < 1e-4:
-        page.merge_page(text_page)
-    else:
-        page.merge_transformed_page(text_page, Transformation().scale(sx, sy))
+def _add_page(
+    writer: PdfWriter,
+    number: int,
+    page: PageImage,
+    ocr: PageOcr,
+    encoded: Future[EncodedImage],
+) -> None:
+    """Add one page: its image filling the page and its text layer over it."""
+    try:
+        image = encoded.result()
+        text, (x0, y0, x1, y1) = _text_form(writer, ocr.text_pdf)
+        width = image.width / page.dpi * 72
+        height = image.height / page.dpi * 72
+        pdf_page = writer.add_blank_page(width, height)
+        if x1 - x0 <= 0 or y1 - y0 <= 0:
+            raise ValueError("text layer page has an empty MediaBox")
+        sx, sy = width / (x1 - x0), height / (y1 - y0)
+        drawing = (
+            f"q {_num(width)} 0 0 {_num(height)} 0 0 cm /Im0 Do Q\n"
+            f"q {_num(sx)} 0 0 {_num(sy)} {_num(-x0 * sx)} {_num(-y0 * sy)} cm /Ocr0 Do Q\n"
+        )
+        content = StreamObject()
+        content.set_data(drawing.encode("ascii"))
+        pdf_page[NameObject("/Resources")] = DictionaryObject(
+            {
+                NameObject("/XObject"): DictionaryObject(
+                    {
+                        NameObject("/Im0"): writer._add_object(_image_xobject(image)),
+                        NameObject("/Ocr0"): writer._add_object(text),
+                    }
+                )
+            }
+        )
+        pdf_page[NameObject("/Contents")] = writer._add_object(content.flate_encode())
+    except _PAGE_ERRORS as exc:
+        raise AssembleError(
+            f"Không ghép được trang {number} vào tệp PDF", detail=type(exc).__name__
+        ) from None
+
+
+def _num(value: float) -> str:
+    """A number as written in a content stream: fixed point, no trailing zeros."""
+    return f"{value:.4f}".rstrip("0").rstrip(".") or "0"
+
+
+def _image_xobject(image: EncodedImage) -> StreamObject:
+    """The image XObject holding the compressed samples as they are."""
+    stream = StreamObject()
+    stream.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Image"),
+            NameObject("/Width"): NumberObject(image.width),
+            NameObject("/Height"): NumberObject(image.height),
+            NameObject("/ColorSpace"): NameObject(image.colour_space),
+            NameObject("/BitsPerComponent"): NumberObject(
+                1 if image.filter == "/CCITTFaxDecode" else 8
+            ),
+            NameObject("/Filter"): NameObject(image.filter),
+        }
+    )
+    if image.filter == "/CCITTFaxDecode":
+        stream[NameObject("/DecodeParms")] = DictionaryObject(
+            {
+                NameObject("/K"): NumberObject(-1),
+                NameObject("/Columns"): NumberObject(image.width),
+                NameObject("/Rows"): NumberObject(image.height),
+                NameObject("/BlackIs1"): BooleanObject(image.black_is_1),
+            }
+        )
+    stream.set_data(image.data)
+    return stream
+
+
+def _text_form(
+    writer: PdfWriter, text_pdf: Path
+) -> tuple[StreamObject, tuple[float, float, float, float]]:
+    """Tesseract's one-page text layer as a form XObject, and its box (left, bottom, right, top).
+
+    The content stream is copied as it is, never parsed, which keeps this cheap.
+    """
+    text_page = PdfReader(text_pdf).pages[0]
+    box = text_page.mediabox
+    bbox = (float(box.left), float(box.bottom), float(box.right), float(box.top))
+    contents = _resolved(text_page.get("/Contents"))
+    parts = list(contents) if isinstance(contents, ArrayObject) else [contents]
+    streams = [_resolved(part) for part in parts]
+    data = b"\n".join(s.get_data() for s in streams if isinstance(s, StreamObject))
+    form = StreamObject()
+    form.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject(FloatObject(v) for v in bbox),
+        }
+    )
+    resources = _resolved(text_page.get("/Resources"))
+    if isinstance(resources, DictionaryObject):
+        form[NameObject("/Resources")] = DictionaryObject(resources).clone(writer)
+    form.set_data(data)
+    return form.flate_encode(), bbox
+
+
+def _resolved(value: object) -> object:
+    """A pypdf value with an indirect reference followed."""
+    return value.get_object() if isinstance(value, PdfObject) else value
 
 
 _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from dossiers.models import CalendarDay, Document, Dossier, Event, Office, Procedure
+from dossiers.search import matching_text
 
 
 class ProcedureInline(admin.TabularInline[Procedure, Office]):
@@ -57,10 +59,18 @@ class DocumentAdmin(admin.ModelAdmin[Document]):
     list_display = ("pk", "dossier", "state", "page_count", "mean_confidence", "state_changed_at")
     list_filter = ("state",)
     search_fields = ("dossier__code",)
+    search_help_text = "Mã hồ sơ, hoặc chữ trong nội dung nhận dạng (có dấu hay không dấu đều được)"
     readonly_fields = [f.name for f in Document._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Document], search_term: str
+    ) -> tuple[QuerySet[Document], bool]:
+        """Match the dossier code as usual, or the recognised text ignoring marks and case."""
+        by_code, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return by_code | matching_text(queryset, search_term), may_have_duplicates
 
 
 @admin.register(Event)

@@ -7,3 +7,12 @@ class DossiersConfig(AppConfig):
     name = "dossiers"
     verbose_name = "Hồ sơ"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Keep each document's diacritic-free search text in step with its text on save."""
+        from django.db.models.signals import pre_save
+
+        from dossiers.models import Document
+        from dossiers.search import keep_text_folded
+
+        pre_save.connect(keep_text_folded, sender=Document, dispatch_uid="dossiers.text_folded")

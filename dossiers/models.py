@@ -149,6 +149,12 @@ class Document(models.Model):
     source_sha256 = models.CharField(max_length=64, db_index=True)
     page_count = models.PositiveIntegerField(default=0)
     text = models.TextField("nội dung nhận dạng", blank=True)
+    text_folded = models.TextField(
+        "nội dung không dấu (để tìm kiếm)",
+        blank=True,
+        editable=False,
+        help_text="Nội dung nhận dạng bỏ dấu, chữ thường; tự cập nhật khi nội dung thay đổi.",
+    )
     mean_confidence = models.FloatField(null=True, blank=True)
     pdf_path = models.CharField(max_length=1024, blank=True)
     pdf_sha256 = models.CharField(max_length=64, blank=True)

@@ -11,6 +11,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from dossiers.models import Document, DocumentState, Dossier, Event
+from dossiers.search import fold
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ def transition(
     and must leave the document alone.
     """
     allowed = (expected,) if isinstance(expected, str) else expected
+    if "text" in fields:  # update() skips save(), so keep the search text in step here
+        fields["text_folded"] = fold(fields["text"])
     with transaction.atomic():
         updated = Document.objects.filter(pk=document_id, state__in=allowed).update(
             state=new, state_changed_at=timezone.now(), **fields
