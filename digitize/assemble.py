@@ -20,6 +20,7 @@ from pypdf.errors import PyPdfError
 from pypdf.generic import (
     ArrayObject,
     BooleanObject,
+    ByteStringObject,
     DictionaryObject,
     FloatObject,
     NameObject,
@@ -93,8 +94,14 @@ def assemble_pdf(
     metadata: DossierMetadata | None = None,
     *,
     parts: Sequence[tuple[str, int]] | None = None,
+    identity: tuple[str, datetime] | None = None,
 ) -> None:
     """Write one searchable PDF/A-2b file from page images and their OCR text layers.
+
+    ``identity`` (a stable name for the document and its creation time) makes the
+    output reproducible: assembling the same pages again gives the same bytes, so a
+    retried assembly lands on the same content-addressed file. Without it the
+    file gets a fresh identifier and the current time.
 
     Each page is its scan sized from its resolution, with Tesseract's invisible
     text laid on top as a form XObject scaled to the same box. Grey pages that are
@@ -124,12 +131,18 @@ def assemble_pdf(
         writer.add_outline_item(title=title, page_number=index)
     if outline:
         writer.page_mode = "/UseOutlines"
-    now = datetime.now(UTC).replace(microsecond=0)
-    _set_metadata(writer, metadata, now)
+    if identity is None:
+        document_uuid = uuid.uuid4()
+        now = datetime.now(UTC).replace(microsecond=0)
+    else:
+        document_uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"motcua:document:{identity[0]}")
+        now = _utc(identity[1]).replace(microsecond=0)
+    _set_metadata(writer, metadata, now, document_uuid)
     _add_output_intent(writer)
     writer.compress_identical_objects()
     writer.pdf_header = "%PDF-1.7"
-    writer.generate_file_identifiers()
+    file_id = ByteStringObject(document_uuid.bytes)
+    writer._ID = ArrayObject((file_id, file_id))
     _write_atomically(writer, out)
 
 
@@ -282,7 +295,9 @@ def _xmp_date(moment: datetime) -> str:
     return _utc(moment).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
-def _set_metadata(writer: PdfWriter, metadata: DossierMetadata | None, now: datetime) -> None:
+def _set_metadata(
+    writer: PdfWriter, metadata: DossierMetadata | None, now: datetime, document_uuid: uuid.UUID
+) -> None:
     """Give the document Info entries and an XMP packet that say the same things."""
     title = _nfc(metadata.title or f"Hồ sơ {metadata.code}") if metadata else _DEFAULT_TITLE
     info: dict[str, str] = {"/Title": title}
@@ -301,7 +316,7 @@ def _set_metadata(writer: PdfWriter, metadata: DossierMetadata | None, now: date
     stream = StreamObject()
     stream[NameObject("/Type")] = NameObject("/Metadata")
     stream[NameObject("/Subtype")] = NameObject("/XML")
-    stream.set_data(_xmp_packet(title, metadata, now).encode("utf-8"))
+    stream.set_data(_xmp_packet(title, metadata, now, document_uuid).encode("utf-8"))
     writer.root_object[NameObject("/Metadata")] = writer._add_object(stream)
     writer.root_object[NameObject("/Lang")] = TextStringObject("vi")
 
@@ -365,7 +380,9 @@ def _extension_schema() -> str:
     )
 
 
-def _xmp_packet(title: str, metadata: DossierMetadata | None, now: datetime) -> str:
+def _xmp_packet(
+    title: str, metadata: DossierMetadata | None, now: datetime, document_uuid: uuid.UUID
+) -> str:
     """The XMP packet of a document: PDF/A-2b identification, Dublin Core, dates, dossier."""
     parts = [
         _description(
@@ -397,7 +414,7 @@ def _xmp_packet(title: str, metadata: DossierMetadata | None, now: datetime) -> 
     if metadata is not None:
         pdf_props += _prop("pdf:Keywords", _nfc(metadata.code))
     parts.append(_description("pdf", "http://ns.adobe.com/pdf/1.3/", pdf_props))
-    document_id = f"uuid:{uuid.uuid4()}"
+    document_id = f"uuid:{document_uuid}"
     parts.append(
         _description(
             "xmpMM",

@@ -21,6 +21,21 @@ class Page(models.Model):
     text = models.TextField(blank=True)
     confidence = models.FloatField(null=True, blank=True)
     text_pdf_path = models.CharField(max_length=1024, blank=True)
+    flags = models.JSONField(
+        "cảnh báo",
+        default=list,
+        blank=True,
+        help_text="Phát hiện của khâu kiểm tra chất lượng ảnh quét và nhận dạng chữ "
+        "(mã, mức chặn/cảnh báo, lời nhắn tiếng Việt), hiển thị khi ký duyệt.",
+    )
+    rotation = models.PositiveSmallIntegerField(
+        "góc xoay", default=0, help_text="Độ xoay theo chiều kim đồng hồ để trang đứng thẳng."
+    )
+    skew = models.FloatField(
+        "độ nghiêng",
+        default=0.0,
+        help_text="Độ nghiêng đo được (độ, ngược chiều kim đồng hồ); chỉnh khi từ 0,2° trở lên.",
+    )
 
     class Meta:
         verbose_name = "trang"

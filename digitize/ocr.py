@@ -47,14 +47,20 @@ class PageOcr:
     """Tesseract's one-page PDF holding only the invisible text layer, sized like the page."""
 
 
-def ocr_page(page: PageImage, outdir: Path, settings: OcrSettings) -> PageOcr:
+def ocr_page(
+    page: PageImage, outdir: Path, settings: OcrSettings, *, image: Path | None = None
+) -> PageOcr:
     """Recognise one page with a single Tesseract run writing PDF, text and TSV together.
 
-    Outputs are ``outdir/<page stem>.pdf``, ``.txt`` and ``.tsv``; they are written
-    under a temporary name and renamed, so a rerun replaces them whole. The child
-    runs with ``OMP_THREAD_LIMIT=1`` (pages are parallelised by the caller) and the
-    page's resolution. Raises :class:`OcrTimeout` when the run exceeds
-    ``settings.timeout_s`` and :class:`OcrError` when Tesseract cannot run or fails.
+    Tesseract reads ``image`` when given: the normalised grey copy that
+    :func:`digitize.prepare.prepare_page` makes, which must have the page's pixel
+    size so that the text layer lies exactly over the kept image; otherwise it
+    reads the page image itself. Outputs are ``outdir/<page stem>.pdf``, ``.txt``
+    and ``.tsv``; they are written under a temporary name and renamed, so a rerun
+    replaces them whole. The child runs with ``OMP_THREAD_LIMIT=1`` (pages are
+    parallelised by the caller) and the page's resolution. Raises
+    :class:`OcrTimeout` when the run exceeds ``settings.timeout_s`` and
+    :class:`OcrError` when Tesseract cannot run or fails.
     """
     outdir.mkdir(parents=True, exist_ok=True)
     stem = page.path.stem
@@ -62,7 +68,7 @@ def ocr_page(page: PageImage, outdir: Path, settings: OcrSettings) -> PageOcr:
     produced = {ext: Path(f"{temp_base}.{ext}") for ext in _OUTPUTS}
     final = {ext: outdir / f"{stem}.{ext}" for ext in _OUTPUTS}
     try:
-        _run_tesseract(page, temp_base, settings)
+        _run_tesseract(page, image or page.path, temp_base, settings)
         missing = [ext for ext, path in produced.items() if not path.is_file()]
         if missing:
             raise OcrError(
@@ -81,11 +87,11 @@ def ocr_page(page: PageImage, outdir: Path, settings: OcrSettings) -> PageOcr:
     )
 
 
-def _run_tesseract(page: PageImage, output_base: Path, settings: OcrSettings) -> None:
-    """Run Tesseract once on the page, mapping its failures to digitize errors."""
+def _run_tesseract(page: PageImage, image: Path, output_base: Path, settings: OcrSettings) -> None:
+    """Run Tesseract once on the page's image, mapping its failures to digitize errors."""
     command = [
         settings.tesseract_cmd,
-        str(page.path),
+        str(image),
         str(output_base),
         "--dpi",
         str(page.dpi),

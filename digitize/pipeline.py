@@ -1,4 +1,4 @@
-"""The digitize recipe: scans in, one searchable PDF/A out."""
+"""The digitize recipe: scans in, quality gate, upright pages, OCR, one searchable PDF/A out."""
 
 from __future__ import annotations
 
@@ -7,17 +7,29 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
 from digitize.assemble import DossierMetadata, assemble_pdf
 from digitize.ocr import OcrSettings, PageOcr, ocr_page
 from digitize.pages import PageImage, split_pages
+from digitize.prepare import PreparedPage, PrepareSettings, prepare_page
+from digitize.quality import (
+    Finding,
+    QualitySettings,
+    ScanQualityError,
+    blocking,
+    check_pages,
+    confidence_findings,
+    orientation_finding,
+)
 
-__all__ = ["DigitizeResult", "digitize_files"]
+__all__ = ["DigitizeResult", "PageOutcome", "digitize_files", "page_findings", "process_page"]
 
 _DEFAULT_SETTINGS = OcrSettings()
+_DEFAULT_QUALITY = QualitySettings()
+_DEFAULT_PREPARE = PrepareSettings()
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,28 @@ class DigitizeResult:
     seconds: float
     """Wall-clock time the whole run took."""
 
+    findings: tuple[Finding, ...] = ()
+    """What the quality gate, page preparation and OCR flagged, page by page (only
+    findings that let the document through, unless the gate was not enforced)."""
+
+    rotations: tuple[int, ...] = ()
+    """Clockwise turn (0, 90, 180, 270) applied to each page to make it upright."""
+
+    skews: tuple[float, ...] = ()
+    """Tilt (degrees counter-clockwise) found and undone on each page."""
+
+
+@dataclass(frozen=True)
+class PageOutcome:
+    prepared: PreparedPage
+    """The upright page kept for the PDF, the copy Tesseract read, and the turn undone."""
+
+    ocr: PageOcr
+    """What Tesseract recognised on the page."""
+
+    findings: tuple[Finding, ...]
+    """Findings of this step: orientation not certain, low OCR confidence."""
+
 
 def digitize_files(
     inputs: Sequence[Path],
@@ -43,25 +77,84 @@ def digitize_files(
     jobs: int = 1,
     metadata: DossierMetadata | None = None,
     workdir: Path | None = None,
+    quality: QualitySettings = _DEFAULT_QUALITY,
+    prepare: PrepareSettings = _DEFAULT_PREPARE,
+    enforce_quality: bool = True,
 ) -> DigitizeResult:
     """Turn scans into one searchable PDF at ``out`` and report what was recognised.
 
-    Pages are split out of the inputs, recognised by Tesseract ``jobs`` pages at a
-    time (each in its own process), then assembled with ``metadata``. Intermediate
-    files live in ``workdir``, or in a temporary directory removed afterwards.
-    Errors are :class:`~digitize.errors.DigitizeError` subclasses.
+    Pages are split out of the inputs and measured by the quality gate: a blocking
+    finding (resolution under the minimum, every page blank, too dark, too faint)
+    raises :class:`~digitize.quality.ScanQualityError` before any OCR, unless
+    ``enforce_quality`` is off. Each page is then turned upright, deskewed and
+    recognised by Tesseract, ``jobs`` pages at a time (each in its own process),
+    and the upright pages are assembled with ``metadata``. Intermediate files live
+    in ``workdir``, or in a temporary directory removed afterwards. Errors are
+    :class:`~digitize.errors.DigitizeError` subclasses.
     """
     started = time.monotonic()
     with _working_directory(workdir) as work:
         pages = split_pages(inputs, work)
-        ocrs = _recognise(pages, work / "ocr", settings, jobs)
-        assemble_pdf(list(zip(pages, ocrs, strict=True)), out, metadata)
+        checked = check_pages(pages, quality)
+        gate = [finding for page in checked for finding in page.findings]
+        if enforce_quality and blocking(gate):
+            raise ScanQualityError(blocking(gate))
+        pages = [replace(page, dpi=q.effective_dpi) for page, q in zip(pages, checked, strict=True)]
+        outcomes = _process(
+            pages, [q.blank for q in checked], work, settings, prepare, quality, jobs
+        )
+        assemble_pdf([(o.prepared.page, o.ocr) for o in outcomes], out, metadata)
+    findings = sorted([*gate, *(f for o in outcomes for f in o.findings)], key=lambda f: f.page)
     return DigitizeResult(
         pages=len(pages),
-        text="\f".join(ocr.text for ocr in ocrs),
-        confidences=tuple(ocr.confidence for ocr in ocrs),
+        text="\f".join(o.ocr.text for o in outcomes),
+        confidences=tuple(o.ocr.confidence for o in outcomes),
         seconds=time.monotonic() - started,
+        findings=tuple(findings),
+        rotations=tuple(o.prepared.orientation.rotation for o in outcomes),
+        skews=tuple(o.prepared.orientation.skew for o in outcomes),
     )
+
+
+def process_page(
+    page: PageImage,
+    number: int,
+    workdir: Path,
+    settings: OcrSettings = _DEFAULT_SETTINGS,
+    *,
+    prepare: PrepareSettings = _DEFAULT_PREPARE,
+    quality: QualitySettings = _DEFAULT_QUALITY,
+    blank: bool = False,
+) -> PageOutcome:
+    """Prepare one page (upright, deskewed, normalised copy) and recognise it.
+
+    The orientation is decided from the page's text-line profile, with Tesseract's
+    orientation detection as a separate, cheap run only when that cannot decide;
+    the text layer and the text still come from one Tesseract run on the page.
+    Upright images go to ``workdir/prepared``, OCR outputs to ``workdir/ocr``.
+    ``blank`` says the gate found the page blank (its confidence is then not flagged).
+    """
+    prepared = prepare_page(page, workdir / "prepared", prepare)
+    ocr = ocr_page(prepared.page, workdir / "ocr", settings, image=prepared.ocr_image)
+    findings = page_findings(number, prepared, ocr, blank=blank, quality=quality)
+    return PageOutcome(prepared, ocr, findings)
+
+
+def page_findings(
+    number: int,
+    prepared: PreparedPage,
+    ocr: PageOcr,
+    *,
+    blank: bool = False,
+    quality: QualitySettings = _DEFAULT_QUALITY,
+) -> tuple[Finding, ...]:
+    """What preparing and recognising a page found: orientation not certain, low confidence."""
+    findings: list[Finding] = []
+    orientation = prepared.orientation
+    if not orientation.confident and orientation.method != "none":
+        findings.append(orientation_finding(number))
+    findings.extend(confidence_findings(number, ocr.confidence, blank=blank, settings=quality))
+    return tuple(findings)
 
 
 @contextmanager
@@ -75,20 +168,39 @@ def _working_directory(workdir: Path | None) -> Iterator[Path]:
         yield Path(temporary)
 
 
-def _recognise(
-    pages: Sequence[PageImage], outdir: Path, settings: OcrSettings, jobs: int
-) -> list[PageOcr]:
-    """OCR every page, in page order, on up to ``jobs`` worker processes."""
-    recognise = partial(_ocr_one, outdir=outdir, settings=settings)
+def _process(
+    pages: Sequence[PageImage],
+    blanks: Sequence[bool],
+    workdir: Path,
+    settings: OcrSettings,
+    prepare: PrepareSettings,
+    quality: QualitySettings,
+    jobs: int,
+) -> list[PageOutcome]:
+    """Prepare and OCR every page, in page order, on up to ``jobs`` worker processes."""
+    work = partial(
+        _process_one, workdir=workdir, settings=settings, prepare=prepare, quality=quality
+    )
+    numbered = list(zip(pages, range(1, len(pages) + 1), blanks, strict=True))
     workers = max(1, min(jobs, len(pages)))
     if workers == 1:
-        return [recognise(page) for page in pages]
+        return [work(item) for item in numbered]
     # The platform's default start method (fork on Linux before Python 3.14): workers
     # then need no `if __name__ == "__main__"` guard in the calling script.
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(recognise, pages))
+        return list(pool.map(work, numbered))
 
 
-def _ocr_one(page: PageImage, *, outdir: Path, settings: OcrSettings) -> PageOcr:
-    """OCR one page (a module-level function so worker processes can import it)."""
-    return ocr_page(page, outdir, settings)
+def _process_one(
+    item: tuple[PageImage, int, bool],
+    *,
+    workdir: Path,
+    settings: OcrSettings,
+    prepare: PrepareSettings,
+    quality: QualitySettings,
+) -> PageOutcome:
+    """Prepare and OCR one page (module-level so worker processes can import it)."""
+    page, number, blank = item
+    return process_page(
+        page, number, workdir, settings, prepare=prepare, quality=quality, blank=blank
+    )

@@ -1,4 +1,4 @@
-"""Celery tasks of the digitize stage: split pages, OCR each page, assemble the PDF."""
+"""Celery tasks of the digitize stage: split and gate pages, prepare and OCR each, assemble."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from digitize.models import Page
 from digitize.ocr import OcrSettings, PageOcr
 from digitize.ocr import ocr_page as run_ocr
 from digitize.pages import PageImage, split_pages
+from digitize.pipeline import page_findings
+from digitize.prepare import prepare_page
+from digitize.quality import Finding, blocking, blocking_reason, check_pages
 from dossiers.files import store_file
 from dossiers.models import Document, DocumentState
 from dossiers.workflow import fail_document, transition
@@ -45,7 +48,12 @@ def _source_files(document: Document) -> list[Path]:
 
 @shared_task(acks_late=True)
 def prepare_document(document_id: int) -> None:
-    """Split a received document into page images and fan out one OCR task per page."""
+    """Split a received document into pages, gate their quality, fan out one OCR task a page.
+
+    Each page's findings are stored with it; a blocking one (resolution too low,
+    every page blank, too dark or faint) fails the document with the Vietnamese
+    reasons before any OCR, so the clerk can rescan.
+    """
     document = Document.objects.get(pk=document_id)
     if document.state == DocumentState.RECEIVED:
         if not transition(
@@ -57,6 +65,7 @@ def prepare_document(document_id: int) -> None:
     if not document.pages.exists():
         try:
             images = split_pages(_source_files(document), _workdir(document))
+            checked = check_pages(images)
         except DigitizeError as exc:
             fail_document(document_id, exc.message_vi, detail={"stage": "pages"})
             return
@@ -67,17 +76,39 @@ def prepare_document(document_id: int) -> None:
                         document=document,
                         index=i,
                         image_path=str(img.path),
-                        dpi=img.dpi,
+                        dpi=quality.effective_dpi,
                         width=img.width,
                         height=img.height,
                         mode=img.mode,
+                        flags=[finding.as_dict() for finding in quality.findings],
                     )
-                    for i, img in enumerate(images)
+                    for i, (img, quality) in enumerate(zip(images, checked, strict=True))
                 ],
                 ignore_conflicts=True,
             )
             Document.objects.filter(pk=document_id).update(page_count=len(images))
+    stopping = blocking(_stored_findings(document_id))
+    if stopping:
+        fail_document(
+            document_id,
+            blocking_reason(stopping),
+            detail={
+                "stage": "quality",
+                "findings": [{"page": f.page, "code": f.code} for f in stopping],
+            },
+        )
+        return
     dispatch_pending(document_id)
+
+
+def _stored_findings(document_id: int) -> list[Finding]:
+    """The findings stored on a document's pages, in page order."""
+    flags = (
+        Page.objects.filter(document_id=document_id)
+        .order_by("index")
+        .values_list("flags", flat=True)
+    )
+    return [Finding.from_dict(flag) for page_flags in flags for flag in page_flags or []]
 
 
 def dispatch_pending(document_id: int) -> None:
@@ -93,15 +124,24 @@ def dispatch_pending(document_id: int) -> None:
 
 @shared_task(bind=True, acks_late=True, max_retries=OCR_RETRIES)
 def ocr_page(self: Task, page_id: int) -> None:  # type: ignore[type-arg]
-    """OCR one page (one Tesseract run) and, if it was the last, enqueue assembly."""
+    """Prepare one page (upright, deskewed) and OCR it; if it was the last, enqueue assembly.
+
+    The page row then points at the upright image kept for the PDF and records the
+    turn, the skew and any new findings (orientation uncertain, low confidence).
+    """
     page = Page.objects.select_related("document").get(pk=page_id)
     document = page.document
     if document.state != DocumentState.DIGITIZING:
         return
     if not page.done:
         ocr_settings = OcrSettings(lang=settings.OCR_LANG, timeout_s=settings.OCR_TIMEOUT_S)
+        flags = list(page.flags or [])
+        workdir = _workdir(document)
         try:
-            result: PageOcr = run_ocr(_page_image(page), _workdir(document) / "ocr", ocr_settings)
+            prepared = prepare_page(_page_image(page), workdir / "prepared")
+            result: PageOcr = run_ocr(
+                prepared.page, workdir / "ocr", ocr_settings, image=prepared.ocr_image
+            )
         except DigitizeError as exc:
             if exc.disposition == "retry" and self.request.retries < OCR_RETRIES:
                 raise self.retry(countdown=10 * (self.request.retries + 1)) from exc
@@ -109,11 +149,21 @@ def ocr_page(self: Task, page_id: int) -> None:  # type: ignore[type-arg]
                 document.pk, exc.message_vi, detail={"stage": "ocr", "page": str(page.index + 1)}
             )
             return
+        blank = any(flag.get("code") == "blank" for flag in flags)
+        found = page_findings(page.index + 1, prepared, result, blank=blank)
+        kept = prepared.page
         Page.objects.filter(pk=page_id).update(
             done=True,
             text=result.text,
             confidence=result.confidence,
             text_pdf_path=str(result.text_pdf),
+            image_path=str(kept.path),
+            width=kept.width,
+            height=kept.height,
+            mode=kept.mode,
+            rotation=prepared.orientation.rotation,
+            skew=prepared.orientation.skew,
+            flags=flags + [finding.as_dict() for finding in found],
         )
     if not Page.objects.filter(document_id=document.pk, done=False).exists():
         assemble_document.delay(document.pk)
@@ -153,6 +203,8 @@ def assemble_document(document_id: int) -> None:
             ],
             out,
             metadata,
+            # A retried or raced assembly yields the same bytes, hence one stored file.
+            identity=(str(document.pk), document.created_at),
         )
     except DigitizeError as exc:
         fail_document(document_id, exc.message_vi, detail={"stage": "assemble"})
@@ -160,12 +212,18 @@ def assemble_document(document_id: int) -> None:
     path, digest = store_file(out, Path(settings.STORE_DIR))
     confidences = [p.confidence for p in pages if p.confidence is not None]
     mean_conf = round(statistics.fmean(confidences), 1) if confidences else None
+    flagged = sorted({p.index + 1 for p in pages if p.flags})
     transition(
         document_id,
         DocumentState.DIGITIZING,
         DocumentState.AWAITING_APPROVAL,
         kind="digitized",
-        detail={"pages": len(pages), "confidence": mean_conf, "sha256": digest},
+        detail={
+            "pages": len(pages),
+            "confidence": mean_conf,
+            "sha256": digest,
+            "flagged_pages": flagged,
+        },
         pdf_path=str(path),
         pdf_sha256=digest,
         text="\f".join(p.text for p in pages),

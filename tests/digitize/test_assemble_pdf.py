@@ -442,3 +442,19 @@ def test_no_pages_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(AssembleError):
         assemble_pdf([], tmp_path / "empty.pdf")
     assert not (tmp_path / "empty.pdf").exists()
+
+
+def test_assembly_with_an_identity_is_reproducible(assembled: Assembled, tmp_path: Path) -> None:
+    """The same pages with the same identity give the same bytes; another identity does not."""
+    pages = list(zip(assembled.pages, assembled.ocrs, strict=True))
+    created = datetime(2026, 11, 20, 2, 15, tzinfo=UTC)
+    first, again, other = tmp_path / "1.pdf", tmp_path / "2.pdf", tmp_path / "3.pdf"
+    assemble_pdf(pages, first, DOSSIER, identity=("42", created))
+    assemble_pdf(pages, again, DOSSIER, identity=("42", created))
+    assemble_pdf(pages, other, DOSSIER, identity=("43", created))
+    assert first.read_bytes() == again.read_bytes()
+    assert first.read_bytes() != other.read_bytes()
+    reader = PdfReader(first)
+    assert _pdf_date(_info(reader)["/CreationDate"]) == created
+    file_id = reader.trailer["/ID"]
+    assert file_id[0] == file_id[1]

@@ -73,7 +73,7 @@ def test_temporary_workdir_is_removed(parallel_run: ParallelRun) -> None:
 
 def test_given_workdir_keeps_pages_and_ocr(tmp_path: Path) -> None:
     """With a workdir, page images and OCR outputs stay there for inspection or reuse."""
-    write_scan(tmp_path / "1.png", "Giấy hẹn trả kết quả.", dpi=150)
+    write_scan(tmp_path / "1.png", "Giấy hẹn trả kết quả.", dpi=200)
     result = digitize_files([tmp_path / "1.png"], tmp_path / "out.pdf", workdir=tmp_path / "work")
     assert result.pages == 1
     assert (tmp_path / "work" / "pages" / "0001.png").is_file()

@@ -38,7 +38,7 @@ def test_jobs_must_be_positive(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 def test_success_prints_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A good scan gives exit 0, a PDF, and one summary line with pages, seconds, confidence."""
-    write_scan(tmp_path / "a.png", "Phiếu tiếp nhận hồ sơ và hẹn trả kết quả.", dpi=150)
+    write_scan(tmp_path / "a.png", "Phiếu tiếp nhận hồ sơ và hẹn trả kết quả.", dpi=200)
     code = run(_parse([str(tmp_path / "a.png"), "-o", str(tmp_path / "out.pdf"), "--jobs", "1"]))
     captured = capsys.readouterr()
     assert code == 0

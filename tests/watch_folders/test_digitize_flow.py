@@ -92,7 +92,7 @@ def test_second_document_joins_the_same_open_batch(
     for n in (1, 2):
         folder = data_dirs.inbox / dossier.office.code / dossier.code
         folder.mkdir(parents=True)
-        write_scan(folder / "trang-1.png", f"Trang số {n}. {TEXT}", dpi=100, font_size_pt=14)
+        write_scan(folder / "trang-1.png", f"Trang số {n}. {TEXT}", dpi=200, font_size_pt=14)
         claim_and_run(folder, dossier, django_capture_on_commit_callbacks)
     assert Document.objects.filter(state=DocumentState.AWAITING_APPROVAL).count() == 2
     batch = Batch.objects.get()
@@ -135,7 +135,7 @@ def test_page_that_keeps_timing_out_is_retried_then_fails_the_document(
     """A Tesseract timeout is retried a bounded number of times, then the document fails."""
     folder = data_dirs.inbox / dossier.office.code / dossier.code
     folder.mkdir(parents=True)
-    write_scan(folder / "trang-1.png", TEXT, dpi=100)
+    write_scan(folder / "trang-1.png", TEXT, dpi=200)
     timeout = OcrTimeout("Nhận dạng chữ trang 0001 vượt quá thời gian cho phép")
     # Eager Celery re-runs a retried task at once, unless errors propagate (then Retry escapes);
     # the eager_celery fixture puts the setting back.
@@ -161,7 +161,7 @@ def test_ocr_failure_fails_the_document_without_retrying(
     """A Tesseract error that will not pass on another try fails the document at once."""
     folder = data_dirs.inbox / dossier.office.code / dossier.code
     folder.mkdir(parents=True)
-    write_scan(folder / "trang-1.png", TEXT, dpi=100)
+    write_scan(folder / "trang-1.png", TEXT, dpi=200)
     error = OcrError("Nhận dạng chữ trang 0001 thất bại (mã lỗi Tesseract 1)")
     with mock.patch("digitize.tasks.run_ocr", side_effect=error) as ocr:
         document = claim_and_run(folder, dossier, django_capture_on_commit_callbacks)

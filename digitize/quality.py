@@ -1,0 +1,489 @@
+"""Scan-quality gate: resolution, blank, dark and faint pages, low OCR confidence, in Vietnamese."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from digitize.errors import BadInputError, DigitizeError, Disposition
+from digitize.pages import PageImage
+
+__all__ = [
+    "Finding",
+    "GreyLevels",
+    "PageQuality",
+    "QualitySettings",
+    "ScanQualityError",
+    "Severity",
+    "blocking",
+    "blocking_reason",
+    "check_pages",
+    "confidence_findings",
+    "estimate_noise",
+    "grey_levels",
+    "inspect_page",
+    "orientation_finding",
+    "otsu_threshold",
+]
+
+Severity = Literal["block", "warn"]
+"""What a finding does: ``block`` sends the document back to the clerk to be scanned
+again (nothing is recognised or signed); ``warn`` lets it through and shows the finding
+to the signing official beside the page."""
+
+_PAPER_SIDES_IN = ((3.5, 12.5), (4.9, 17.5))
+"""Plausible short and long sides, in inches, of a document page (A6 to A3 with slack)."""
+
+_A4_SHORT_IN = 210 / 25.4
+"""Short side of an A4 sheet in inches: the paper assumed when the recorded size is implausible."""
+
+_CELL = 8
+"""Side in pixels (at the measuring resolution) of the cells counted as inked or not."""
+
+_CELL_INK = 6
+"""Ink pixels that make a cell count as inked (dust specks stay below)."""
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    min_dpi: int = 200
+    """Lowest resolution accepted for a digitized copy; below it the page is rescanned."""
+
+    measure_dpi: int = 100
+    """Resolution of the downscaled grey copy on which a page is measured."""
+
+    blank_cells: int = 6
+    """Fewer inked cells than this and a page is blank (dust and specks only)."""
+
+    near_blank_cells: int = 24
+    """Fewer inked cells than this and a page is nearly blank (a page number, a mark)."""
+
+    too_dark_paper: int = 100
+    """Paper darker than this grey level (0 black … 255 white): too dark, rescanned."""
+
+    dark_paper: int = 150
+    """Paper darker than this grey level: dark, flagged for review."""
+
+    unreadable_contrast: int = 20
+    """Ink fewer grey levels below the paper than this: too faint to read, rescanned."""
+
+    faint_contrast: int = 64
+    """Ink fewer grey levels below the paper than this: faint, flagged for review."""
+
+    min_signal_to_noise: float = 5.0
+    """Ink-to-paper contrast over the scan's noise below which the text drowns in the
+    noise (Tesseract then reads nothing, slowly): rescanned."""
+
+    faint_signal_to_noise: float = 10.0
+    """Contrast over noise below which a page is flagged as faint for review."""
+
+    low_confidence: float = 70.0
+    """Mean OCR word confidence below which a page is flagged for review."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    """What was found: ``low_resolution``, ``implausible_scale``, ``blank``, ``near_blank``,
+    ``too_dark``, ``dark``, ``too_faint``, ``faint``, ``orientation_uncertain`` or
+    ``low_confidence``."""
+
+    severity: Severity
+    """Whether it blocks the document or is shown at the signing review."""
+
+    page: int
+    """Page number, from 1."""
+
+    message_vi: str
+    """One Vietnamese sentence for the clerk or the official, starting with the page."""
+
+    value: float | None = None
+    """The measured value behind the finding (dpi, grey level, confidence …), if any."""
+
+    def as_dict(self) -> dict[str, object]:
+        """The finding as JSON-ready data (what a page's ``flags`` stores)."""
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "page": self.page,
+            "message_vi": self.message_vi,
+            "value": self.value,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Finding:
+        """Rebuild a finding from :meth:`as_dict` data."""
+        value = data.get("value")
+        severity: Severity = "block" if data.get("severity") == "block" else "warn"
+        return cls(
+            code=str(data.get("code", "")),
+            severity=severity,
+            page=int(str(data.get("page", 0))),
+            message_vi=str(data.get("message_vi", "")),
+            value=float(value) if isinstance(value, int | float) else None,
+        )
+
+
+@dataclass(frozen=True)
+class GreyLevels:
+    paper: float
+    """Grey level of the paper (the page's 90th percentile)."""
+
+    ink: float
+    """Grey level of the ink (10th percentile of the pixels counted as ink), or the paper's."""
+
+    threshold: float
+    """Grey level below which a pixel counts as ink."""
+
+    noise: float
+    """Estimated noise of the image, in grey levels (standard deviation)."""
+
+    ink_share: float
+    """Share of pixels counted as ink."""
+
+    inked_cells: int
+    """Cells of 8 × 8 pixels holding at least a few ink pixels."""
+
+    @property
+    def contrast(self) -> float:
+        """Grey levels between ink and paper."""
+        return self.paper - self.ink
+
+
+@dataclass(frozen=True)
+class PageQuality:
+    number: int
+    """Page number, from 1."""
+
+    effective_dpi: int
+    """Resolution to use for the page: the recorded one, or an estimate from an A4 sheet
+    when the recorded one gives an implausible paper size."""
+
+    levels: GreyLevels
+    """Paper, ink and noise levels measured on the downscaled copy."""
+
+    noise: float
+    """Noise of the scan at full resolution, in grey levels (what Tesseract sees)."""
+
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+    """What the gate found on this page."""
+
+    @property
+    def blank(self) -> bool:
+        """Whether the page was found blank."""
+        return any(f.code == "blank" for f in self.findings)
+
+
+class ScanQualityError(BadInputError):
+    """Pages fail the scan-quality gate (too low resolution, all blank, too dark or faint).
+
+    The document goes back to the clerk with every blocking finding in the message.
+    """
+
+    disposition: Disposition = "quarantine"
+
+    def __init__(self, findings: Sequence[Finding], *, detail: str = "") -> None:
+        super().__init__(blocking_reason(findings), detail=detail or _codes(findings))
+        self.findings = tuple(findings)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keep the findings when the error crosses a process boundary.
+        return (_rebuild_quality_error, (self.findings, self.detail))
+
+
+def _rebuild_quality_error(findings: tuple[Finding, ...], detail: str) -> ScanQualityError:
+    """Recreate a quality error from its pickled parts."""
+    return ScanQualityError(findings, detail=detail)
+
+
+def _codes(findings: Iterable[Finding]) -> str:
+    """The findings as a compact technical line for operators' logs."""
+    return ", ".join(f"p{f.page}:{f.code}" for f in findings)
+
+
+def check_pages(
+    pages: Sequence[PageImage], settings: QualitySettings | None = None
+) -> list[PageQuality]:
+    """Inspect every page of a document and add the findings that need all of them.
+
+    A blank page in a dossier with other content is only flagged (the back of a
+    sheet); when every page is blank, each blank finding blocks.
+    """
+    settings = settings or QualitySettings()
+    inspected = [inspect_page(page, number, settings) for number, page in enumerate(pages, 1)]
+    if inspected and all(quality.blank for quality in inspected):
+        return [
+            replace(quality, findings=tuple(map(_blocking_blank, quality.findings)))
+            for quality in inspected
+        ]
+    return inspected
+
+
+def _blocking_blank(finding: Finding) -> Finding:
+    """A blank-page finding made blocking, for a document with no content at all."""
+    if finding.code != "blank":
+        return finding
+    return replace(
+        finding,
+        severity="block",
+        message_vi=f"{finding.message_vi}; cả hồ sơ không có trang nào có nội dung, "
+        "đề nghị kiểm tra và quét lại",
+    )
+
+
+def inspect_page(
+    page: PageImage, number: int, settings: QualitySettings | None = None
+) -> PageQuality:
+    """Measure one page on a downscaled grey copy and say what is wrong with it.
+
+    An image that cannot be read raises :class:`~digitize.errors.DigitizeError`
+    (retry: the page splitter has just written it, so a second look may pass).
+    """
+    settings = settings or QualitySettings()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(page.path) as image:
+                grey = image.convert("L")
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise DigitizeError(
+            f"Không đọc được ảnh trang {number} để kiểm tra chất lượng; sẽ thử lại",
+            disposition="retry",
+            detail=f"{type(exc).__name__}: {exc}"[:300],
+        ) from None
+    effective, scale_finding = _effective_dpi(page, number)
+    factor = max(1, round(effective / settings.measure_dpi))
+    small = grey.reduce(factor) if factor > 1 else grey
+    levels = grey_levels(np.asarray(small))
+    noise = estimate_noise(np.asarray(grey))
+    findings: list[Finding] = []
+    if scale_finding is not None:
+        findings.append(scale_finding)
+    findings.extend(_resolution(number, effective, scale_finding is not None, settings))
+    findings.extend(_exposure(number, levels, noise, settings))
+    return PageQuality(number, effective, levels, noise, tuple(findings))
+
+
+def confidence_findings(
+    number: int, confidence: float, *, blank: bool = False, settings: QualitySettings | None = None
+) -> list[Finding]:
+    """The finding for a page whose OCR confidence is low (none for a blank page)."""
+    settings = settings or QualitySettings()
+    if blank or confidence >= settings.low_confidence:
+        return []
+    return [
+        Finding(
+            "low_confidence",
+            "warn",
+            number,
+            f"Trang {number}: độ tin cậy nhận dạng chữ thấp ({confidence:.0f}/100); "
+            "đề nghị đối chiếu với bản giấy khi ký duyệt",
+            round(confidence, 1),
+        )
+    ]
+
+
+def orientation_finding(number: int) -> Finding:
+    """The finding for a page whose orientation could not be decided with confidence."""
+    return Finding(
+        "orientation_uncertain",
+        "warn",
+        number,
+        f"Trang {number}: không xác định chắc chắn chiều của trang; đề nghị kiểm tra "
+        "trang có bị ngược hoặc xoay ngang không",
+    )
+
+
+def blocking(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings that stop a document."""
+    return [f for f in findings if f.severity == "block"]
+
+
+def blocking_reason(findings: Iterable[Finding]) -> str:
+    """The clerk's reason for sending a document back: each blocking finding on a line."""
+    messages = [f.message_vi for f in blocking(findings)]
+    return "\n".join(messages) if messages else ""
+
+
+def otsu_threshold(pixels: npt.NDArray[np.uint8]) -> int:
+    """Otsu's threshold of grey pixels: the level that best splits them into two classes."""
+    histogram = np.bincount(pixels.ravel(), minlength=256).astype(np.float64)
+    share = histogram / max(1.0, float(histogram.sum()))
+    omega = np.cumsum(share)
+    mu = np.cumsum(share * np.arange(256))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mu[-1] * omega - mu) ** 2 / (omega * (1.0 - omega))
+    finite = np.where(np.isfinite(between), between, -1.0)
+    return int(np.argmax(finite)) if finite.max() > 0 else 128
+
+
+def estimate_noise(pixels: npt.NDArray[np.uint8]) -> float:
+    """Noise of a grey image, in grey levels, from the differences of neighbouring pixels.
+
+    The median absolute difference is dominated by the plain paper, not by the few
+    edges of the text; every fourth row is enough.
+    """
+    rows = pixels[::4].astype(np.int16)
+    if rows.shape[1] < 2:
+        return 0.0
+    differences = np.abs(np.diff(rows, axis=1))
+    # For Gaussian noise of deviation s, neighbour differences have deviation s·√2 and a
+    # median absolute value of 0.6745·s·√2.
+    return float(np.median(differences)) / (0.6745 * math.sqrt(2.0))
+
+
+def grey_levels(pixels: npt.NDArray[np.uint8]) -> GreyLevels:
+    """Paper, ink and noise levels of a downscaled grey page, and how much of it is inked.
+
+    Paper is the 90th percentile; a pixel is ink when it is darker than Otsu's
+    threshold and than the paper by five times the noise (at least 10 levels).
+    """
+    histogram = np.bincount(pixels.ravel(), minlength=256)
+    cumulative = np.cumsum(histogram) / max(1, pixels.size)
+    paper = float(np.searchsorted(cumulative, 0.90))
+    noise = estimate_noise(pixels)
+    threshold = min(paper - max(10.0, 5.0 * noise), float(otsu_threshold(pixels)))
+    ink_mask = pixels < threshold
+    ink_count = int(ink_mask.sum())
+    ink = float(np.percentile(pixels[ink_mask], 10)) if ink_count else paper
+    height, width = pixels.shape
+    rows, cols = height // _CELL, width // _CELL
+    cells = ink_mask[: rows * _CELL, : cols * _CELL].reshape(rows, _CELL, cols, _CELL)
+    inked = int((cells.sum(axis=(1, 3)) >= _CELL_INK).sum())
+    return GreyLevels(
+        paper=paper,
+        ink=ink,
+        threshold=threshold,
+        noise=noise,
+        ink_share=ink_count / max(1, pixels.size),
+        inked_cells=inked,
+    )
+
+
+def _effective_dpi(page: PageImage, number: int) -> tuple[int, Finding | None]:
+    """The page's resolution, or an estimate when the recorded one gives an implausible size."""
+    short_px, long_px = sorted((page.width, page.height))
+    short_in, long_in = short_px / page.dpi, long_px / page.dpi
+    (short_lo, short_hi), (long_lo, long_hi) = _PAPER_SIDES_IN
+    if short_lo <= short_in <= short_hi and long_lo <= long_in <= long_hi:
+        return page.dpi, None
+    estimate = max(1, round(short_px / _A4_SHORT_IN))
+    finding = Finding(
+        "implausible_scale",
+        "warn",
+        number,
+        f"Trang {number}: ảnh {page.width} × {page.height} điểm ảnh ghi {page.dpi} dpi, "
+        f"tức khổ {_cm(page.width / page.dpi)} × {_cm(page.height / page.dpi)} cm, "
+        f"không giống khổ giấy hồ sơ; coi là khổ A4 thì độ phân giải khoảng {estimate} dpi",
+        float(estimate),
+    )
+    return estimate, finding
+
+
+def _cm(inches: float) -> str:
+    """A length in centimetres, one decimal, Vietnamese decimal comma."""
+    return f"{inches * 2.54:.1f}".replace(".", ",")
+
+
+def _resolution(
+    number: int, effective: int, estimated: bool, settings: QualitySettings
+) -> list[Finding]:
+    """The blocking finding for a page below the minimum resolution."""
+    if effective >= settings.min_dpi:
+        return []
+    what = f"độ phân giải {effective} dpi"
+    if estimated:
+        what = f"độ phân giải thực tế khoảng {effective} dpi"
+    return [
+        Finding(
+            "low_resolution",
+            "block",
+            number,
+            f"Trang {number}: {what}, thấp hơn mức tối thiểu {settings.min_dpi} dpi; "
+            "đề nghị quét lại",
+            float(effective),
+        )
+    ]
+
+
+def _exposure(
+    number: int, levels: GreyLevels, noise: float, settings: QualitySettings
+) -> list[Finding]:
+    """Findings about the page's content and exposure: dark, blank, faint, nearly blank."""
+    if levels.paper < settings.too_dark_paper:
+        return [
+            Finding(
+                "too_dark",
+                "block",
+                number,
+                f"Trang {number}: ảnh quét quá tối (nền giấy ở mức xám {levels.paper:.0f}/255); "
+                "đề nghị chỉnh độ sáng và quét lại",
+                levels.paper,
+            )
+        ]
+    findings: list[Finding] = []
+    if levels.paper < settings.dark_paper:
+        findings.append(
+            Finding(
+                "dark",
+                "warn",
+                number,
+                f"Trang {number}: ảnh quét tối (nền giấy ở mức xám {levels.paper:.0f}/255); "
+                "đề nghị kiểm tra độ rõ khi ký duyệt",
+                levels.paper,
+            )
+        )
+    if levels.inked_cells < settings.blank_cells:
+        findings.append(
+            Finding(
+                "blank",
+                "warn",
+                number,
+                f"Trang {number}: trang trắng, không có nội dung",
+                float(levels.inked_cells),
+            )
+        )
+        return findings
+    snr = levels.contrast / max(noise, 1.0)
+    if levels.contrast < settings.unreadable_contrast or snr < settings.min_signal_to_noise:
+        findings.append(
+            Finding(
+                "too_faint",
+                "block",
+                number,
+                f"Trang {number}: chữ quá mờ so với nền (chữ chỉ đậm hơn nền "
+                f"{levels.contrast:.0f} mức xám, nhiễu {noise:.0f}), không đọc được; "
+                "đề nghị tăng độ đậm và quét lại",
+                levels.contrast,
+            )
+        )
+        return findings
+    if levels.contrast < settings.faint_contrast or snr < settings.faint_signal_to_noise:
+        findings.append(
+            Finding(
+                "faint",
+                "warn",
+                number,
+                f"Trang {number}: chữ mờ (chữ chỉ đậm hơn nền {levels.contrast:.0f} mức xám, "
+                f"nhiễu {noise:.0f}); đề nghị đối chiếu với bản giấy khi ký duyệt",
+                levels.contrast,
+            )
+        )
+    if levels.inked_cells < settings.near_blank_cells:
+        findings.append(
+            Finding(
+                "near_blank",
+                "warn",
+                number,
+                f"Trang {number}: trang gần như trắng, rất ít nội dung",
+                float(levels.inked_cells),
+            )
+        )
+    return findings
