@@ -58,13 +58,24 @@ def split_pages(inputs: Sequence[Path], workdir: Path) -> list[PageImage]:
     """
     if not inputs:
         raise BadInputError("Không có tệp nào để số hóa")
+    pages: list[PageImage] = []
+    for path in inputs:
+        pages.extend(split_file(Path(path), workdir, first=len(pages) + 1))
+    return pages
+
+
+def split_file(path: Path, workdir: Path, *, first: int = 1) -> list[PageImage]:
+    """Decode one scan file into page images numbered from ``first``, as :func:`split_pages`.
+
+    Files of one document can so be split in parallel, each told where its pages
+    start (see :func:`count_pages`).
+    """
     pages_dir = workdir / "pages"
     pages_dir.mkdir(parents=True, exist_ok=True)
     pages: list[PageImage] = []
-    for path in inputs:
-        for image, dpi in _decoded_pages(Path(path)):
-            pages.append(_write_page(image, dpi, pages_dir / f"{len(pages) + 1:04d}"))
-            image.close()
+    for image, dpi in _decoded_pages(path):
+        pages.append(_write_page(image, dpi, pages_dir / f"{first + len(pages):04d}"))
+        image.close()
     return pages
 
 

@@ -12,16 +12,20 @@ from functools import partial
 from pathlib import Path
 
 from digitize.assemble import DossierMetadata, assemble_pdf
+from digitize.errors import BadInputError
 from digitize.ocr import OcrSettings, PageOcr, ocr_page
-from digitize.pages import PageImage, split_pages
+from digitize.pages import PageImage, count_pages, split_file, split_pages
 from digitize.prepare import PreparedPage, PrepareSettings, prepare_page
 from digitize.quality import (
     Finding,
+    PageQuality,
     QualitySettings,
     ScanQualityError,
     blocking,
     check_pages,
     confidence_findings,
+    document_rules,
+    inspect_page,
     orientation_finding,
 )
 
@@ -93,15 +97,14 @@ def digitize_files(
     :class:`~digitize.errors.DigitizeError` subclasses.
     """
     started = time.monotonic()
-    with _working_directory(workdir) as work:
-        pages = split_pages(inputs, work)
-        checked = check_pages(pages, quality)
+    with _working_directory(workdir) as work, _pool(jobs) as pool:
+        pages, checked = _split_and_inspect(inputs, work, quality, pool)
         gate = [finding for page in checked for finding in page.findings]
         if enforce_quality and blocking(gate):
             raise ScanQualityError(blocking(gate))
         pages = [replace(page, dpi=q.effective_dpi) for page, q in zip(pages, checked, strict=True)]
         outcomes = _process(
-            pages, [q.blank for q in checked], work, settings, prepare, quality, jobs
+            pages, [q.blank for q in checked], work, settings, prepare, quality, pool
         )
         assemble_pdf([(o.prepared.page, o.ocr) for o in outcomes], out, metadata)
     findings = sorted([*gate, *(f for o in outcomes for f in o.findings)], key=lambda f: f.page)
@@ -168,6 +171,58 @@ def _working_directory(workdir: Path | None) -> Iterator[Path]:
         yield Path(temporary)
 
 
+@contextmanager
+def _pool(jobs: int) -> Iterator[ProcessPoolExecutor | None]:
+    """Worker processes for the whole run (None: everything in this process)."""
+    if jobs <= 1:
+        yield None
+        return
+    # The platform's default start method (fork on Linux before Python 3.14): workers
+    # then need no `if __name__ == "__main__"` guard in the calling script.
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield pool
+
+
+def _split_and_inspect(
+    inputs: Sequence[Path],
+    workdir: Path,
+    quality: QualitySettings,
+    pool: ProcessPoolExecutor | None,
+) -> tuple[list[PageImage], list[PageQuality]]:
+    """Split the inputs into pages and inspect each page, file by file in parallel.
+
+    Page numbers are known beforehand from the files' headers, so each worker
+    writes its pages under their final numbers; the document-wide rules (every
+    page blank) are applied once all pages are in.
+    """
+    if pool is None or len(inputs) < 2:
+        split = split_pages(inputs, workdir)
+        return split, check_pages(split, quality)
+    if not inputs:
+        raise BadInputError("Không có tệp nào để số hóa")
+    firsts: list[int] = []
+    total = 1
+    for path in inputs:
+        firsts.append(total)
+        total += count_pages([path])
+    work = partial(_split_one, workdir=workdir, quality=quality)
+    pages: list[PageImage] = []
+    inspected: list[PageQuality] = []
+    for file_pages in pool.map(work, inputs, firsts):
+        for page, page_quality in file_pages:
+            pages.append(page)
+            inspected.append(page_quality)
+    return pages, document_rules(inspected)
+
+
+def _split_one(
+    path: Path, first: int, *, workdir: Path, quality: QualitySettings
+) -> list[tuple[PageImage, PageQuality]]:
+    """Split one file and inspect its pages (module-level so workers can import it)."""
+    pages = split_file(path, workdir, first=first)
+    return [(page, inspect_page(page, first + n, quality)) for n, page in enumerate(pages)]
+
+
 def _process(
     pages: Sequence[PageImage],
     blanks: Sequence[bool],
@@ -175,20 +230,16 @@ def _process(
     settings: OcrSettings,
     prepare: PrepareSettings,
     quality: QualitySettings,
-    jobs: int,
+    pool: ProcessPoolExecutor | None,
 ) -> list[PageOutcome]:
-    """Prepare and OCR every page, in page order, on up to ``jobs`` worker processes."""
+    """Prepare and OCR every page, in page order, on the pool's workers."""
     work = partial(
         _process_one, workdir=workdir, settings=settings, prepare=prepare, quality=quality
     )
     numbered = list(zip(pages, range(1, len(pages) + 1), blanks, strict=True))
-    workers = max(1, min(jobs, len(pages)))
-    if workers == 1:
+    if pool is None or len(pages) < 2:
         return [work(item) for item in numbered]
-    # The platform's default start method (fork on Linux before Python 3.14): workers
-    # then need no `if __name__ == "__main__"` guard in the calling script.
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(work, numbered))
+    return list(pool.map(work, numbered))
 
 
 def _process_one(

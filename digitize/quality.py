@@ -217,13 +217,19 @@ def check_pages(
     sheet); when every page is blank, each blank finding blocks.
     """
     settings = settings or QualitySettings()
-    inspected = [inspect_page(page, number, settings) for number, page in enumerate(pages, 1)]
+    return document_rules(
+        [inspect_page(page, number, settings) for number, page in enumerate(pages, 1)]
+    )
+
+
+def document_rules(inspected: Sequence[PageQuality]) -> list[PageQuality]:
+    """Add to pages inspected one by one the findings that need all of them."""
     if inspected and all(quality.blank for quality in inspected):
         return [
             replace(quality, findings=tuple(map(_blocking_blank, quality.findings)))
             for quality in inspected
         ]
-    return inspected
+    return list(inspected)
 
 
 def _blocking_blank(finding: Finding) -> Finding:

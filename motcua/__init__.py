@@ -1,5 +1,1 @@
-"""The motcua Django project: settings, Celery app, URL map and command line."""
-
-from motcua.celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The motcua Django project: settings, Celery app (``motcua.celery``), URL map, command line."""

@@ -25,10 +25,8 @@ def _django() -> None:
     django.setup()
 
 
-def _parser() -> argparse.ArgumentParser:
-    from digitize import oneshot as digitize_oneshot
-    from signing import oneshot as signing_oneshot
-
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; only ``command``'s own options are loaded (fast start-up)."""
     parser = argparse.ArgumentParser(
         prog="motcua",
         description="Số hóa và ký số hồ sơ một cửa / one-stop dossier digitization and signing.",
@@ -57,11 +55,20 @@ def _parser() -> argparse.ArgumentParser:
     digitize = sub.add_parser(
         "digitize", help="OCR ảnh quét thành PDF tìm kiếm được (không cần CSDL)"
     )
-    digitize_oneshot.add_arguments(digitize)
+    if command in (None, "digitize"):
+        from digitize import oneshot as digitize_oneshot
+
+        digitize_oneshot.add_arguments(digitize)
     sign = sub.add_parser("sign", help="ký số một hoặc nhiều tệp PDF thành một lô (không cần CSDL)")
-    signing_oneshot.add_sign_arguments(sign)
+    if command in (None, "sign"):
+        from signing import oneshot as signing_oneshot
+
+        signing_oneshot.add_sign_arguments(sign)
     verify = sub.add_parser("verify", help="kiểm tra chữ ký số của một tệp PDF")
-    signing_oneshot.add_verify_arguments(verify)
+    if command in (None, "verify"):
+        from signing import oneshot as signing_oneshot
+
+        signing_oneshot.add_verify_arguments(verify)
 
     for name in DJANGO_COMMANDS:
         sub.add_parser(name, help=f"lệnh nghiệp vụ (xem: motcua {name} --help)", add_help=False)
@@ -98,7 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             execute_from_command_line([f"motcua {rest[0]}", name, *rest[1:]])
         return 0
 
-    args = _parser().parse_args(raw)
+    command_word = next((word for word in rest if not word.startswith("-")), None)
+    args = _parser(command_word).parse_args(raw)
     data_dir = getattr(args, "run_data_dir", None) or args.data_dir
     if data_dir is not None:
         os.environ["MOTCUA_DATA_DIR"] = str(Path(data_dir).resolve())

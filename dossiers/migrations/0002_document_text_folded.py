@@ -26,16 +26,20 @@ def fill_text_folded(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dossiers', '0001_initial'),
+        ("dossiers", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='document',
-            name='text_folded',
-            field=models.TextField(blank=True, editable=False, help_text='Nội dung nhận dạng bỏ dấu, chữ thường; tự cập nhật khi nội dung thay đổi.', verbose_name='nội dung không dấu (để tìm kiếm)'),
+            model_name="document",
+            name="text_folded",
+            field=models.TextField(
+                blank=True,
+                editable=False,
+                help_text="Nội dung nhận dạng bỏ dấu, chữ thường; tự cập nhật khi nội dung thay đổi.",
+                verbose_name="nội dung không dấu (để tìm kiếm)",
+            ),
         ),
         migrations.RunPython(fill_text_folded, migrations.RunPython.noop),
     ]

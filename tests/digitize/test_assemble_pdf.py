@@ -456,5 +456,5 @@ def test_assembly_with_an_identity_is_reproducible(assembled: Assembled, tmp_pat
     assert first.read_bytes() != other.read_bytes()
     reader = PdfReader(first)
     assert _pdf_date(_info(reader)["/CreationDate"]) == created
-    file_id = reader.trailer["/ID"]
+    file_id = _obj(reader.trailer["/ID"])
     assert file_id[0] == file_id[1]

@@ -25,9 +25,9 @@ def _pids(service: Service, role: str) -> list[int]:
             words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if role == "redis" and words[0].startswith(b"redis-server"):
-            found.append(pid)
-        elif role == "worker" and b"celery" in words and b"worker" in words:
+        is_redis = words[0].startswith(b"redis-server")
+        is_worker = b"celery" in words and b"worker" in words
+        if (is_redis and role == "redis") or (is_worker and role == "worker"):
             found.append(pid)
     return found
 
