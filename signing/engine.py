@@ -11,7 +11,6 @@ import io
 import logging
 import os
 import re
-import secrets
 import signal
 import string
 import tempfile
@@ -37,8 +36,8 @@ from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation import SignatureCoverageLevel
 from pyhanko.sign.validation.generic_cms import validate_sig_integrity
 
-from signing.errors import Disposition, SignatureOutputError, SigningError
-from signing.pades import SignOptions, sign_pdf
+from signing.errors import Disposition, SigningError
+from signing.pades import SignOptions, sign_pdf, write_atomic
 from signing.stamp import StampText, font_bytes, stamp_lines
 from signing.timestamps import SIGNED_DOCUMENT_POLICY
 from signing.vntime import now_vn
@@ -339,7 +338,7 @@ class _Runner:
                 ):
                     return JobOutcome("skipped", sha256=hashlib.sha256(existing).hexdigest())
         signed = sign_pdf(data, self.signer, self.options)
-        _write_atomic(job.output, signed)
+        write_atomic(job.output, signed)
         return JobOutcome("signed", sha256=hashlib.sha256(signed).hexdigest())
 
 
@@ -366,25 +365,6 @@ def _file_sha256(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return ""
-
-
-def _write_atomic(out: Path, data: bytes) -> None:
-    """Write ``data`` to ``out`` through a temporary file in the same folder and a rename."""
-    tmp = out.with_name(f".{out.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        # 0o666 lets the process umask decide, as for any ordinary new file
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise SignatureOutputError(f"Không ghi được tệp đã ký: {out.name}") from exc
-    except BaseException:  # interrupted (worker stopped): leave no temporary file behind
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 class _Delivery:

@@ -228,7 +228,7 @@ def sign_file(
     except OSError as exc:
         raise SigningError(f"Không đọc được tệp cần ký: {src.name}", disposition="retry") from exc
     signed = sign_pdf(data, signer, options)
-    _write_atomic(out, signed)
+    write_atomic(out, signed)
     return hashlib.sha256(signed).hexdigest()
 
 
@@ -475,7 +475,8 @@ def _int_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, int
     return (x0, y0, x1, y1)
 
 
-def _write_atomic(out: Path, data: bytes) -> None:
+def write_atomic(out: Path, data: bytes) -> None:
+    """Write ``data`` to ``out`` through a temporary file in the same folder and a rename."""
     tmp = out.with_name(f".{out.name}.{secrets.token_hex(6)}.tmp")
     try:
         # 0o666 lets the process umask decide, as for any ordinary new file
@@ -488,3 +489,6 @@ def _write_atomic(out: Path, data: bytes) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise SignatureOutputError(f"Không ghi được tệp đã ký: {out.name}") from exc
+    except BaseException:  # interrupted (worker stopped): leave no temporary file behind
+        tmp.unlink(missing_ok=True)
+        raise
