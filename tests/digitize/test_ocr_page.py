@@ -182,6 +182,7 @@ def test_child_runs_single_threaded_at_the_page_dpi(tmp_path: Path) -> None:
     assert call["omp"] == "1"
     assert argv[argv.index("--dpi") + 1] == "150"
     assert argv[argv.index("-l") + 1] == "vie+eng"
+    assert "tessedit_do_invert=0" in argv  # no second, inverted reading of doubtful lines
     assert result.text == "Lần chạy 1"
     assert result.confidence == pytest.approx(80.25)  # mean of 90 and 70.5; -1 and blanks skipped
     assert result.text_pdf == tmp_path / "ocr" / "0001.pdf"
