@@ -27,6 +27,14 @@ class Office(models.Model):
         return self.name
 
 
+class StampLayout(models.TextChoices):
+    """The visible stamp layouts a procedure may require (as in ``signing.stamp.Layout``)."""
+
+    TEXT = "text", "Mẫu chữ (khung chữ và mã QR)"
+    PERSONAL = "personal", "Chữ ký cá nhân (Phụ lục I Nghị định 30/2020)"
+    CERTIFIED_COPY = "certified_copy", "Bản sao điện tử từ bản chính"
+
+
 class Procedure(models.Model):
     """An administrative procedure (TTHC) with its legal time limit."""
 
@@ -34,6 +42,14 @@ class Procedure(models.Model):
     code = models.CharField("mã thủ tục", max_length=64)
     name = models.CharField("tên thủ tục", max_length=500)
     limit_working_days = models.PositiveIntegerField("thời hạn giải quyết (ngày làm việc)")
+    stamp_layout = models.CharField(
+        "mẫu chữ ký hiển thị",
+        max_length=32,
+        choices=StampLayout.choices,
+        blank=True,
+        help_text="Để trống: theo người ký (mẫu cá nhân khi có ảnh chữ ký, nếu không thì mẫu "
+        "chữ). Chứng thực bản sao từ bản chính dùng mẫu “bản sao điện tử”.",
+    )
 
     class Meta:
         verbose_name = "thủ tục hành chính"

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Literal
 
 from django.conf import settings
@@ -22,8 +23,13 @@ from dossiers.models import Document, DocumentState
 from dossiers.workflow import record_event, transition
 from signing.engine import JobOutcome, SignJob, sign_batch
 from signing.errors import SigningError
-from signing.models import Batch, BatchItem, Signer
+from signing.keys import check_belongs_to, check_signing_certificate, load_pkcs12_signer
+from signing.models import Batch, BatchItem, OfficeSigningPolicy, Signer
 from signing.pades import SignOptions, StampText
+from signing.pkcs11 import TokenSession, open_token
+from signing.stamp import Layout
+from signing.timestamps import level_at_least, revocation_context
+from signing.verify import load_trust_roots
 
 log = logging.getLogger(__name__)
 
@@ -112,20 +118,156 @@ def signer_for(user: User, batch: Batch) -> Signer:
 def stamp_for(signer: Signer, batch: Batch) -> StampText:
     """The visible stamp of ``signer``'s signatures on ``batch``'s documents.
 
-    The Decree 30/2020 personal layout when the signer has a signature image, else
-    the text stamp; both with a QR code to the public verification page (an address
-    without personal data).
+    The layout the batch's procedure requires (a certified copy of a paper
+    original gets ``certified_copy``); when it requires none, the Decree 30/2020
+    personal layout if the signer has a signature image, else the text stamp.
+    Each with a QR code to the public verification page (an address without
+    personal data), in the layout's own place.
     """
     signature = Path(signer.signature_image) if signer.signature_image else None
+    layout: Layout = "personal" if signature is not None else "text"
+    procedure = batch.procedure
+    if procedure is not None and procedure.stamp_layout:
+        layout = _LAYOUTS.get(procedure.stamp_layout, layout)
+        if layout == "personal" and signature is None:
+            raise ApprovalError(
+                f"Thủ tục {procedure.code} dùng mẫu chữ ký cá nhân nhưng người ký "
+                f"{signer.display_name} chưa có ảnh chữ ký; hãy bổ sung trong trang quản trị."
+            )
     return StampText(
         signer_name=signer.display_name,
         office_name=batch.office.name,
         font_path=settings.STAMP_FONT,
-        layout="personal" if signature is not None else "text",
+        layout=layout,
         signature_image=signature,
         seal_image=Path(signer.seal_image) if signer.seal_image else None,
         verify_url=f"{settings.PUBLIC_BASE_URL}{VERIFY_PATH}",
     )
+
+
+_LAYOUTS: dict[str, Layout] = {
+    "text": "text",
+    "personal": "personal",
+    "certified_copy": "certified_copy",
+}
+
+
+def sign_options_for(batch: Batch, stamp: StampText) -> SignOptions:
+    """The signing options of ``batch``: its office's PAdES level, TSA and trust roots.
+
+    A level the office requires is never lowered: a missing timestamp authority
+    or trust root refuses the run instead of signing with less.
+    """
+    policy = OfficeSigningPolicy.for_office(batch.office_id)
+    level = policy.level
+    if level not in _LEVEL_NAMES:
+        raise ApprovalError(f"Mức chữ ký “{level}” của {batch.office.name} không hợp lệ.")
+    pades = _LEVEL_NAMES[level]
+    if pades == "B-B":
+        return SignOptions(stamp=stamp)
+    if not policy.tsa_url:
+        raise ApprovalError(
+            f"{batch.office.name} ký ở mức {pades} nhưng chưa cấu hình máy chủ cấp dấu thời gian."
+        )
+    context = None
+    if level_at_least(pades, "B-LT"):
+        roots = load_trust_roots(
+            sorted(
+                p
+                for p in Path(settings.TRUST_DIR).glob("*")
+                if p.suffix.lower() in (".pem", ".crt", ".cer", ".der")
+            )
+        )
+        if not roots:
+            raise ApprovalError(
+                f"{batch.office.name} ký ở mức {pades} nhưng chưa có chứng thư gốc tin cậy "
+                "trong thư mục trust."
+            )
+        context = revocation_context(roots)
+    return SignOptions(
+        stamp=stamp, level=pades, timestamper=policy.tsa_url, validation_context=context
+    )
+
+
+_LEVEL_NAMES: dict[str, Literal["B-B", "B-T", "B-LT", "B-LTA"]] = {
+    "B-B": "B-B",
+    "B-T": "B-T",
+    "B-LT": "B-LT",
+    "B-LTA": "B-LTA",
+}
+
+
+def check_key(signer: Signer, key: Any) -> None:
+    """Refuse (ApprovalError) a key whose certificate is not the official's or may not sign.
+
+    The certificate must match the signer's registered SHA-256 fingerprint when
+    there is one, else carry the signer's display name as its common name.
+    """
+    cert = getattr(key, "signing_cert", None)
+    try:
+        if cert is None:
+            raise ApprovalError("Khóa ký không kèm chứng thư số; không ký.")
+        check_signing_certificate(cert)
+        check_belongs_to(
+            cert,
+            expected_fingerprint_sha256=signer.cert_sha256 or None,
+            expected_subject_cn=None if signer.cert_sha256 else signer.display_name,
+        )
+    except SigningError as exc:
+        raise ApprovalError(f"{exc.message_vi} ({signer.display_name}); không ký.") from None
+
+
+class UnlockedKey:
+    """An official's key opened with their passphrase or PIN; close it when signing is over.
+
+    ``signer`` is the pyHanko signer. A key on a PKCS#11 token keeps its session
+    open until :meth:`close` and signs in this process only (``processes`` is 1).
+    """
+
+    def __init__(self, signer: Any, session: TokenSession | None = None) -> None:
+        self.signer = signer
+        self.session = session
+
+    @property
+    def processes(self) -> int | None:
+        """Signing processes for this key: 1 for a token, None (one per CPU) for a file."""
+        return 1 if self.session is not None else None
+
+    def close(self) -> None:
+        """Close the token session, if any; safe to call twice."""
+        if self.session is not None:
+            self.session.close()
+
+    def __enter__(self) -> UnlockedKey:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def unlock_key(signer: Signer, secret: bytes) -> UnlockedKey:
+    """Open ``signer``'s key with ``secret`` (PKCS#12 passphrase or token PIN) and check it.
+
+    The secret goes to the key file's decryption or the token's login in this
+    process and nowhere else. Raises SigningError when the key does not open and
+    ApprovalError when its certificate is not the official's (see :func:`check_key`).
+    """
+    if signer.on_token:
+        session = open_token(signer.token_config(), secret)
+        unlocked = UnlockedKey(session.signer, session)
+    else:
+        unlocked = UnlockedKey(load_pkcs12_signer(Path(signer.pkcs12_path), secret))
+    try:
+        check_key(signer, unlocked.signer)
+    except BaseException:
+        unlocked.close()
+        raise
+    return unlocked
 
 
 # --- decisions -------------------------------------------------------------------------------
@@ -301,7 +443,8 @@ def sign_approved(
         raise ApprovalError(f"Lô #{batch.pk} đang được ký ở một phiên khác; vui lòng chờ.")
     try:
         signer = signer_for(user, batch)
-        stamp = stamp_for(signer, batch)
+        check_key(signer, key)
+        options = sign_options_for(batch, stamp_for(signer, batch))
         items = list(batch.items.select_related("document__dossier").order_by("pk"))
         total = len(items)
         Batch.objects.filter(pk=batch.pk).update(progress_total=total, progress_done=0)
@@ -343,7 +486,7 @@ def sign_approved(
             sign_batch(
                 key,
                 [job for _, job in to_sign],
-                SignOptions(stamp=stamp),
+                options,
                 processes=processes,
                 progress=signed_one,
             )
@@ -373,10 +516,12 @@ def approve_batch(
 ) -> list[Progress]:
     """Record the official's decisions on a batch and sign the approved documents here.
 
-    Every approval is bound to the document's SHA-256 at decision time (see
-    :func:`record_decisions`), then :func:`sign_approved` signs in this process
+    The key's certificate must be the official's (:func:`check_key`) before any
+    decision is recorded. Every approval is bound to the document's SHA-256 at
+    decision time (see :func:`record_decisions`), then :func:`sign_approved` signs in this process
     (``processes`` > 1, or None for one per CPU, forks signing workers from it).
     """
+    check_key(signer_for(user, batch), key)
     record_decisions(batch, user, rejections=rejections, expected_documents=expected_documents)
     return sign_approved(batch, user, key, progress=progress, processes=processes)
 
@@ -385,35 +530,54 @@ SigningStart = Literal["signed", "started", "busy"]
 """What :func:`start_signing` did: signed at once, started a thread, or found a run alive."""
 
 
-def start_signing(batch: Batch, user: User, key: Any) -> SigningStart:
+def start_signing(
+    batch: Batch, user: User, key: Any, *, release: Callable[[], None] | None = None
+) -> SigningStart:
     """Sign the batch's approved documents in a background thread of this process.
 
     The key never leaves the process; the thread (named ``ky-lo-<batch id>``)
     reports through the batch row (see :func:`sign_approved`). Inside a database
     transaction, which another thread could not see, it signs at once instead.
+    ``release`` (e.g. closing a token session) runs once signing is over, or at
+    once when nothing was started; from then on this function owns it.
     """
-    if transaction.get_connection().in_atomic_block:
-        sign_approved(batch, user, key)
-        return "signed"
-    if not claim_run(batch):
-        return "busy"
+    started = False
+    try:
+        if transaction.get_connection().in_atomic_block:
+            sign_approved(batch, user, key)
+            return "signed"
+        if not claim_run(batch):
+            return "busy"
+        thread = threading.Thread(
+            target=_run_signing, args=(batch, user, key, release), name=f"ky-lo-{batch.pk}"
+        )
+        thread.daemon = True
+        thread.start()
+        started = True
+        return "started"
+    finally:
+        if not started and release is not None:
+            release()
 
-    def run() -> None:
+
+def _run_signing(batch: Batch, user: User, key: Any, release: Callable[[], None] | None) -> None:
+    """Body of the background signing thread of :func:`start_signing`."""
+    try:
+        sign_approved(batch, user, key, claimed=True)
+    except ApprovalError as exc:
+        log.warning("batch %s: signing stopped: %s", batch.pk, exc.message_vi)
+    except Exception:
+        log.exception("batch %s: signing failed", batch.pk)
+        Batch.objects.filter(pk=batch.pk).update(
+            last_error="Lỗi không mong đợi khi ký; xem nhật ký máy chủ.",
+            signing_heartbeat_at=None,
+        )
+    finally:
         try:
-            sign_approved(batch, user, key, claimed=True)
-        except ApprovalError as exc:
-            log.warning("batch %s: signing stopped: %s", batch.pk, exc.message_vi)
-        except Exception:
-            log.exception("batch %s: signing failed", batch.pk)
-            Batch.objects.filter(pk=batch.pk).update(
-                last_error="Lỗi không mong đợi khi ký; xem nhật ký máy chủ.",
-                signing_heartbeat_at=None,
-            )
+            if release is not None:
+                release()
         finally:
             connections.close_all()
-
-    threading.Thread(target=run, name=f"ky-lo-{batch.pk}", daemon=True).start()
-    return "started"
 
 
 def batch_counts(batch: Batch) -> dict[str, int]:

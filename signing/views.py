@@ -30,9 +30,9 @@ from signing.approval import (
     run_alive,
     signer_for,
     start_signing,
+    unlock_key,
 )
 from signing.errors import SigningError
-from signing.keys import load_pkcs12_signer
 from signing.models import Batch, BatchItem, Signer
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     )
 
 
-@sensitive_variables("passphrase", "key")
+@sensitive_variables("passphrase", "unlocked")
 def _decide(
     request: HttpRequest, batch: Batch, signer: Signer, user: User, items: list[BatchItem]
 ) -> None:
@@ -157,18 +157,33 @@ def _decide(
         return
     passphrase = request.POST.get("passphrase", "").encode()
     if not passphrase:
-        messages.error(request, "Nhập mật khẩu khóa ký để phê duyệt và ký.")
+        messages.error(
+            request,
+            "Nhập mã PIN thiết bị ký số để phê duyệt và ký."
+            if signer.on_token
+            else "Nhập mật khẩu khóa ký để phê duyệt và ký.",
+        )
         return
     shown_raw = request.POST.get("shown")
     shown = None
     if shown_raw is not None:
         shown = {int(v) for v in shown_raw.split(",") if v.strip().isdigit()}
     try:
-        key = load_pkcs12_signer(Path(signer.pkcs12_path), passphrase)
+        unlocked = unlock_key(signer, passphrase)
+    except (ApprovalError, SigningError) as exc:
+        messages.error(request, exc.message_vi)
+        return
+    finally:
         del passphrase
-        record_decisions(batch, user, rejections=rejections, expected_documents=shown)
-        started = start_signing(batch, user, key)
-        del key
+    try:
+        try:
+            record_decisions(batch, user, rejections=rejections, expected_documents=shown)
+        except BaseException:
+            unlocked.close()
+            raise
+        # from here start_signing owns the key: it closes a token session when done
+        started = start_signing(batch, user, unlocked.signer, release=unlocked.close)
+        del unlocked
     except (ApprovalError, SigningError) as exc:
         messages.error(request, exc.message_vi)
         return

@@ -10,9 +10,9 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from signing.approval import ApprovalError, Progress, approve_batch
+from signing.approval import ApprovalError, Progress, approve_batch, signer_for, unlock_key
 from signing.errors import SigningError
-from signing.keys import load_pkcs12_signer, read_passphrase_file
+from signing.keys import read_passphrase_file
 from signing.models import Batch
 
 OUTCOME_VI = {"signed": "đã ký", "rejected": "từ chối", "skipped": "bỏ qua", "approved": "đã duyệt"}
@@ -20,8 +20,8 @@ OUTCOME_VI = {"signed": "đã ký", "rejected": "từ chối", "skipped": "bỏ 
 
 class Command(BaseCommand):
     help = (
-        "Phê duyệt và ký số một lô. Mật khẩu khóa được hỏi (không hiện) hoặc đọc từ "
-        "--passphrase-file; nó chỉ ở trong tiến trình này."
+        "Phê duyệt và ký số một lô. Mật khẩu khóa (hoặc mã PIN thiết bị ký số) được hỏi "
+        "(không hiện) hoặc đọc từ --passphrase-file; nó chỉ ở trong tiến trình này."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -59,20 +59,25 @@ class Command(BaseCommand):
                 raise CommandError(f"--reject cần dạng DOC_ID:LÝ_DO, nhận được '{raw}'.")
             rejections[int(doc)] = reason.strip()
         try:
-            from signing.approval import signer_for
-
             signer = signer_for(user, batch)
+            what = "Mã PIN thiết bị ký số" if signer.on_token else "Mật khẩu khóa ký"
             if opts["passphrase_file"]:
-                passphrase = read_passphrase_file(opts["passphrase_file"])
+                secret = read_passphrase_file(opts["passphrase_file"])
             else:
-                passphrase = getpass.getpass(
-                    f"Mật khẩu khóa ký của {signer.display_name}: "
-                ).encode()
-            key = load_pkcs12_signer(Path(signer.pkcs12_path), passphrase)
-            del passphrase
-            results = approve_batch(
-                batch, user, key, rejections=rejections, progress=self._show, processes=None
-            )
+                secret = getpass.getpass(f"{what} của {signer.display_name}: ").encode()
+            try:
+                unlocked = unlock_key(signer, secret)
+            finally:
+                del secret
+            with unlocked:
+                results = approve_batch(
+                    batch,
+                    user,
+                    unlocked.signer,
+                    rejections=rejections,
+                    progress=self._show,
+                    processes=unlocked.processes,
+                )
         except (ApprovalError, SigningError) as exc:
             raise CommandError(exc.message_vi) from exc
         signed = sum(1 for r in results if r.outcome == "signed")
