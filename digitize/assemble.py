@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import secrets
+import struct
 import unicodedata
 import uuid
 from collections.abc import Sequence
@@ -446,9 +449,26 @@ def _xmp_packet(
     )
 
 
+@functools.cache
+def srgb_profile() -> bytes:
+    """The sRGB ICC profile, the same bytes every time (so outputs are reproducible).
+
+    LittleCMS stamps a new profile with the current time; the date is set to a fixed
+    one and the profile ID (MD5, ICC.1 7.2.18) recomputed when the profile has one.
+    """
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    icc[24:36] = struct.pack(">6H", 2026, 1, 1, 0, 0, 0)
+    if any(icc[84:100]):
+        hashed = bytearray(icc)
+        hashed[44:48] = hashed[64:68] = bytes(4)
+        hashed[84:100] = bytes(16)
+        icc[84:100] = hashlib.md5(hashed, usedforsecurity=False).digest()
+    return bytes(icc)
+
+
 def _add_output_intent(writer: PdfWriter) -> None:
     """Declare sRGB as the PDF/A output intent, with the ICC profile embedded."""
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    icc = srgb_profile()
     profile = StreamObject()
     profile[NameObject("/N")] = NumberObject(3)
     profile.set_data(icc)
