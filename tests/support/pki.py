@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import re
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from pypdf import PdfReader, PdfWriter
@@ -31,6 +32,7 @@ __all__ = [
     "TEST_SIGNER",
     "StampView",
     "append_text_update",
+    "issue_signer_certificate",
     "issue_test_signer",
     "make_test_pdf",
     "make_test_pki",
@@ -55,29 +57,28 @@ def make_test_pki(tmp: Path, name: str = TEST_SIGNER, org: str = TEST_OFFICE) ->
     return make_dev_pki(tmp, signer_name=name, organisation=org, passphrase=TEST_PASSPHRASE)
 
 
-def issue_test_signer(
+def issue_signer_certificate(
     pki: IssuedKey,
-    dest: Path,
     *,
-    name: str = TEST_SIGNER,
+    name: str,
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | None = None,
     not_before: dt.datetime | None = None,
     not_after: dt.datetime | None = None,
     digital_signature: bool = True,
     non_repudiation: bool = True,
-    key_cert_sign: bool = False,
-) -> Path:
-    """Issue from ``pki``'s CA a signer certificate with chosen validity and key usage.
+) -> tuple[rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """Issue from ``pki``'s CA a signer certificate for ``key`` and return both.
 
-    Returns the path of a PKCS#12 file (passphrase TEST_PASSPHRASE) in ``dest``;
-    used to make expired or wrongly purposed certificates.
+    Without ``key`` a new ECDSA P-256 key is made (milliseconds, unlike RSA).
+    Without either signing key usage the certificate allows only key encipherment
+    (RSA) or key agreement (EC) instead.
     """
     now = dt.datetime.now(dt.UTC)
-    ca_cert = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes())
-    ca_key = serialization.load_pem_private_key(
-        (pki.ca_cert.parent / CA_KEY_FILE).read_bytes(), password=TEST_PASSPHRASE
-    )
-    assert isinstance(ca_key, rsa.RSAPrivateKey)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_cert, ca_key = _test_ca(pki)
+    if key is None:
+        key = ec.generate_private_key(ec.SECP256R1())
+    signs = digital_signature or non_repudiation
+    is_ec = isinstance(key, ec.EllipticCurvePrivateKey)
     cert = (
         x509.CertificateBuilder()
         .subject_name(
@@ -94,14 +95,15 @@ def issue_test_signer(
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before or now - dt.timedelta(days=1))
         .not_valid_after(not_after or now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=digital_signature,
                 content_commitment=non_repudiation,
-                key_encipherment=not (digital_signature or non_repudiation),
+                key_encipherment=not signs and not is_ec,
                 data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=key_cert_sign,
+                key_agreement=not signs and is_ec,
+                key_cert_sign=False,
                 crl_sign=False,
                 encipher_only=False,
                 decipher_only=False,
@@ -110,6 +112,45 @@ def issue_test_signer(
         )
         .sign(ca_key, hashes.SHA256())
     )
+    return key, cert
+
+
+@functools.cache
+def _test_ca(pki: IssuedKey) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    """The CA of ``pki``, read once: its encrypted key takes half a second to open."""
+    ca_cert = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes())
+    ca_key = serialization.load_pem_private_key(
+        (pki.ca_cert.parent / CA_KEY_FILE).read_bytes(), password=TEST_PASSPHRASE
+    )
+    assert isinstance(ca_key, rsa.RSAPrivateKey)
+    return ca_cert, ca_key
+
+
+def issue_test_signer(
+    pki: IssuedKey,
+    dest: Path,
+    *,
+    name: str = TEST_SIGNER,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+    digital_signature: bool = True,
+    non_repudiation: bool = True,
+) -> Path:
+    """Issue from ``pki``'s CA an RSA signer certificate with chosen validity and key usage.
+
+    Returns the path of a PKCS#12 file (passphrase TEST_PASSPHRASE) in ``dest``;
+    used to make expired or wrongly purposed certificates.
+    """
+    key, cert = issue_signer_certificate(
+        pki,
+        name=name,
+        key=rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        not_before=not_before,
+        not_after=not_after,
+        digital_signature=digital_signature,
+        non_repudiation=non_repudiation,
+    )
+    ca_cert, _ = _test_ca(pki)
     dest.mkdir(parents=True, exist_ok=True)
     path = dest / f"signer-{cert.serial_number:x}.p12"
     path.write_bytes(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import datetime as dt
-import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,16 +12,14 @@ from typing import Any
 
 import pkcs11
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 from pkcs11 import Attribute, TokenFlag
 from pkcs11.util.ec import decode_ec_private_key
 from pkcs11.util.rsa import decode_rsa_private_key
 from pkcs11.util.x509 import decode_x509_certificate
 
-from signing.devpki import CA_KEY_FILE, IssuedKey
-from tests.support.pki import TEST_OFFICE, TEST_PASSPHRASE
+from tests.support.pki import issue_signer_certificate
 
 __all__ = [
     "SOFTHSM_MODULE_PATHS",
@@ -205,69 +201,3 @@ def import_certificate(
     )
     with token.open(rw=True) as session:
         session.create_object(attributes)
-
-
-def issue_signer_certificate(
-    pki: IssuedKey,
-    *,
-    name: str,
-    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | None = None,
-    not_before: dt.datetime | None = None,
-    not_after: dt.datetime | None = None,
-    digital_signature: bool = True,
-    non_repudiation: bool = True,
-) -> tuple[rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, x509.Certificate]:
-    """Issue from ``pki``'s CA a signer certificate for ``key`` and return both.
-
-    Without ``key`` a new ECDSA P-256 key is made (milliseconds, unlike RSA).
-    Without either signing key usage the certificate allows key agreement instead.
-    """
-    now = dt.datetime.now(dt.UTC)
-    ca_cert, ca_key = _test_ca(pki)
-    if key is None:
-        key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(
-            x509.Name(
-                [
-                    x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, TEST_OFFICE),
-                    x509.NameAttribute(NameOID.COMMON_NAME, name),
-                ]
-            )
-        )
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before or now - dt.timedelta(days=1))
-        .not_valid_after(not_after or now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=digital_signature,
-                content_commitment=non_repudiation,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=not (digital_signature or non_repudiation),
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    return key, cert
-
-
-@functools.cache
-def _test_ca(pki: IssuedKey) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
-    """The CA of ``pki``, read once: its encrypted key takes half a second to open."""
-    ca_cert = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes())
-    ca_key = serialization.load_pem_private_key(
-        (pki.ca_cert.parent / CA_KEY_FILE).read_bytes(), password=TEST_PASSPHRASE
-    )
-    assert isinstance(ca_key, rsa.RSAPrivateKey)
-    return ca_cert, ca_key
