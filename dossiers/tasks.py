@@ -33,12 +33,12 @@ def reconcile() -> dict[str, int]:
     for state, limit_s in settings.STAGE_LIMITS_S.items():
         stuck = Document.objects.filter(
             state=state, state_changed_at__lt=now - timedelta(seconds=limit_s)
-        ).values_list("pk", flat=True)
-        for document_id in stuck:
+        ).values_list("pk", "page_count")
+        for document_id, page_count in stuck:
             if state == DocumentState.RECEIVED:
                 prepare_document.delay(document_id)
             elif state == DocumentState.DIGITIZING:
-                if Document.objects.get(pk=document_id).page_count:
+                if page_count:  # already split: only its unfinished pages
                     dispatch_pending(document_id)
                 else:
                     prepare_document.delay(document_id)
