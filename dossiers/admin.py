@@ -13,6 +13,8 @@ from dossiers.search import matching_text
 class ProcedureInline(admin.TabularInline[Procedure, Office]):
     model = Procedure
     extra = 0
+    fields = ("code", "name", "limit_working_days", "stamp_layout")
+    show_change_link = True
 
 
 @admin.register(Office)
@@ -27,6 +29,23 @@ class ProcedureAdmin(admin.ModelAdmin[Procedure]):
     list_display = ("code", "name", "office", "limit_working_days")
     list_filter = ("office",)
     search_fields = ("code", "name")
+    fieldsets = (
+        (None, {"fields": ("office", "code", "name", "limit_working_days")}),
+        (
+            "Chữ ký hiển thị",
+            {
+                "description": "Ô chữ ký phải vừa trang A4 (210 × 297 mm). Trang nhỏ hơn hoặc "
+                "nằm ngang thì khi ký, ô được dời và thu nhỏ cho vừa trang, lý do ghi vào nhật ký.",
+                "fields": (
+                    "stamp_layout",
+                    ("stamp_page", "stamp_page_number"),
+                    "stamp_corner",
+                    ("stamp_x_mm", "stamp_y_mm"),
+                    ("stamp_width_mm", "stamp_height_mm"),
+                ),
+            },
+        ),
+    )
 
 
 @admin.register(CalendarDay)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import date
+from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -35,8 +37,42 @@ class StampLayout(models.TextChoices):
     CERTIFIED_COPY = "certified_copy", "Bản sao điện tử từ bản chính"
 
 
+class StampPage(models.TextChoices):
+    """Which page of a result carries the visible signature."""
+
+    FIRST = "first", "Trang đầu"
+    LAST = "last", "Trang cuối"
+    NUMBER = "number", "Trang số … (ghi ở ô “số trang”)"
+
+
+class StampCorner(models.TextChoices):
+    """The named positions of the visible signature on its page (as ``signing.stamp.Corner``)."""
+
+    TOP_LEFT = "top-left", "Góc trên bên trái"
+    TOP_RIGHT = "top-right", "Góc trên bên phải"
+    BOTTOM_LEFT = "bottom-left", "Góc dưới bên trái"
+    BOTTOM_RIGHT = "bottom-right", "Góc dưới bên phải"
+
+
+A4_MM = (Decimal(210), Decimal(297))
+"""Width and height of an A4 page in millimetres, the paper of administrative documents
+(Decree 30/2020, Appendix I); a configured stamp box must fit it."""
+
+STAMP_MIN_MM = (Decimal(40), Decimal(15))
+"""Smallest width and height of a configured stamp box: three lines of 10 pt text and the QR."""
+
+
+def _millimetres(label: str) -> models.DecimalField[Decimal | None, Decimal | None]:
+    return models.DecimalField(
+        label, max_digits=5, decimal_places=1, null=True, blank=True, help_text=_BOX_HELP
+    )
+
+
+_BOX_HELP = "Milimét. Để trống cả bốn ô: kích thước và lề theo mẫu chữ ký."
+
+
 class Procedure(models.Model):
-    """An administrative procedure (TTHC) with its legal time limit."""
+    """An administrative procedure (TTHC) with its legal time limit and where its stamp goes."""
 
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="procedures")
     code = models.CharField("mã thủ tục", max_length=64)
@@ -50,6 +86,30 @@ class Procedure(models.Model):
         help_text="Để trống: theo người ký (mẫu cá nhân khi có ảnh chữ ký, nếu không thì mẫu "
         "chữ). Chứng thực bản sao từ bản chính dùng mẫu “bản sao điện tử”.",
     )
+    stamp_page = models.CharField(
+        "trang đặt chữ ký",
+        max_length=8,
+        choices=StampPage.choices,
+        blank=True,
+        help_text="Để trống: theo mẫu chữ ký (bản sao điện tử ở trang đầu, mẫu khác ở trang "
+        "cuối). Tài liệu ít trang hơn số trang đã chọn thì chữ ký đặt ở trang cuối và lý do "
+        "được ghi vào nhật ký.",
+    )
+    stamp_page_number = models.PositiveSmallIntegerField(
+        "số trang", null=True, blank=True, help_text="Khi chọn “Trang số …”: 1 là trang đầu."
+    )
+    stamp_corner = models.CharField(
+        "vị trí chữ ký trên trang",
+        max_length=16,
+        choices=StampCorner.choices,
+        blank=True,
+        help_text="Để trống: theo mẫu chữ ký (bản sao điện tử ở góc trên bên phải, mẫu khác ở "
+        "góc dưới bên phải). Các khoảng cách bên dưới tính từ góc này.",
+    )
+    stamp_x_mm = _millimetres("cách mép trái/phải (mm)")
+    stamp_y_mm = _millimetres("cách mép trên/dưới (mm)")
+    stamp_width_mm = _millimetres("chiều rộng ô chữ ký (mm)")
+    stamp_height_mm = _millimetres("chiều cao ô chữ ký (mm)")
 
     class Meta:
         verbose_name = "thủ tục hành chính"
@@ -61,6 +121,60 @@ class Procedure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} — {self.name}"
+
+    @property
+    def stamp_box_mm(self) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
+        """The configured stamp box (from the corner's edges, then size) in mm, or None."""
+        x, y = self.stamp_x_mm, self.stamp_y_mm
+        width, height = self.stamp_width_mm, self.stamp_height_mm
+        if x is None or y is None or width is None or height is None:
+            return None
+        return (x, y, width, height)
+
+    def clean(self) -> None:
+        """Refuse a stamp place that cannot work: a page without its number, a partial box,
+        a box without its corner, or a box too small or not fitting an A4 page."""
+        errors: dict[str, str] = {}
+        if self.stamp_page == StampPage.NUMBER and not self.stamp_page_number:
+            errors["stamp_page_number"] = "Cần ghi số trang (1 là trang đầu)."
+        elif self.stamp_page != StampPage.NUMBER and self.stamp_page_number is not None:
+            errors["stamp_page_number"] = "Chỉ ghi số trang khi chọn “Trang số …”."
+        values = (self.stamp_x_mm, self.stamp_y_mm, self.stamp_width_mm, self.stamp_height_mm)
+        box = self.stamp_box_mm
+        if box is None and any(v is not None for v in values):
+            errors["stamp_width_mm"] = (
+                "Ghi đủ cả bốn ô (cách mép trái/phải, cách mép trên/dưới, rộng, cao) hoặc để "
+                "trống cả bốn."
+            )
+        elif box is not None:
+            if not self.stamp_corner:
+                errors["stamp_corner"] = "Chọn góc trang mà các khoảng cách được tính từ đó."
+            x, y, width, height = box
+            (page_w, page_h), (min_w, min_h) = A4_MM, STAMP_MIN_MM
+            if width < min_w or height < min_h:
+                errors["stamp_width_mm"] = (
+                    f"Ô chữ ký nhỏ nhất {min_w} × {min_h} mm, nhỏ hơn thì chữ ký khó đọc."
+                )
+            else:
+                over = [
+                    f"cách mép {_vi(gap)} + {name} {_vi(size)} = {_vi(gap + size)} mm > {limit} mm"
+                    for gap, size, limit, name in (
+                        (x, width, page_w, "rộng"),
+                        (y, height, page_h, "cao"),
+                    )
+                    if gap + size > limit
+                ]
+                if over:
+                    errors["stamp_width_mm"] = (
+                        f"Ô chữ ký không vừa trang A4 ({page_w} × {page_h} mm): {'; '.join(over)}."
+                    )
+        if errors:
+            raise ValidationError(errors)
+
+
+def _vi(value: Decimal) -> str:
+    """A millimetre value as Vietnamese write it: decimal comma, no trailing ``,0``."""
+    return f"{value:.1f}".replace(".", ",").removesuffix(",0")
 
 
 class CalendarDay(models.Model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -19,7 +20,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from dossiers.files import store_file
-from dossiers.models import Document, DocumentState
+from dossiers.models import Document, DocumentState, Office, Procedure
 from dossiers.workflow import record_event, transition
 from signing.engine import JobOutcome, SignJob, sign_batch
 from signing.errors import SigningError
@@ -27,7 +28,8 @@ from signing.keys import check_belongs_to, check_signing_certificate, load_pkcs1
 from signing.models import Batch, BatchItem, OfficeSigningPolicy, Signer
 from signing.pades import SignOptions, StampText
 from signing.pkcs11 import TokenSession, open_token
-from signing.stamp import Layout
+from signing.placement import note_adjustments, procedure_placement
+from signing.stamp import Layout, placement_for
 from signing.timestamps import level_at_least, revocation_context
 from signing.verify import load_trust_roots
 
@@ -122,27 +124,49 @@ def stamp_for(signer: Signer, batch: Batch) -> StampText:
     original gets ``certified_copy``); when it requires none, the Decree 30/2020
     personal layout if the signer has a signature image, else the text stamp.
     Each with a QR code to the public verification page (an address without
-    personal data), in the layout's own place.
+    personal data), in the place the procedure configures, else the layout's own.
     """
-    signature = Path(signer.signature_image) if signer.signature_image else None
-    layout: Layout = "personal" if signature is not None else "text"
-    procedure = batch.procedure
+    return stamp_text(
+        signer_name=signer.display_name,
+        office=batch.office,
+        procedure=batch.procedure,
+        signature_image=Path(signer.signature_image) if signer.signature_image else None,
+        seal_image=Path(signer.seal_image) if signer.seal_image else None,
+    )
+
+
+def stamp_text(
+    *,
+    signer_name: str,
+    office: Office,
+    procedure: Procedure | None,
+    signature_image: Path | None = None,
+    seal_image: Path | None = None,
+) -> StampText:
+    """The visible stamp of ``signer_name``'s signatures on ``procedure``'s documents.
+
+    Shared by the officials' batches (:func:`stamp_for`) and the organisation's
+    automatic signatures; see :func:`stamp_for` for the layout and the place.
+    """
+    layout: Layout = "personal" if signature_image is not None else "text"
     if procedure is not None and procedure.stamp_layout:
         layout = _LAYOUTS.get(procedure.stamp_layout, layout)
-        if layout == "personal" and signature is None:
+        if layout == "personal" and signature_image is None:
             raise ApprovalError(
                 f"Thủ tục {procedure.code} dùng mẫu chữ ký cá nhân nhưng người ký "
-                f"{signer.display_name} chưa có ảnh chữ ký; hãy bổ sung trong trang quản trị."
+                f"{signer_name} chưa có ảnh chữ ký; hãy bổ sung trong trang quản trị."
             )
-    return StampText(
-        signer_name=signer.display_name,
-        office_name=batch.office.name,
+    stamp = StampText(
+        signer_name=signer_name,
+        office_name=office.name,
         font_path=settings.STAMP_FONT,
         layout=layout,
-        signature_image=signature,
-        seal_image=Path(signer.seal_image) if signer.seal_image else None,
+        signature_image=signature_image,
+        seal_image=seal_image,
         verify_url=f"{settings.PUBLIC_BASE_URL}{VERIFY_PATH}",
     )
+    placement = procedure_placement(procedure, placement_for(stamp))
+    return stamp if placement is None else dataclasses.replace(stamp, placement=placement)
 
 
 _LAYOUTS: dict[str, Layout] = {
@@ -158,16 +182,21 @@ def sign_options_for(batch: Batch, stamp: StampText) -> SignOptions:
     A level the office requires is never lowered: a missing timestamp authority
     or trust root refuses the run instead of signing with less.
     """
-    policy = OfficeSigningPolicy.for_office(batch.office_id)
+    return office_sign_options(batch.office, stamp)
+
+
+def office_sign_options(office: Office, stamp: StampText) -> SignOptions:
+    """The signing options of ``office``'s signatures, as :func:`sign_options_for` says."""
+    policy = OfficeSigningPolicy.for_office(office.pk)
     level = policy.level
     if level not in _LEVEL_NAMES:
-        raise ApprovalError(f"Mức chữ ký “{level}” của {batch.office.name} không hợp lệ.")
+        raise ApprovalError(f"Mức chữ ký “{level}” của {office.name} không hợp lệ.")
     pades = _LEVEL_NAMES[level]
     if pades == "B-B":
         return SignOptions(stamp=stamp)
     if not policy.tsa_url:
         raise ApprovalError(
-            f"{batch.office.name} ký ở mức {pades} nhưng chưa cấu hình máy chủ cấp dấu thời gian."
+            f"{office.name} ký ở mức {pades} nhưng chưa cấu hình máy chủ cấp dấu thời gian."
         )
     context = None
     if level_at_least(pades, "B-LT"):
@@ -180,7 +209,7 @@ def sign_options_for(batch: Batch, stamp: StampText) -> SignOptions:
         )
         if not roots:
             raise ApprovalError(
-                f"{batch.office.name} ký ở mức {pades} nhưng chưa có chứng thư gốc tin cậy "
+                f"{office.name} ký ở mức {pades} nhưng chưa có chứng thư gốc tin cậy "
                 "trong thư mục trust."
             )
         context = revocation_context(roots)
@@ -444,7 +473,8 @@ def sign_approved(
     try:
         signer = signer_for(user, batch)
         check_key(signer, key)
-        options = sign_options_for(batch, stamp_for(signer, batch))
+        stamp = stamp_for(signer, batch)
+        options = sign_options_for(batch, stamp)
         items = list(batch.items.select_related("document__dossier").order_by("pk"))
         total = len(items)
         Batch.objects.filter(pk=batch.pk).update(progress_total=total, progress_done=0)
@@ -465,7 +495,7 @@ def sign_approved(
 
         to_sign: list[tuple[BatchItem, SignJob]] = []
         for item in items:
-            prepared = _prepare_item(item, user, refused)
+            prepared = _prepare_item(item, user, refused, stamp)
             if isinstance(prepared, str):
                 report(item, prepared)
             else:
@@ -599,8 +629,14 @@ def _signing_output(item: BatchItem) -> Path:
     return Path(settings.WORK_DIR) / "signing" / f"{item.batch_id}-{item.document_id}.pdf"
 
 
-def _prepare_item(item: BatchItem, user: User, refused: list[str]) -> SignJob | str:
-    """The signing job for an item whose approval allows it, or the outcome that ends it."""
+def _prepare_item(
+    item: BatchItem, user: User, refused: list[str], stamp: StampText
+) -> SignJob | str:
+    """The signing job for an item whose approval allows it, or the outcome that ends it.
+
+    Where the procedure's configured stamp place does not fit the document, an event
+    says how it was adjusted (see :func:`signing.placement.note_adjustments`).
+    """
     if item.decision == BatchItem.Decision.REJECTED:
         return "rejected"
     if item.decision != BatchItem.Decision.APPROVED:
@@ -629,6 +665,7 @@ def _prepare_item(item: BatchItem, user: User, refused: list[str]) -> SignJob | 
             f"Tệp của hồ sơ {document.dossier.code} đã thay đổi sau khi phê duyệt; không ký."
         )
         return "refused"
+    note_adjustments(document, stamp, data, user.get_username())
     output = _signing_output(item)
     output.parent.mkdir(parents=True, exist_ok=True)
     return SignJob(source=data, output=output)

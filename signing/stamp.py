@@ -42,17 +42,20 @@ __all__ = [
     "DEFAULT_FONT",
     "LAYOUTS",
     "LAYOUT_PLACEMENTS",
+    "MM",
     "QR_BORDER",
     "STAMP_HEIGHT",
     "STAMP_MARGIN",
     "STAMP_WIDTH",
     "Box",
+    "Corner",
     "Layout",
     "StampPlacement",
     "StampText",
     "default_stamp_box",
     "format_iso_vn",
     "nfc",
+    "placement_adjustments",
     "placement_for",
     "placement_in_pdf",
     "qr_matrix",
@@ -85,6 +88,9 @@ STAMP_HEIGHT = 70.0
 
 STAMP_MARGIN = 36.0
 """Default distance in points between the stamp and the page's right and bottom edges."""
+
+MM = 72 / 25.4
+"""Points in a millimetre."""
 
 CERTIFIED_COPY_TYPE = "Bản sao điện tử từ bản chính"
 """The copy type written first on a certified copy's stamp unless another is configured."""
@@ -137,11 +143,31 @@ class StampPlacement:
     page_share: float = 0.5
     """Largest share of the page width the stamp may take."""
 
+    margin_y: float | None = None
+    """Distance in points from the top or bottom edge of the corner; None is ``margin``."""
+
+    exact: bool = False
+    """Take ``width``, ``height`` and the margins as given (a procedure's configured box)
+    instead of capping them to shares of the page; a page too small for them still gets
+    the stamp inside it, moved towards the corner and then shrunk."""
+
+    page_fallback: bool = False
+    """When the document has no page ``page``, put the stamp on its last page (its first,
+    for a negative index beyond the start) instead of refusing to sign."""
+
     def box_in(self, page_box: Box) -> Box:
         """Return the stamp rectangle for a page whose visible area is ``page_box``."""
         if self.box is not None:
             return self.box
         x0, y0, x1, y1 = page_box
+        if self.exact:
+            width, height = min(self.width, x1 - x0), min(self.height, y1 - y0)
+            margin = max(min(self.margin, x1 - x0 - width), 0.0)
+            margin_y = self.margin if self.margin_y is None else self.margin_y
+            margin_y = max(min(margin_y, y1 - y0 - height), 0.0)
+            left = x0 + margin if self.corner.endswith("left") else x1 - margin - width
+            bottom = y1 - margin_y - height if self.corner.startswith("top") else y0 + margin_y
+            return (left, bottom, left + width, bottom + height)
         width = min(self.width, (x1 - x0) * self.page_share)
         height = min(self.height, (y1 - y0) / 4)
         margin = min(self.margin, (x1 - x0) / 10, (y1 - y0) / 10)
@@ -306,10 +332,59 @@ def stamp_placement(
     ``page_box_of`` gives a page's visible area (CropBox, else MediaBox) by index.
     """
     placement = placement_for(stamp)
-    index = placement.page + page_count if placement.page < 0 else placement.page
-    if not 0 <= index < page_count:
-        raise StampError(f"Tài liệu có {page_count} trang, không có trang số {placement.page + 1}")
+    index = _page_index(placement, page_count)
     return index, placement.box_in(page_box_of(index))
+
+
+def _page_index(placement: StampPlacement, page_count: int) -> int:
+    """The zero-based page of ``placement`` in a document of ``page_count`` pages."""
+    index = placement.page + page_count if placement.page < 0 else placement.page
+    if 0 <= index < page_count:
+        return index
+    if placement.page_fallback and page_count > 0:
+        return page_count - 1 if index >= page_count else 0
+    raise StampError(f"Tài liệu có {page_count} trang, không có trang số {placement.page + 1}")
+
+
+def placement_adjustments(stamp: StampText, pdf: bytes) -> tuple[str, ...]:
+    """Say in Vietnamese how the document ``pdf`` made ``stamp``'s place differ from the asked one.
+
+    Only a placement with ``page_fallback`` or ``exact`` is ever adjusted (another page,
+    a box moved or shrunk into a small page); for the others, and when everything
+    fits, the result is empty. Reads the PDF with pypdf, as :func:`placement_in_pdf`.
+    """
+    placement = placement_for(stamp)
+    if not (placement.page_fallback or placement.exact):
+        return ()
+    try:
+        reader = PdfReader(io.BytesIO(pdf))
+        count = len(reader.pages)
+        index = _page_index(placement, count)
+        x0, y0, x1, y1 = (float(v) for v in reader.pages[index].cropbox)
+    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
+        raise PdfInputError() from exc
+    notes: list[str] = []
+    wanted = placement.page + count if placement.page < 0 else placement.page
+    if wanted != index:
+        notes.append(
+            f"Tài liệu có {count} trang, không có trang số {placement.page + 1}; "
+            f"chữ ký đặt ở trang {index + 1}."
+        )
+    if placement.exact:
+        page_w, page_h = abs(x1 - x0), abs(y1 - y0)
+        margin_y = placement.margin if placement.margin_y is None else placement.margin_y
+        if placement.margin + placement.width > page_w or margin_y + placement.height > page_h:
+            notes.append(
+                f"Ô chữ ký {_mm(placement.width)} × {_mm(placement.height)} mm cách mép "
+                f"{_mm(placement.margin)} mm và {_mm(margin_y)} mm không vừa trang "
+                f"{_mm(page_w)} × {_mm(page_h)} mm; đã dời và thu nhỏ cho vừa trang."
+            )
+    return tuple(notes)
+
+
+def _mm(points: float) -> str:
+    """Points as millimetres, one decimal, Vietnamese decimal comma."""
+    return f"{points / MM:.1f}".replace(".", ",").removesuffix(",0")
 
 
 def placement_in_pdf(stamp: StampText, pdf: bytes) -> tuple[int, Box]:
