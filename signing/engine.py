@@ -12,9 +12,6 @@ import logging
 import os
 import re
 import signal
-import string
-import tempfile
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -25,7 +22,6 @@ from typing import Any, Literal
 
 from asn1crypto import cms, tsp
 from asn1crypto import x509 as asn1_x509
-from fontTools import subset as font_subset  # type: ignore[import-untyped]  # no stubs
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.attributes import CMSAttributeProvider, SigningCertificateV2Provider
@@ -38,9 +34,7 @@ from pyhanko.sign.validation.generic_cms import validate_sig_integrity
 
 from signing.errors import Disposition, SigningError
 from signing.pades import SignOptions, sign_pdf, write_atomic
-from signing.stamp import StampText, font_bytes, stamp_lines
 from signing.timestamps import SIGNED_DOCUMENT_POLICY
-from signing.vntime import now_vn
 
 __all__ = [
     "BatchResult",
@@ -165,7 +159,7 @@ def sign_batch(
         raise ValueError("processes must be at least 1")
     in_memory = isinstance(signer, SimpleSigner)
     batch_signer = _BatchSigner(signer) if in_memory else signer
-    runner = _Runner(work, batch_signer, _batch_options(options, len(work)), skip_existing)
+    runner = _Runner(work, batch_signer, options, skip_existing)
     delivery = _Delivery(work, progress)
     if count == 1 or len(work) <= 1 or not in_memory:
         for index in range(len(work)):
@@ -684,73 +678,3 @@ class _FixedAttribute(CMSAttributeProvider):
     async def build_attr_value(self, dry_run: bool = False) -> Any:
         # parsed lazily, so encoding it again costs nothing
         return tsp.SigningCertificateV2.load(self._der)
-
-
-def _batch_options(options: SignOptions, count: int) -> SignOptions:
-    """Return ``options`` with the stamp's font cut down to what the batch's stamps use."""
-    stamp = options.stamp
-    if stamp is None or count < _REDUCED_FONT_MIN_JOBS:
-        return options
-    try:
-        font = _reduced_font(stamp)
-    except Exception:  # the stamp then uses the full font, as a single signature does
-        logger.warning("could not prepare a reduced stamp font; using the full font", exc_info=True)
-        return options
-    return dataclasses.replace(options, stamp=dataclasses.replace(stamp, font_path=font))
-
-
-_REDUCED_FONT_MIN_JOBS = 4
-"""Cutting the font down takes about as long as four stamps save; smaller batches skip it."""
-
-_STAMP_EXTRA_CHARS = string.digits + string.ascii_letters + string.punctuation + " "
-"""Characters kept beyond the stamp's own text: any signing time and any plain ASCII."""
-
-_reduced_fonts: dict[tuple[Path, str], Path] = {}
-_font_folder: tempfile.TemporaryDirectory[str] | None = None
-_fonts_lock = threading.Lock()
-
-
-def _reduced_font(stamp: StampText) -> Path:
-    """Return a font holding only the glyphs the stamp can use, made once per process.
-
-    pyHanko parses, shapes with, subsets and re-encodes the stamp font for every
-    signature; on a font of about a hundred glyphs instead of a few thousand that
-    work is a fraction. The glyphs kept are those of the stamp's lines (names,
-    labels) plus every digit and ASCII character, which covers any signing time.
-    Hinting is dropped (it only guides screen rasterisers at small sizes and costs
-    time on every signature); outlines, metrics and layout tables are kept. The
-    font lives in a temporary folder of this process, removed when it exits.
-    """
-    chars = "".join(sorted(set("".join(stamp_lines(stamp, now_vn())) + _STAMP_EXTRA_CHARS)))
-    with _fonts_lock:
-        return _make_reduced_font(stamp.font_path, chars)
-
-
-def _make_reduced_font(font_path: Path, chars: str) -> Path:
-    global _font_folder
-    key = (font_path, chars)
-    path = _reduced_fonts.get(key)
-    if path is not None and path.is_file():
-        return path
-    if _font_folder is None:
-        _font_folder = tempfile.TemporaryDirectory(prefix="motcua-phong-chu-ky-")
-    digest = hashlib.sha256(f"{font_path}\0{chars}".encode()).hexdigest()[:16]
-    path = Path(_font_folder.name) / f"{font_path.stem}-{digest}.ttf"
-    settings = font_subset.Options()
-    settings.layout_features = ["*"]
-    settings.name_IDs = ["*"]
-    settings.name_languages = ["*"]
-    settings.notdef_outline = True
-    settings.hinting = False
-    settings.drop_tables += ["FFTM"]
-    font = font_subset.load_font(str(font_path), settings)
-    try:
-        subsetter = font_subset.Subsetter(options=settings)
-        subsetter.populate(text=chars)
-        subsetter.subset(font)
-        font.save(str(path))
-    finally:
-        font.close()
-    font_bytes(path)  # read once here, so forked workers inherit it
-    _reduced_fonts[key] = path
-    return path

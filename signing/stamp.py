@@ -17,6 +17,7 @@ from fontTools import ttLib  # type: ignore[import-untyped]  # fontTools ships n
 from PIL import Image, UnidentifiedImageError
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.content import ResourceType
+from pyhanko.pdf_utils.font.api import FontEngineFactory
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.images import pil_image
@@ -35,6 +36,7 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from signing.errors import PdfInputError, StampError
+from signing.stamp_font import PreparedFontFactory, prepared_font_for
 from signing.vntime import format_vn_datetime, to_vn
 
 __all__ = [
@@ -272,7 +274,7 @@ def stamp_style(stamp: StampText, signed_at: dt.datetime) -> tuple[BaseStampStyl
         raise StampError("Địa chỉ kiểm tra trong mã QR phải bắt đầu bằng http:// hoặc https://")
     lines = stamp_lines(stamp, signed_at)
     if stamp.layout == "text" and stamp.verify_url is None:
-        return _text_style(stamp), {"noi_dung": "\n".join(lines)}
+        return _text_style(stamp, lines), {"noi_dung": "\n".join(lines)}
     decree = stamp.layout != "text"
     signature = seal = None
     if stamp.layout == "personal":
@@ -284,6 +286,7 @@ def stamp_style(stamp: StampText, signed_at: dt.datetime) -> tuple[BaseStampStyl
         lines=lines,
         text_box_style=_text_box_style(
             stamp.font_path,
+            lines,
             size=_DECREE_FONT_SIZE if decree else _FONT_SIZE,
             leading=_DECREE_LEADING if decree else _LEADING,
             color=_BLACK if decree else _INK,
@@ -435,6 +438,7 @@ def _one_line(text: str) -> str:
 
 def _text_box_style(
     font_path: Path,
+    lines: tuple[str, ...],
     *,
     size: int,
     leading: int,
@@ -443,7 +447,7 @@ def _text_box_style(
     y_align: AxisAlignment = AxisAlignment.ALIGN_MID,
 ) -> TextBoxStyle:
     return TextBoxStyle(
-        font=_EmbeddedFontFactory(font_file=str(font_path), font_size=size, bcp47_lang_code="vi"),
+        font=_font_factory(font_path, lines, size),
         font_size=size,
         leading=leading,
         text_color=color,
@@ -455,12 +459,20 @@ def _text_box_style(
     )
 
 
-def _text_style(stamp: StampText) -> TextStampStyle:
+def _font_factory(font_path: Path, lines: tuple[str, ...], size: int) -> FontEngineFactory:
+    """The font of a stamp's text: the prepared subset, or HarfBuzz for text it cannot draw."""
+    prepared = prepared_font_for(font_path, "".join(lines))
+    if prepared is not None:
+        return PreparedFontFactory(font=prepared, font_size=size, lang="vi")
+    return _EmbeddedFontFactory(font_file=str(font_path), font_size=size, bcp47_lang_code="vi")
+
+
+def _text_style(stamp: StampText, lines: tuple[str, ...]) -> TextStampStyle:
     # the text goes in as a template parameter, so a '%' in a name is harmless
     return TextStampStyle(
         stamp_text="%(noi_dung)s",
         text_box_style=_text_box_style(
-            stamp.font_path, size=_FONT_SIZE, leading=_LEADING, color=_INK
+            stamp.font_path, lines, size=_FONT_SIZE, leading=_LEADING, color=_INK
         ),
         inner_content_layout=SimpleBoxLayoutRule(
             x_align=AxisAlignment.ALIGN_MIN,

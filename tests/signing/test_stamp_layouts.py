@@ -13,7 +13,6 @@ from typing import cast
 
 import pytest
 import segno
-from fontTools import ttLib  # type: ignore[import-untyped]
 from PIL import Image, ImageDraw
 from pyhanko.sign.signers import SimpleSigner
 from pypdf import PdfReader
@@ -23,7 +22,6 @@ from signing.errors import StampError
 from signing.pades import SignOptions, sign_pdf
 from signing.stamp import (
     CERTIFIED_COPY_TYPE,
-    DEFAULT_FONT,
     LAYOUT_PLACEMENTS,
     Layout,
     StampPlacement,
@@ -345,32 +343,6 @@ def test_stamp_text_stays_inside_its_box_when_rendered(
         shown = " ".join(w[4] for w in inside)
         assert "Đông Anh" in shown and "Hà Nội" in shown, (layout, shown)
         assert "Thời gian" in shown
-
-
-def test_font_widths_are_in_thousandths_of_an_em(
-    images: Images, unsigned_pdf: bytes, signer: SimpleSigner
-) -> None:
-    """The embedded font's /W widths are the font's advances scaled to 1000 units per em."""
-    signed = sign_with(unsigned_pdf, signer, stamp_for("text", images))
-    _, _, normal, _ = appearance(signed)
-    fonts = cast(DictionaryObject, cast(DictionaryObject, normal["/Resources"])["/Font"])
-    font = cast(DictionaryObject, next(iter(fonts.values())).get_object())
-    descendant = cast(DictionaryObject, cast(ArrayObject, font["/DescendantFonts"])[0].get_object())
-    widths: dict[int, float] = {}
-    entries = list(cast(ArrayObject, descendant["/W"]))
-    for first, run in zip(entries[::2], entries[1::2], strict=True):
-        for offset, width in enumerate(cast(ArrayObject, run)):
-            widths[int(cast(int, first)) + offset] = float(cast(float, width))
-    with ttLib.TTFont(DEFAULT_FONT) as original:
-        per_em = original["head"].unitsPerEm
-        advances = {
-            original.getGlyphID(name): advance
-            for name, (advance, _) in original["hmtx"].metrics.items()
-        }
-    assert per_em != 1000  # the case that needs scaling
-    assert len(widths) > 20
-    for gid, width in widths.items():  # CIDs are glyph ids (Identity CIDToGIDMap)
-        assert width == pytest.approx(advances[gid] * 1000 / per_em, abs=1), gid
 
 
 def test_placement_is_configurable_per_stamp(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -221,6 +223,24 @@ class StampView:
     font_embedded: bool
     """The font descriptor carries the font program (/FontFile2)."""
 
+    base_font: str = ""
+    """/BaseFont of the Type0 font, with its subset tag."""
+
+    cid_to_gid: str = ""
+    """/CIDToGIDMap of the descendant font (/Identity for ours)."""
+
+    widths: Mapping[int, float] = dataclasses.field(default_factory=dict)
+    """The descendant font's /W widths by CID."""
+
+    shown: tuple[int, ...] = ()
+    """CIDs of every glyph the appearance shows, in order."""
+
+    program: bytes = b""
+    """The embedded TrueType program (/FontFile2, decoded); empty when not embedded."""
+
+    program_length: int = 0
+    """/Length1 of the font program stream."""
+
 
 def read_stamps(pdf: bytes) -> list[StampView]:
     """Return every signature widget with a visible appearance, decoded from ``pdf``."""
@@ -245,14 +265,23 @@ def read_stamps(pdf: bytes) -> list[StampView]:
             )
             descriptor = cast(DictionaryObject, descendant["/FontDescriptor"].get_object())
             cmap = _parse_to_unicode(cast(StreamObject, font["/ToUnicode"].get_object()).get_data())
+            file2 = descriptor.get("/FontFile2")
+            program = cast(StreamObject, file2.get_object()) if file2 is not None else None
+            content = ContentStream(normal, reader)
             views.append(
                 StampView(
                     field=str(annot["/T"]),
                     page=index,
                     rect=(rect[0], rect[1], rect[2], rect[3]),
-                    text=_decode_text(ContentStream(normal, reader), cmap),
+                    text=_decode_text(content, cmap),
                     font_subtype=str(descendant["/Subtype"]),
-                    font_embedded="/FontFile2" in descriptor,
+                    font_embedded=program is not None,
+                    base_font=str(font["/BaseFont"]),
+                    cid_to_gid=str(descendant.get("/CIDToGIDMap", "")),
+                    widths=_widths(cast(ArrayObject, descendant.get("/W", ArrayObject()))),
+                    shown=tuple(_shown_cids(content)),
+                    program=program.get_data() if program is not None else b"",
+                    program_length=int(cast(int, program.get("/Length1", 0))) if program else 0,
                 )
             )
     return views
@@ -281,6 +310,29 @@ def _parse_to_unicode(data: bytes) -> dict[int, str]:
                 for offset in range(end - start + 1):
                     mapping[start + offset] = chr(first + offset)
     return mapping
+
+
+def _widths(entries: ArrayObject) -> dict[int, float]:
+    """Widths by CID from a /W array of ``first [w1 w2 …]`` runs (the form we write)."""
+    widths: dict[int, float] = {}
+    items = list(entries)
+    for first, run in zip(items[::2], items[1::2], strict=True):
+        for offset, width in enumerate(cast(ArrayObject, run)):
+            widths[int(cast(int, first)) + offset] = float(cast(float, width))
+    return widths
+
+
+def _shown_cids(content: ContentStream) -> list[int]:
+    """Two-byte CIDs of every string a Tj or TJ operator shows."""
+    cids: list[int] = []
+    for operands, operator in content.operations:
+        if operator not in (b"TJ", b"Tj"):
+            continue
+        for item in operands[0] if operator == b"TJ" else operands:
+            raw = getattr(item, "original_bytes", item)
+            if isinstance(raw, bytes):
+                cids += [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw) - 1, 2)]
+    return cids
 
 
 def _decode_text(content: ContentStream, cmap: dict[int, str]) -> str:
