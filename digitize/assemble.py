@@ -17,7 +17,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from PIL import Image, ImageCms
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfWriter
 from pypdf import __version__ as pypdf_version
 from pypdf.errors import PyPdfError
 from pypdf.generic import (
@@ -26,9 +26,9 @@ from pypdf.generic import (
     ByteStringObject,
     DictionaryObject,
     FloatObject,
+    IndirectObject,
     NameObject,
     NumberObject,
-    PdfObject,
     StreamObject,
     TextStringObject,
 )
@@ -37,6 +37,16 @@ from digitize.compression import JPEG_QUALITY, EncodedImage, encode_page_image
 from digitize.errors import AssembleError
 from digitize.ocr import PageOcr
 from digitize.pages import PageImage
+from digitize.textlayer import (
+    FONT_NAME,
+    GLYPHLESS_ADVANCE,
+    PageLayout,
+    cid_to_gid_map,
+    glyphless_font_program,
+    read_layout,
+    text_layer_stream,
+    to_unicode_cmap,
+)
 
 __all__ = ["CREATOR", "JPEG_QUALITY", "MOTCUA_NS", "DossierMetadata", "assemble_pdf"]
 
@@ -126,8 +136,9 @@ def assemble_pdf(
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assemble")
     try:
         encoded = [pool.submit(encode_page_image, page) for page, _ in pages]
+        font = _glyphless_font(writer)
         for number, ((page, ocr), image) in enumerate(zip(pages, encoded, strict=True), start=1):
-            _add_page(writer, number, page, ocr, image)
+            _add_page(writer, number, page, ocr, image, font)
     finally:
         pool.shutdown(cancel_futures=True)
     for title, index in outline:
@@ -171,23 +182,28 @@ def _add_page(
     page: PageImage,
     ocr: PageOcr,
     encoded: Future[EncodedImage],
+    font: IndirectObject,
 ) -> None:
     """Add one page: its image filling the page and its text layer over it."""
     try:
         image = encoded.result()
-        text, (x0, y0, x1, y1) = _text_form(writer, ocr.text_pdf)
+        layout = read_layout(ocr.layout)
         width = image.width / page.dpi * 72
         height = image.height / page.dpi * 72
+        if layout.width <= 0 or layout.height <= 0 or layout.dpi <= 0:
+            raise ValueError("text layer has an empty page")
+        # The layout is in points of the image it was recognised on: the kept image
+        # itself, so the scale is 1 unless the two disagree.
+        sx = width / (layout.width / layout.dpi * 72)
+        sy = height / (layout.height / layout.dpi * 72)
         pdf_page = writer.add_blank_page(width, height)
-        if x1 - x0 <= 0 or y1 - y0 <= 0:
-            raise ValueError("text layer page has an empty MediaBox")
-        sx, sy = width / (x1 - x0), height / (y1 - y0)
         drawing = (
             f"q {_num(width)} 0 0 {_num(height)} 0 0 cm /Im0 Do Q\n"
-            f"q {_num(sx)} 0 0 {_num(sy)} {_num(-x0 * sx)} {_num(-y0 * sy)} cm /Ocr0 Do Q\n"
+            f"q {_num(sx)} 0 0 {_num(sy)} 0 0 cm /Ocr0 Do Q\n"
         )
         content = StreamObject()
         content.set_data(drawing.encode("ascii"))
+        text = _text_form(layout, font)
         pdf_page[NameObject("/Resources")] = DictionaryObject(
             {
                 NameObject("/XObject"): DictionaryObject(
@@ -239,38 +255,81 @@ def _image_xobject(image: EncodedImage) -> StreamObject:
     return stream
 
 
-def _text_form(
-    writer: PdfWriter, text_pdf: Path
-) -> tuple[StreamObject, tuple[float, float, float, float]]:
-    """Tesseract's one-page text layer as a form XObject, and its box (left, bottom, right, top).
-
-    The content stream is copied as it is, never parsed, which keeps this cheap.
-    """
-    text_page = PdfReader(text_pdf).pages[0]
-    box = text_page.mediabox
-    bbox = (float(box.left), float(box.bottom), float(box.right), float(box.top))
-    contents = _resolved(text_page.get("/Contents"))
-    parts = list(contents) if isinstance(contents, ArrayObject) else [contents]
-    streams = [_resolved(part) for part in parts]
-    data = b"\n".join(s.get_data() for s in streams if isinstance(s, StreamObject))
+def _text_form(layout: PageLayout, font: IndirectObject) -> StreamObject:
+    """The page's invisible words as a form XObject the size of the page, in points."""
+    width = layout.width / layout.dpi * 72
+    height = layout.height / layout.dpi * 72
     form = StreamObject()
     form.update(
         {
             NameObject("/Type"): NameObject("/XObject"),
             NameObject("/Subtype"): NameObject("/Form"),
-            NameObject("/BBox"): ArrayObject(FloatObject(v) for v in bbox),
+            NameObject("/BBox"): ArrayObject(
+                FloatObject(v) for v in (0, 0, round(width, 4), round(height, 4))
+            ),
+            NameObject("/Resources"): DictionaryObject(
+                {NameObject("/Font"): DictionaryObject({NameObject("/F0"): font})}
+            ),
         }
     )
-    resources = _resolved(text_page.get("/Resources"))
-    if isinstance(resources, DictionaryObject):
-        form[NameObject("/Resources")] = DictionaryObject(resources).clone(writer)
-    form.set_data(data)
-    return form.flate_encode(), bbox
+    form.set_data(text_layer_stream(layout, "/F0"))
+    return form.flate_encode()
 
 
-def _resolved(value: object) -> object:
-    """A pypdf value with an indirect reference followed."""
-    return value.get_object() if isinstance(value, PdfObject) else value
+def _glyphless_font(writer: PdfWriter) -> IndirectObject:
+    """Add the glyphless Type 0 font the text layers of every page share, once a document."""
+    program = StreamObject()
+    program.set_data(glyphless_font_program())
+    program = program.flate_encode()
+    program[NameObject("/Length1")] = NumberObject(len(glyphless_font_program()))
+    descriptor = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/FontDescriptor"),
+            NameObject("/FontName"): NameObject(f"/{FONT_NAME}"),
+            NameObject("/Flags"): NumberObject(5),  # fixed pitch, symbolic
+            NameObject("/FontBBox"): ArrayObject(
+                NumberObject(v) for v in (0, 0, GLYPHLESS_ADVANCE, 1000)
+            ),
+            NameObject("/ItalicAngle"): NumberObject(0),
+            NameObject("/Ascent"): NumberObject(1000),
+            NameObject("/Descent"): NumberObject(0),
+            NameObject("/CapHeight"): NumberObject(1000),
+            NameObject("/StemV"): NumberObject(80),
+            NameObject("/FontFile2"): writer._add_object(program),
+        }
+    )
+    gid_map = StreamObject()
+    gid_map.set_data(cid_to_gid_map())
+    descendant = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/CIDFontType2"),
+            NameObject("/BaseFont"): NameObject(f"/{FONT_NAME}"),
+            NameObject("/CIDSystemInfo"): DictionaryObject(
+                {
+                    NameObject("/Registry"): TextStringObject("Adobe"),
+                    NameObject("/Ordering"): TextStringObject("Identity"),
+                    NameObject("/Supplement"): NumberObject(0),
+                }
+            ),
+            NameObject("/FontDescriptor"): writer._add_object(descriptor),
+            NameObject("/DW"): NumberObject(GLYPHLESS_ADVANCE),
+            NameObject("/CIDToGIDMap"): writer._add_object(gid_map.flate_encode()),
+        }
+    )
+    to_unicode = StreamObject()
+    to_unicode.set_data(to_unicode_cmap())
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type0"),
+            NameObject("/BaseFont"): NameObject(f"/{FONT_NAME}"),
+            NameObject("/Encoding"): NameObject("/Identity-H"),
+            NameObject("/DescendantFonts"): ArrayObject([writer._add_object(descendant)]),
+            NameObject("/ToUnicode"): writer._add_object(to_unicode.flate_encode()),
+        }
+    )
+    return writer._add_object(font)
 
 
 _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")

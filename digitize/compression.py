@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image, ImageChops
 
 from digitize.pages import PageImage
 
-__all__ = ["JPEG_QUALITY", "EncodedImage", "encode_page_image"]
+__all__ = [
+    "JPEG_QUALITY",
+    "EncodedImage",
+    "encode_image",
+    "encode_page_image",
+    "read_encoded",
+    "write_encoded",
+]
 
 JPEG_QUALITY = 65
 """JPEG quality of the grey and colour page images that are not stored as bilevel
@@ -63,22 +73,69 @@ class EncodedImage:
 
 
 def encode_page_image(page: PageImage) -> EncodedImage:
+    """Compress one page image file; :func:`encode_image` of its decoded pixels.
+
+    A page whose image was already compressed (``page.encoded``) is read back instead.
+    """
+    if page.encoded is not None:
+        return read_encoded(page.encoded)
+    with Image.open(page.path) as source:
+        source.load()
+        return encode_image(source)
+
+
+def encode_image(source: Image.Image) -> EncodedImage:
     """Compress one page image the way that keeps it legible in the fewest bytes.
 
     Bilevel pages, and grey or colourless colour pages that are plain text on
     paper, become 1-bit G4; the rest JPEG at :data:`JPEG_QUALITY`.
     """
-    with Image.open(page.path) as source:
-        source.load()
-        image = source.convert("RGB") if source.mode not in {"1", "L", "RGB"} else source
-        if image.mode == "RGB" and _is_colourless(image):
-            image = image.convert("L")
-        if image.mode == "L":
-            threshold = _bilevel_threshold(image)
-            if threshold is not None:
-                lut = [0] * (threshold + 1) + [255] * (255 - threshold)
-                image = image.point(lut, "1")
-        return _g4(image) if image.mode == "1" else _jpeg(image)
+    image = source.convert("RGB") if source.mode not in {"1", "L", "RGB"} else source
+    if image.mode == "RGB" and _is_colourless(image):
+        image = image.convert("L")
+    if image.mode == "L":
+        threshold = _bilevel_threshold(image)
+        if threshold is not None:
+            lut = [0] * (threshold + 1) + [255] * (255 - threshold)
+            image = image.point(lut, "1")
+    return _g4(image) if image.mode == "1" else _jpeg(image)
+
+
+def write_encoded(encoded: EncodedImage, path: Path) -> Path:
+    """Store a compressed page image (a one-line JSON header, then the samples) atomically."""
+    header = {
+        "filter": encoded.filter,
+        "colour_space": encoded.colour_space,
+        "width": encoded.width,
+        "height": encoded.height,
+        "black_is_1": encoded.black_is_1,
+    }
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temp.open("wb") as handle:
+            handle.write(json.dumps(header, separators=(",", ":")).encode("ascii") + b"\n")
+            handle.write(encoded.data)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    return path
+
+
+def read_encoded(path: Path) -> EncodedImage:
+    """A compressed page image stored by :func:`write_encoded` (OSError, ValueError, KeyError)."""
+    raw = path.read_bytes()
+    end = raw.index(b"\n")
+    header = json.loads(raw[:end])
+    if header["filter"] not in ("/DCTDecode", "/CCITTFaxDecode"):
+        raise ValueError(f"unknown image filter {header['filter']!r}")
+    return EncodedImage(
+        data=raw[end + 1 :],
+        filter=str(header["filter"]),
+        colour_space=str(header["colour_space"]),
+        width=int(header["width"]),
+        height=int(header["height"]),
+        black_is_1=bool(header["black_is_1"]),
+    )
 
 
 def _is_colourless(image: Image.Image) -> bool:

@@ -20,7 +20,8 @@ class Page(models.Model):
     done = models.BooleanField(default=False)
     text = models.TextField(blank=True)
     confidence = models.FloatField(null=True, blank=True)
-    text_pdf_path = models.CharField(max_length=1024, blank=True)
+    layout_path = models.CharField(max_length=1024, blank=True)
+    encoded_path = models.CharField(max_length=1024, blank=True)
     flags = models.JSONField(
         "cảnh báo",
         default=list,

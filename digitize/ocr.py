@@ -1,26 +1,34 @@
-"""Tesseract OCR of one page: plain text, word confidence and an invisible text-layer PDF."""
+"""Tesseract OCR of one page, in process: text, word confidences and the words' places."""
 
 from __future__ import annotations
 
-import csv
-import io
 import os
-import secrets
-import subprocess
+import threading
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PIL import Image
 
 from digitize.errors import OcrError, OcrTimeout
 from digitize.pages import PageImage
+from digitize.textlayer import Line, PageLayout, Word, write_layout
 
-__all__ = ["OcrSettings", "PageOcr", "ocr_page"]
+if TYPE_CHECKING:
+    from tesserocr import PyTessBaseAPI  # type: ignore[import-untyped]
 
-_OUTPUTS = ("pdf", "txt", "tsv")
-"""Tesseract config files (renderers) asked for in the single run on each page."""
+__all__ = ["OcrSettings", "PageOcr", "find_tessdata", "layout_text", "ocr_page", "recognise"]
 
-_STDERR_TAIL = 2000
-"""How many characters of Tesseract's error output an error keeps as detail."""
+TESSDATA_DIRS = (
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+    "/usr/share/tessdata",
+    "/usr/local/share/tessdata",
+)
+"""Where Debian and other systems keep Tesseract's language models, searched in order
+after ``TESSDATA_PREFIX``."""
 
 
 @dataclass(frozen=True)
@@ -29,10 +37,11 @@ class OcrSettings:
     """Tesseract language models, joined by "+" (e.g. "vie" or "vie+eng")."""
 
     timeout_s: float = 300.0
-    """Seconds one page may take before Tesseract is killed and the page retried."""
+    """Seconds the recognition of one page may take before it is abandoned and retried."""
 
-    tesseract_cmd: str = "tesseract"
-    """The Tesseract executable: a name looked up on PATH or a full path."""
+    tessdata: str = ""
+    """Folder holding the ``.traineddata`` models; empty: ``TESSDATA_PREFIX``, then
+    :data:`TESSDATA_DIRS` (the system's models, from Debian's tesseract-ocr packages)."""
 
     detect_inverted: bool = False
     """Let Tesseract re-read doubtful lines as white-on-black text. Off by default: pages
@@ -43,124 +52,211 @@ class OcrSettings:
 @dataclass(frozen=True)
 class PageOcr:
     text: str
-    """NFC-normalised plain text of the page."""
+    """NFC-normalised plain text of the page: words joined by spaces, lines by newlines."""
 
     confidence: float
-    """Mean word confidence, 0 to 100 (words Tesseract scores -1 are ignored); 0.0 with no words."""
+    """Mean word confidence, 0 to 100 (words Tesseract scores below 0 are ignored); 0.0
+    with no words."""
 
-    text_pdf: Path
-    """Tesseract's one-page PDF holding only the invisible text layer, sized like the page."""
+    layout: Path
+    """The recognised lines and words with their places (:mod:`digitize.textlayer`), from
+    which assembly draws the invisible text layer."""
 
 
 def ocr_page(
-    page: PageImage, outdir: Path, settings: OcrSettings, *, image: Path | None = None
+    page: PageImage,
+    outdir: Path,
+    settings: OcrSettings,
+    *,
+    image: Image.Image | None = None,
 ) -> PageOcr:
-    """Recognise one page with a single Tesseract run writing PDF, text and TSV together.
+    """Recognise one page with a single Tesseract recognition, and write its layout.
 
-    Tesseract reads ``image`` when given: the normalised grey copy that
-    :func:`digitize.prepare.prepare_page` makes, which must have the page's pixel
-    size so that the text layer lies exactly over the kept image; otherwise it
-    reads the page image itself. Outputs are ``outdir/<page stem>.pdf``, ``.txt``
-    and ``.tsv``; they are written under a temporary name and renamed, so a rerun
-    replaces them whole. The child runs with ``OMP_THREAD_LIMIT=1`` (pages are
-    parallelised by the caller) and the page's resolution. Raises
-    :class:`OcrTimeout` when the run exceeds ``settings.timeout_s`` and
-    :class:`OcrError` when Tesseract cannot run or fails.
+    Tesseract reads ``image`` when given (the upright grey copy that
+    :func:`digitize.prepare.prepare_images` makes, the page's pixel size), else
+    the page's image file. The layout goes to ``outdir/<page stem>.json``,
+    written under a temporary name and renamed, so a rerun replaces it whole.
+    Raises :class:`OcrTimeout` past ``settings.timeout_s`` and :class:`OcrError`
+    when the models cannot be loaded or recognition fails.
     """
     outdir.mkdir(parents=True, exist_ok=True)
-    stem = page.path.stem
-    temp_base = outdir / f".{stem}.{os.getpid()}.{secrets.token_hex(4)}"
-    produced = {ext: Path(f"{temp_base}.{ext}") for ext in _OUTPUTS}
-    final = {ext: outdir / f"{stem}.{ext}" for ext in _OUTPUTS}
-    try:
-        _run_tesseract(page, image or page.path, temp_base, settings)
-        missing = [ext for ext, path in produced.items() if not path.is_file()]
-        if missing:
-            raise OcrError(
-                f"Nhận dạng chữ trang {stem} không tạo đủ kết quả",
-                detail=f"missing outputs: {', '.join(missing)}",
+    if image is None:
+        image = _open(page)
+    layout = recognise(image, page.dpi, settings, name=page.path.stem)
+    path = outdir / f"{page.path.stem}.json"
+    write_layout(layout, path)
+    return PageOcr(text=layout_text(layout), confidence=_mean_confidence(layout), layout=path)
+
+
+def recognise(image: Image.Image, dpi: int, settings: OcrSettings, *, name: str = "") -> PageLayout:
+    """The lines and words Tesseract recognises on a page image at ``dpi``.
+
+    The engine of this process for ``settings`` (models loaded once) reads the
+    image's pixels from memory; no file is written.
+    """
+    grey = image if image.mode in ("L", "RGB") else image.convert("L")
+    engine = _engine(settings)
+    with engine.lock:
+        api = engine.api
+        api.SetImageBytes(
+            grey.tobytes(),
+            grey.width,
+            grey.height,
+            len(grey.getbands()),
+            grey.width * len(grey.getbands()),
+        )
+        api.SetSourceResolution(dpi)
+        if not api.Recognize(timeout=max(1, round(settings.timeout_s * 1000))):
+            api.Clear()
+            raise OcrTimeout(
+                f"Nhận dạng chữ trang{' ' + name if name else ''} vượt quá thời gian cho phép "
+                f"({settings.timeout_s:g} giây) hoặc bị gián đoạn; sẽ thử lại",
             )
-        for ext in _OUTPUTS:
-            os.replace(produced[ext], final[ext])
-    finally:
-        for path in produced.values():
-            path.unlink(missing_ok=True)
-    return PageOcr(
-        text=_page_text(final["txt"]),
-        confidence=_mean_confidence(final["tsv"]),
-        text_pdf=final["pdf"],
+        lines = _lines(api)
+        api.Clear()
+    return PageLayout(width=grey.width, height=grey.height, dpi=dpi, lines=lines)
+
+
+def layout_text(layout: PageLayout) -> str:
+    """The plain text of a layout: words by spaces, lines by newlines (NFC)."""
+    return "\n".join(" ".join(word.text for word in line.words) for line in layout.lines)
+
+
+def find_tessdata(settings: OcrSettings) -> Path:
+    """The folder of Tesseract's models that holds every language of ``settings``.
+
+    Raises :class:`OcrError` (fail) naming the missing models when none does.
+    """
+    wanted = [lang for lang in settings.lang.split("+") if lang]
+    candidates = [settings.tessdata] if settings.tessdata else []
+    if not settings.tessdata:
+        prefix = os.environ.get("TESSDATA_PREFIX", "")
+        candidates += [prefix, str(Path(prefix) / "tessdata")] if prefix else []
+        candidates += list(TESSDATA_DIRS)
+    for folder in candidates:
+        if wanted and all((Path(folder) / f"{lang}.traineddata").is_file() for lang in wanted):
+            return Path(folder)
+    raise OcrError(
+        f"Máy xử lý thiếu dữ liệu nhận dạng chữ cho ngôn ngữ '{settings.lang}' "
+        "(cài gói tesseract-ocr-vie)",
+        disposition="fail",
+        detail=f"no {settings.lang} models in: {', '.join(candidates)}",
     )
 
 
-def _run_tesseract(page: PageImage, image: Path, output_base: Path, settings: OcrSettings) -> None:
-    """Run Tesseract once on the page's image, mapping its failures to digitize errors."""
-    command = [
-        settings.tesseract_cmd,
-        str(image),
-        str(output_base),
-        "--dpi",
-        str(page.dpi),
-        "-l",
-        settings.lang,
-        "-c",
-        "textonly_pdf=1",
-        "-c",
-        f"tessedit_do_invert={int(settings.detect_inverted)}",
-        *_OUTPUTS,
-    ]
-    environment = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-    stem = page.path.stem
+@dataclass
+class _Engine:
+    api: PyTessBaseAPI
+    """Tesseract's API with its models loaded."""
+
+    lock: threading.Lock
+    """One recognition at a time on this API (it is not thread-safe)."""
+
+
+_ENGINES: dict[tuple[int, OcrSettings], _Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _engine(settings: OcrSettings) -> _Engine:
+    """This process's Tesseract for ``settings``, created on first use.
+
+    Keyed by process id too: a forked worker makes its own rather than sharing
+    one inherited from its parent.
+    """
+    key = (os.getpid(), settings)
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = _Engine(api=_start(settings), lock=threading.Lock())
+            _ENGINES[key] = engine
+        return engine
+
+
+def _start(settings: OcrSettings) -> PyTessBaseAPI:
+    """Load Tesseract's models for ``settings`` into a new API."""
+    # Pages are parallelised by the caller, one process a page: Tesseract's own
+    # threads would only compete with them.
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     try:
-        completed = subprocess.run(
-            command,
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=settings.timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise OcrTimeout(
-            f"Nhận dạng chữ trang {stem} vượt quá thời gian cho phép "
-            f"({settings.timeout_s:g} giây); sẽ thử lại",
-        ) from None
-    except OSError as exc:
+        from tesserocr import OEM, PSM, PyTessBaseAPI
+    except ImportError as exc:
         raise OcrError(
-            "Không chạy được chương trình nhận dạng chữ Tesseract trên máy xử lý",
+            "Máy xử lý chưa cài thư viện nhận dạng chữ Tesseract (tesserocr)",
             disposition="retry",
-            detail=f"{settings.tesseract_cmd}: {exc.strerror or type(exc).__name__}",
+            detail=str(exc),
         ) from None
-    if completed.returncode != 0:
-        stderr = completed.stderr.decode("utf-8", "replace")[-_STDERR_TAIL:]
-        raise OcrError(
-            f"Nhận dạng chữ trang {stem} thất bại (mã lỗi Tesseract {completed.returncode})",
-            # Killed by a signal (e.g. out of memory) may pass on another try.
-            disposition="retry" if completed.returncode < 0 else "fail",
-            detail=stderr,
+    tessdata = find_tessdata(settings)
+    try:
+        api = PyTessBaseAPI(
+            path=f"{tessdata}/", lang=settings.lang, oem=OEM.DEFAULT, psm=PSM.AUTO, init=True
         )
+    except RuntimeError as exc:
+        raise OcrError(
+            f"Không nạp được dữ liệu nhận dạng chữ cho ngôn ngữ '{settings.lang}'",
+            disposition="fail",
+            detail=f"{tessdata}: {exc}"[:300],
+        ) from None
+    api.SetVariable("tessedit_do_invert", "1" if settings.detect_inverted else "0")
+    return api
 
 
-def _page_text(path: Path) -> str:
-    """Tesseract's text output, NFC, without the trailing page separator and blank lines."""
-    text = path.read_text(encoding="utf-8", errors="replace")
-    return unicodedata.normalize("NFC", text).strip("\f\n\r\t ")
+def _lines(api: PyTessBaseAPI) -> tuple[Line, ...]:
+    """The recognised lines of the current page, in reading order, with their words."""
+    from tesserocr import RIL
+
+    iterator = api.GetIterator()
+    if iterator is None:
+        return ()
+    lines: list[Line] = []
+    words: list[Word] = []
+    baseline: tuple[int, int, int, int] | None = None
+    box: tuple[int, int, int, int] | None = None
+
+    def close() -> None:
+        if words and baseline is not None and box is not None:
+            lines.append(Line(baseline=baseline, box=box, words=tuple(words)))
+
+    while True:
+        if not iterator.Empty(RIL.WORD):
+            if iterator.IsAtBeginningOf(RIL.TEXTLINE):
+                close()
+                words = []
+                box = iterator.BoundingBox(RIL.TEXTLINE)
+                points = iterator.Baseline(RIL.TEXTLINE)
+                baseline = (
+                    (points[0][0], points[0][1], points[1][0], points[1][1])
+                    if points
+                    else (box[0], box[3], box[2], box[3])
+                )
+            text = unicodedata.normalize("NFC", iterator.GetUTF8Text(RIL.WORD) or "").strip()
+            word_box = iterator.BoundingBox(RIL.WORD)
+            if text and word_box is not None:
+                words.append(
+                    Word(text=text, box=word_box, confidence=iterator.Confidence(RIL.WORD))
+                )
+        if not iterator.Next(RIL.WORD):
+            break
+    close()
+    return tuple(lines)
 
 
-def _mean_confidence(path: Path) -> float:
-    """Mean confidence of the recognised words in a Tesseract TSV file (0.0 with none)."""
-    reader = csv.DictReader(
-        io.StringIO(path.read_text(encoding="utf-8", errors="replace")),
-        delimiter="\t",
-        quoting=csv.QUOTE_NONE,
-    )
-    scores: list[float] = []
-    for row in reader:
-        if row.get("level") != "5" or not (row.get("text") or "").strip():
-            continue
-        try:
-            score = float(row.get("conf") or -1)
-        except ValueError:
-            continue
-        if score >= 0:
-            scores.append(score)
+def _mean_confidence(layout: PageLayout) -> float:
+    """Mean confidence of the recognised words (0.0 with none)."""
+    scores = [w.confidence for line in layout.lines for w in line.words if w.confidence >= 0]
     return sum(scores) / len(scores) if scores else 0.0
+
+
+def _open(page: PageImage) -> Image.Image:
+    """Decode a page image file (raises OcrError, to be retried, when it cannot be read)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(page.path)
+            image.load()
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise OcrError(
+            f"Không đọc được ảnh trang {page.path.stem} để nhận dạng chữ; sẽ thử lại",
+            disposition="retry",
+            detail=f"{type(exc).__name__}: {exc}"[:300],
+        ) from None
+    return image

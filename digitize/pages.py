@@ -47,6 +47,10 @@ class PageImage:
     mode: str
     """Pillow mode of the page image: "1", "L" or "RGB"."""
 
+    encoded: Path | None = None
+    """The same image already compressed for the PDF
+    (:func:`digitize.compression.write_encoded`), when a worker did it beside the OCR."""
+
 
 def split_pages(inputs: Sequence[Path], workdir: Path) -> list[PageImage]:
     """Decode the scans in ``inputs`` (in the order given) into one image file per page.

@@ -12,10 +12,11 @@ from functools import partial
 from pathlib import Path
 
 from digitize.assemble import DossierMetadata, assemble_pdf
-from digitize.errors import BadInputError
+from digitize.compression import encode_image, write_encoded
+from digitize.errors import BadInputError, DigitizeError
 from digitize.ocr import OcrSettings, PageOcr, ocr_page
 from digitize.pages import PageImage, count_pages, split_file, split_pages
-from digitize.prepare import PreparedPage, PrepareSettings, prepare_page
+from digitize.prepare import PreparedPage, PrepareSettings, prepare_images
 from digitize.quality import (
     Finding,
     PageQuality,
@@ -133,12 +134,26 @@ def process_page(
 
     The orientation is decided from the page's text-line profile, with Tesseract's
     orientation detection as a separate, cheap run only when that cannot decide;
-    the text layer and the text still come from one Tesseract run on the page.
-    Upright images go to ``workdir/prepared``, OCR outputs to ``workdir/ocr``.
+    the text, the word confidences and the words' places come from one Tesseract
+    recognition of the upright image, handed over in memory. The kept image is
+    compressed for the PDF here too, beside the OCR, so that assembly only copies
+    bytes. Upright images go to ``workdir/prepared``, the page's layout to
+    ``workdir/ocr``, the compressed image to ``workdir/encoded``.
     ``blank`` says the gate found the page blank (its confidence is then not flagged).
     """
-    prepared = prepare_page(page, workdir / "prepared", prepare)
-    ocr = ocr_page(prepared.page, workdir / "ocr", settings, image=prepared.ocr_image)
+    prepared, kept, ocr_image = prepare_images(page, workdir / "prepared", prepare)
+    ocr = ocr_page(prepared.page, workdir / "ocr", settings, image=ocr_image)
+    encoded = workdir / "encoded"
+    encoded.mkdir(parents=True, exist_ok=True)
+    try:
+        stored = write_encoded(encode_image(kept), encoded / f"{page.path.stem}.img")
+    except (OSError, ValueError) as exc:
+        raise DigitizeError(
+            f"Không nén được ảnh trang {number} để ghép vào tệp PDF; sẽ thử lại",
+            disposition="retry",
+            detail=f"{type(exc).__name__}: {exc}"[:300],
+        ) from None
+    prepared = replace(prepared, page=replace(prepared.page, encoded=stored))
     findings = page_findings(number, prepared, ocr, blank=blank, quality=quality)
     return PageOutcome(prepared, ocr, findings)
 

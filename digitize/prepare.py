@@ -25,6 +25,7 @@ __all__ = [
     "PreparedPage",
     "detect_orientation",
     "grey_for_ocr",
+    "prepare_images",
     "prepare_page",
 ]
 
@@ -121,10 +122,6 @@ class PreparedPage:
     """The page image kept for the PDF: upright and deskewed, same mode and resolution as
     the scan, never binarised or filtered; the scan itself when nothing had to change."""
 
-    ocr_image: Path
-    """What Tesseract reads: for a colour page a grey copy with the same geometry as
-    ``page`` and red seals lifted (:func:`grey_for_ocr`); else ``page.path`` itself."""
-
     orientation: Orientation
     """The rotation and skew found and undone."""
 
@@ -132,15 +129,24 @@ class PreparedPage:
 def prepare_page(
     page: PageImage, outdir: Path, settings: PrepareSettings | None = None
 ) -> PreparedPage:
-    """Make one page upright and straight, and write what Tesseract should read.
+    """Make one page upright and straight; :func:`prepare_images` without the OCR copy."""
+    return prepare_images(page, outdir, settings)[0]
+
+
+def prepare_images(
+    page: PageImage, outdir: Path, settings: PrepareSettings | None = None
+) -> tuple[PreparedPage, Image.Image, Image.Image]:
+    """Make one page upright and straight: its description, the kept image and Tesseract's.
 
     Writes ``outdir/<stem>.png`` (``.tif`` when bilevel) when the page had to be
-    turned or deskewed, and ``outdir/<stem>-ocr.png``, the grey copy Tesseract
-    reads, for a colour page; files are written under a temporary name and renamed, so
-    a rerun replaces them whole. The kept image keeps the scan's mode and size
+    turned or deskewed; the file is written under a temporary name and renamed, so
+    a rerun replaces it whole. The kept image keeps the scan's mode and size
     (width and height swap for a quarter turn): deskewing resamples it once,
-    with white filling the corners. An image that cannot be read or written raises
-    :class:`~digitize.errors.DigitizeError`, to be retried.
+    with white filling the corners. Both images are returned decoded. The image
+    for Tesseract has the kept image's geometry: for a colour page a grey copy with red seals
+    lifted (:func:`grey_for_ocr`), else the kept image itself. An image that
+    cannot be read or written raises :class:`~digitize.errors.DigitizeError`, to
+    be retried.
     """
     settings = settings or PrepareSettings()
     try:
@@ -153,23 +159,22 @@ def prepare_page(
         ) from None
 
 
-def _prepare(page: PageImage, outdir: Path, settings: PrepareSettings) -> PreparedPage:
-    """:func:`prepare_page` without the mapping of file errors."""
+def _prepare(
+    page: PageImage, outdir: Path, settings: PrepareSettings
+) -> tuple[PreparedPage, Image.Image, Image.Image]:
+    """:func:`prepare_images` without the mapping of file errors."""
     outdir.mkdir(parents=True, exist_ok=True)
-    with _open(page.path) as scan:
-        grey = _grey(scan)
-        orientation = _orientation(grey, page.dpi, settings)
-        upright = _apply(scan, orientation, settings)
-        kept = page if upright is scan else _write_kept(upright, page, outdir)
-        if scan.mode == "1":
-            return PreparedPage(page=kept, ocr_image=kept.path, orientation=orientation)
-        if scan.mode == "L":
-            # Tesseract binarises with Otsu's global threshold, which a contrast stretch
-            # does not move: a grey page is read as kept (faint pages measured alike).
-            return PreparedPage(page=kept, ocr_image=kept.path, orientation=orientation)
-        ocr_image = outdir / f"{page.path.stem}-ocr.png"
-        _save_atomically(_apply(grey, orientation, settings), ocr_image, kept.dpi)
-    return PreparedPage(page=kept, ocr_image=ocr_image, orientation=orientation)
+    scan = _open(page.path)
+    grey = _grey(scan)
+    orientation = _orientation(grey, page.dpi, settings)
+    upright = _apply(scan, orientation, settings)
+    kept = page if upright is scan else _write_kept(upright, page, outdir)
+    prepared = PreparedPage(page=kept, orientation=orientation)
+    if scan.mode in ("1", "L"):
+        # Tesseract binarises with Otsu's global threshold, which a contrast stretch
+        # does not move: a grey page is read as kept (faint pages measured alike).
+        return prepared, upright, upright
+    return prepared, upright, _apply(grey, orientation, settings)
 
 
 def detect_orientation(

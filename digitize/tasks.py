@@ -14,10 +14,8 @@ from digitize.assemble import DossierMetadata, assemble_pdf
 from digitize.errors import DigitizeError
 from digitize.models import Page
 from digitize.ocr import OcrSettings, PageOcr
-from digitize.ocr import ocr_page as run_ocr
 from digitize.pages import PageImage, split_pages
-from digitize.pipeline import page_findings
-from digitize.prepare import prepare_page
+from digitize.pipeline import process_page
 from digitize.quality import Finding, blocking, blocking_reason, check_pages
 from dossiers.files import store_file
 from dossiers.models import Document, DocumentState
@@ -38,6 +36,7 @@ def _page_image(page: Page) -> PageImage:
         width=page.width,
         height=page.height,
         mode=page.mode,
+        encoded=Path(page.encoded_path) if page.encoded_path else None,
     )
 
 
@@ -136,11 +135,10 @@ def ocr_page(self: Task, page_id: int) -> None:  # type: ignore[type-arg]
     if not page.done:
         ocr_settings = OcrSettings(lang=settings.OCR_LANG, timeout_s=settings.OCR_TIMEOUT_S)
         flags = list(page.flags or [])
-        workdir = _workdir(document)
+        blank = any(flag.get("code") == "blank" for flag in flags)
         try:
-            prepared = prepare_page(_page_image(page), workdir / "prepared")
-            result: PageOcr = run_ocr(
-                prepared.page, workdir / "ocr", ocr_settings, image=prepared.ocr_image
+            outcome = process_page(
+                _page_image(page), page.index + 1, _workdir(document), ocr_settings, blank=blank
             )
         except DigitizeError as exc:
             if exc.disposition == "retry" and self.request.retries < OCR_RETRIES:
@@ -149,21 +147,20 @@ def ocr_page(self: Task, page_id: int) -> None:  # type: ignore[type-arg]
                 document.pk, exc.message_vi, detail={"stage": "ocr", "page": str(page.index + 1)}
             )
             return
-        blank = any(flag.get("code") == "blank" for flag in flags)
-        found = page_findings(page.index + 1, prepared, result, blank=blank)
-        kept = prepared.page
+        kept = outcome.prepared.page
         Page.objects.filter(pk=page_id).update(
             done=True,
-            text=result.text,
-            confidence=result.confidence,
-            text_pdf_path=str(result.text_pdf),
+            text=outcome.ocr.text,
+            confidence=outcome.ocr.confidence,
+            layout_path=str(outcome.ocr.layout),
             image_path=str(kept.path),
+            encoded_path=str(kept.encoded or ""),
             width=kept.width,
             height=kept.height,
             mode=kept.mode,
-            rotation=prepared.orientation.rotation,
-            skew=prepared.orientation.skew,
-            flags=flags + [finding.as_dict() for finding in found],
+            rotation=outcome.prepared.orientation.rotation,
+            skew=outcome.prepared.orientation.skew,
+            flags=flags + [finding.as_dict() for finding in outcome.findings],
         )
     if not Page.objects.filter(document_id=document.pk, done=False).exists():
         assemble_document.delay(document.pk)
@@ -196,7 +193,7 @@ def assemble_document(document_id: int) -> None:
                 (
                     _page_image(p),
                     PageOcr(
-                        text=p.text, confidence=p.confidence or 0.0, text_pdf=Path(p.text_pdf_path)
+                        text=p.text, confidence=p.confidence or 0.0, layout=Path(p.layout_path)
                     ),
                 )
                 for p in pages

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import subprocess
@@ -22,6 +21,7 @@ from digitize.assemble import DossierMetadata, assemble_pdf
 from digitize.errors import AssembleError
 from digitize.ocr import OcrSettings, PageOcr, ocr_page
 from digitize.pages import PageImage, split_pages
+from digitize.textlayer import read_layout
 from tests.support.degrade import add_seal
 from tests.support.scans import corpus_paragraphs, render_page, write_scan
 from tests.support.text import cer
@@ -224,22 +224,14 @@ def _pdftotext_words(path: Path, page: int) -> list[Box]:
 
 
 def _tesseract_words(ocr: PageOcr, dpi: int) -> list[Box]:
-    """Boxes (left, top, right, bottom, in points) of the words in Tesseract's TSV output."""
-    rows = csv.DictReader(
-        io.StringIO(ocr.text_pdf.with_suffix(".tsv").read_text(encoding="utf-8")),
-        delimiter="\t",
-        quoting=csv.QUOTE_NONE,
-    )
+    """Boxes (left, top, right, bottom, in points) of the words in the page's layout."""
     scale = 72 / dpi
+    layout = read_layout(ocr.layout)
     return [
-        (
-            int(r["left"]) * scale,
-            int(r["top"]) * scale,
-            (int(r["left"]) + int(r["width"])) * scale,
-            (int(r["top"]) + int(r["height"])) * scale,
-        )
-        for r in rows
-        if r["level"] == "5" and r["text"].strip()
+        (left * scale, top * scale, right * scale, bottom * scale)
+        for line in layout.lines
+        for word in line.words
+        for left, top, right, bottom in [word.box]
     ]
 
 
@@ -420,7 +412,7 @@ def test_failure_leaves_existing_output_untouched(assembled: Assembled, tmp_path
     """When a text layer is missing, assembly fails and the previous output stays as it was."""
     out = tmp_path / "ho-so.pdf"
     out.write_bytes(b"previous result")
-    broken = PageOcr(text="", confidence=0.0, text_pdf=tmp_path / "missing.pdf")
+    broken = PageOcr(text="", confidence=0.0, layout=tmp_path / "missing.json")
     with pytest.raises(AssembleError) as caught:
         assemble_pdf([(assembled.pages[0], assembled.ocrs[0]), (assembled.pages[1], broken)], out)
     assert "trang 2" in caught.value.message_vi

@@ -77,11 +77,8 @@ def test_given_workdir_keeps_pages_and_ocr(tmp_path: Path) -> None:
     result = digitize_files([tmp_path / "1.png"], tmp_path / "out.pdf", workdir=tmp_path / "work")
     assert result.pages == 1
     assert (tmp_path / "work" / "pages" / "0001.png").is_file()
-    assert sorted(p.name for p in (tmp_path / "work" / "ocr").iterdir()) == [
-        "0001.pdf",
-        "0001.tsv",
-        "0001.txt",
-    ]
+    assert sorted(p.name for p in (tmp_path / "work" / "ocr").iterdir()) == ["0001.json"]
+    assert sorted(p.name for p in (tmp_path / "work" / "encoded").iterdir()) == ["0001.img"]
 
 
 def test_bad_input_stops_before_any_output(tmp_path: Path) -> None:

@@ -1,15 +1,10 @@
-"""OCR of one page with Tesseract: accuracy, one run per page, outputs, failures."""
+"""OCR of one page with Tesseract in process: accuracy, one recognition a page, layout, failures."""
 
 from __future__ import annotations
 
-import json
-import os
-import stat
-import subprocess
-import sys
+import multiprocessing
 import time
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,57 +12,46 @@ from typing import Any
 import pytest
 from PIL import Image
 
+import digitize.ocr as ocr_module
 from digitize.errors import DigitizeError, OcrError, OcrTimeout
-from digitize.ocr import OcrSettings, PageOcr, ocr_page
+from digitize.ocr import (
+    OcrSettings,
+    PageOcr,
+    find_tessdata,
+    layout_text,
+    ocr_page,
+    recognise,
+)
 from digitize.pages import PageImage, split_pages
+from digitize.textlayer import read_layout
 from tests.support.scans import corpus_paragraphs, write_scan
 from tests.support.text import cer
 
-FAKE_TESSERACT = """#!{python}
-import json, os, sys, time
-log = {log!r}
-with open(log, "a", encoding="utf-8") as handle:
-    record = {{"argv": sys.argv, "omp": os.environ.get("OMP_THREAD_LIMIT")}}
-    handle.write(json.dumps(record) + "\\n")
-if {sleep} > 0:
-    time.sleep({sleep})
-base = sys.argv[2]
-runs = sum(1 for _ in open(log, encoding="utf-8"))
-with open(base + ".txt", "w", encoding="utf-8") as handle:
-    handle.write("Lần chạy %d\\n\\f" % runs)
-with open(base + ".tsv", "w", encoding="utf-8") as handle:
-    handle.write("level\\tpage_num\\tblock_num\\tpar_num\\tline_num\\tword_num\\tleft\\ttop"
-                 "\\twidth\\theight\\tconf\\ttext\\n")
-    handle.write("1\\t1\\t0\\t0\\t0\\t0\\t0\\t0\\t10\\t10\\t-1\\t\\n")
-    handle.write("5\\t1\\t1\\t1\\t1\\t1\\t0\\t0\\t5\\t5\\t90\\tLần\\n")
-    handle.write("5\\t1\\t1\\t1\\t1\\t2\\t5\\t0\\t5\\t5\\t70.5\\tchạy\\n")
-    handle.write("5\\t1\\t1\\t1\\t1\\t3\\t9\\t0\\t1\\t5\\t-1\\t \\n")
-with open(base + ".pdf", "wb") as handle:
-    handle.write(b"%PDF-1.5 fake")
-"""
+
+class _CountingApi:
+    """Tesseract's API with its recognitions counted (everything else passed through)."""
+
+    def __init__(self, api: Any, counts: list[int]) -> None:
+        self._api = api
+        self._counts = counts
+
+    def Recognize(self, *args: Any, **kwargs: Any) -> bool:
+        self._counts.append(1)
+        return bool(self._api.Recognize(*args, **kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._api, name)
 
 
 @dataclass(frozen=True)
 class Recognised:
-    """Pages rendered from the corpus, split and OCR'd once, with the Tesseract runs seen."""
+    """Pages rendered from the corpus, split and OCR'd once, with the recognitions counted."""
 
     pages: tuple[PageImage, ...]
     ocrs: tuple[PageOcr, ...]
     references: tuple[str, ...]
-    tesseract_runs: tuple[tuple[str, ...], ...]
-    seconds_per_page: tuple[float, ...]
+    recognitions: int
     outdir: Path
-
-
-def _counting(
-    real: Callable[..., subprocess.CompletedProcess[bytes]], calls: list[tuple[str, ...]]
-) -> Callable[..., subprocess.CompletedProcess[bytes]]:
-    def run(command: Any, *args: Any, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
-        if isinstance(command, list | tuple) and "tesseract" in str(command[0]):
-            calls.append(tuple(str(part) for part in command))
-        return real(command, *args, **kwargs)
-
-    return run
 
 
 @pytest.fixture(scope="module")
@@ -83,31 +67,21 @@ def recognised(tmp_path_factory: pytest.TempPathFactory) -> Recognised:
         write_scan(scans / "c.jpg", texts[6], dpi=300, mode="RGB"),
     )
     pages = split_pages(sorted(scans.iterdir()), root / "work")
-    calls: list[tuple[str, ...]] = []
-    seconds: list[float] = []
-    ocrs: list[PageOcr] = []
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(subprocess, "run", _counting(subprocess.run, calls))
-        for page in pages:
-            started = time.monotonic()
-            ocrs.append(ocr_page(page, root / "ocr", OcrSettings()))
-            seconds.append(time.monotonic() - started)
+    counts: list[int] = []
+    engine = ocr_module._engine(OcrSettings())
+    real_api = engine.api
+    engine.api = _CountingApi(real_api, counts)
+    try:
+        ocrs = tuple(ocr_page(page, root / "ocr", OcrSettings()) for page in pages)
+    finally:
+        engine.api = real_api
     return Recognised(
         pages=tuple(pages),
-        ocrs=tuple(ocrs),
+        ocrs=ocrs,
         references=references,
-        tesseract_runs=tuple(calls),
-        seconds_per_page=tuple(seconds),
+        recognitions=len(counts),
         outdir=root / "ocr",
     )
-
-
-def _fake_tesseract(tmp_path: Path, *, sleep: float = 0) -> tuple[str, Path]:
-    log = tmp_path / "tesseract-calls.jsonl"
-    script = tmp_path / "fake-tesseract"
-    script.write_text(FAKE_TESSERACT.format(python=sys.executable, log=str(log), sleep=sleep))
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    return str(script), log
 
 
 def _small_page(tmp_path: Path, *, dpi: int = 150) -> PageImage:
@@ -136,98 +110,120 @@ def test_clean_page_has_high_confidence(recognised: Recognised) -> None:
 
 
 def test_text_is_nfc_without_page_separator(recognised: Recognised) -> None:
-    """The page text is NFC and carries no trailing form feed or blank lines."""
+    """The page text is NFC and carries no form feed or surrounding blank lines."""
     for ocr in recognised.ocrs:
         assert unicodedata.is_normalized("NFC", ocr.text)
         assert ocr.text == ocr.text.strip()
         assert "\f" not in ocr.text
 
 
-def test_one_tesseract_run_per_page_makes_all_outputs(recognised: Recognised) -> None:
-    """Each page costs exactly one Tesseract run, asking for PDF, text and TSV at once."""
-    assert len(recognised.tesseract_runs) == len(recognised.pages)
-    for run, page in zip(recognised.tesseract_runs, recognised.pages, strict=True):
-        assert run[1] == str(page.path)
-        assert run[-3:] == ("pdf", "txt", "tsv")
-        assert "textonly_pdf=1" in run
+def test_one_recognition_per_page(recognised: Recognised) -> None:
+    """Each page costs exactly one Tesseract recognition, for text, confidences and places."""
+    assert recognised.recognitions == len(recognised.pages)
 
 
-def test_outputs_are_named_after_the_page(recognised: Recognised) -> None:
-    """The text PDF, text and TSV files are named after the page stem; no temporaries remain."""
-    names = sorted(p.name for p in recognised.outdir.iterdir())
+def test_layout_is_named_after_the_page_and_matches_the_text(recognised: Recognised) -> None:
+    """Each page's layout file is named after its stem, has its size, and spells its text."""
     stems = [p.path.stem for p in recognised.pages]
-    assert names == sorted(f"{stem}.{ext}" for stem in stems for ext in ("pdf", "tsv", "txt"))
-    assert [o.text_pdf for o in recognised.ocrs] == [recognised.outdir / f"{s}.pdf" for s in stems]
-    assert all(o.text_pdf.read_bytes().startswith(b"%PDF") for o in recognised.ocrs)
+    assert sorted(p.name for p in recognised.outdir.iterdir()) == sorted(f"{s}.json" for s in stems)
+    for page, ocr in zip(recognised.pages, recognised.ocrs, strict=True):
+        assert ocr.layout == recognised.outdir / f"{page.path.stem}.json"
+        layout = read_layout(ocr.layout)
+        assert (layout.width, layout.height, layout.dpi) == (page.width, page.height, page.dpi)
+        words = [w for line in layout.lines for w in line.words]
+        assert " ".join(w.text for w in words) == " ".join(ocr.text.split())
+        for word in words:
+            left, top, right, bottom = word.box
+            assert 0 <= left < right <= page.width and 0 <= top < bottom <= page.height
+            assert 0 <= word.confidence <= 100
+
+
+def test_lines_are_in_reading_order_with_level_baselines(recognised: Recognised) -> None:
+    """Lines come top to bottom, each baseline level and near the bottom of its line's box."""
+    layout = read_layout(recognised.ocrs[0].layout)
+    assert len(layout.lines) > 10
+    tops = [line.box[1] for line in layout.lines]
+    assert tops == sorted(tops)
+    for line in layout.lines:
+        x1, y1, x2, y2 = line.baseline
+        assert x2 > x1 and abs(y2 - y1) <= 3
+        assert line.box[1] < y1 <= line.box[3]
 
 
 def test_blank_page_has_no_text_and_zero_confidence(tmp_path: Path) -> None:
-    """A blank page yields empty text and a confidence of exactly 0.0."""
+    """A blank page yields empty text, no lines and a confidence of exactly 0.0."""
     result = ocr_page(_small_page(tmp_path), tmp_path / "ocr", OcrSettings())
     assert result.text == ""
     assert result.confidence == 0.0
-    assert result.text_pdf.is_file()
+    assert read_layout(result.layout).lines == ()
 
 
-def test_child_runs_single_threaded_at_the_page_dpi(tmp_path: Path) -> None:
-    """Tesseract gets OMP_THREAD_LIMIT=1, the page's dpi and the language asked for."""
-    command, log = _fake_tesseract(tmp_path)
-    page = _small_page(tmp_path, dpi=150)
-    settings = OcrSettings(lang="vie+eng", tesseract_cmd=command)
-    parent_limit = os.environ.get("OMP_THREAD_LIMIT")
-    result = ocr_page(page, tmp_path / "ocr", settings)
-    assert os.environ.get("OMP_THREAD_LIMIT") == parent_limit  # only the child's is set
-    [call] = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    argv = call["argv"]
-    assert call["omp"] == "1"
-    assert argv[argv.index("--dpi") + 1] == "150"
-    assert argv[argv.index("-l") + 1] == "vie+eng"
-    assert "tessedit_do_invert=0" in argv  # no second, inverted reading of doubtful lines
-    assert result.text == "Lần chạy 1"
-    assert result.confidence == pytest.approx(80.25)  # mean of 90 and 70.5; -1 and blanks skipped
-    assert result.text_pdf == tmp_path / "ocr" / "0001.pdf"
+def test_rerun_replaces_layout_whole(tmp_path: Path) -> None:
+    """OCR of the same page again replaces the layout and leaves no temporaries behind."""
+    write_scan(tmp_path / "p.png", "Giấy tiếp nhận hồ sơ và hẹn trả kết quả", dpi=300)
+    [page] = split_pages([tmp_path / "p.png"], tmp_path / "work")
+    first = ocr_page(page, tmp_path / "ocr", OcrSettings())
+    first.layout.write_text("hỏng", encoding="utf-8")
+    second = ocr_page(page, tmp_path / "ocr", OcrSettings())
+    assert second.text == first.text
+    assert "hồ sơ" in second.text
+    assert read_layout(second.layout).lines
+    assert [p.name for p in (tmp_path / "ocr").iterdir()] == ["0001.json"]
 
 
-def test_rerun_replaces_outputs_whole(tmp_path: Path) -> None:
-    """OCR of the same page again replaces the previous outputs and leaves no temporaries."""
-    command, _ = _fake_tesseract(tmp_path)
-    page = _small_page(tmp_path)
-    settings = OcrSettings(tesseract_cmd=command)
-    ocr_page(page, tmp_path / "ocr", settings)
-    second = ocr_page(page, tmp_path / "ocr", settings)
-    assert second.text == "Lần chạy 2"
-    assert sorted(p.name for p in (tmp_path / "ocr").iterdir()) == [
-        "0001.pdf",
-        "0001.tsv",
-        "0001.txt",
-    ]
+def test_engine_is_loaded_once_per_process() -> None:
+    """The models are loaded once per process and settings: a second page reuses them."""
+    settings = OcrSettings()
+    assert ocr_module._engine(settings) is ocr_module._engine(settings)
+    assert ocr_module._engine(OcrSettings(lang="vie+eng")) is not ocr_module._engine(settings)
 
 
-def test_slow_tesseract_is_killed_and_retryable(tmp_path: Path) -> None:
-    """A run longer than the timeout raises OcrTimeout, whose disposition is retry."""
-    command, _ = _fake_tesseract(tmp_path, sleep=30)
-    settings = OcrSettings(tesseract_cmd=command, timeout_s=0.5)
+def _engine_made_here(_: int) -> bool:
+    """In a worker process: whether it made an engine of its own (module-level to pickle)."""
+    import os
+
+    ocr_module._engine(OcrSettings())
+    return any(pid == os.getpid() for pid, _ in ocr_module._ENGINES)
+
+
+def test_forked_worker_makes_its_own_engine() -> None:
+    """A forked worker never uses the engine its parent loaded, but loads its own."""
+    ocr_module._engine(OcrSettings())
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        assert pool.map(_engine_made_here, [0]) == [True]
+
+
+def test_slow_recognition_is_abandoned_and_retryable(tmp_path: Path) -> None:
+    """Recognition past the timeout raises OcrTimeout (retry); no layout is written."""
+    reference = write_scan(tmp_path / "dense.png", "\n".join(corpus_paragraphs(6, seed=8)), dpi=300)
+    [page] = split_pages([tmp_path / "dense.png"], tmp_path / "work")
+    started = time.monotonic()
     with pytest.raises(OcrTimeout) as caught:
-        ocr_page(_small_page(tmp_path), tmp_path / "ocr", settings)
+        ocr_page(page, tmp_path / "ocr", OcrSettings(timeout_s=0.05))
+    assert time.monotonic() - started < 2.5
     assert caught.value.disposition == "retry"
     assert "quá thời gian" in caught.value.message_vi
     assert list((tmp_path / "ocr").iterdir()) == []
+    # The same engine reads the page in full right after.
+    with Image.open(page.path) as image:
+        again = recognise(image, page.dpi, OcrSettings())
+    assert cer(reference, layout_text(again)) < 0.03
 
 
-def test_tesseract_failure_is_a_digitize_error(tmp_path: Path) -> None:
-    """Tesseract exiting with an error (unknown language) raises a failing DigitizeError."""
-    settings = OcrSettings(lang="khongco")
+def test_unknown_language_is_a_failing_digitize_error(tmp_path: Path) -> None:
+    """A language with no models raises OcrError (fail) naming it, in Vietnamese."""
     with pytest.raises(DigitizeError) as caught:
-        ocr_page(_small_page(tmp_path), tmp_path / "ocr", settings)
+        ocr_page(_small_page(tmp_path), tmp_path / "ocr", OcrSettings(lang="khongco"))
     assert isinstance(caught.value, OcrError)
     assert not isinstance(caught.value, OcrTimeout)
     assert caught.value.disposition == "fail"
-    assert "khongco" in caught.value.detail
-    assert list((tmp_path / "ocr").iterdir()) == []
+    assert "khongco" in caught.value.message_vi and "khongco" in caught.value.detail
+    assert not (tmp_path / "ocr").exists() or list((tmp_path / "ocr").iterdir()) == []
 
 
-def test_missing_tesseract_is_a_digitize_error(tmp_path: Path) -> None:
-    """A Tesseract executable that cannot be found raises DigitizeError, not OSError."""
-    settings = OcrSettings(tesseract_cmd=str(tmp_path / "khong-co-tesseract"))
-    with pytest.raises(DigitizeError, match="Tesseract"):
-        ocr_page(_small_page(tmp_path), tmp_path / "ocr", settings)
+def test_models_are_found_in_the_system_folder_or_where_told(tmp_path: Path) -> None:
+    """Without a setting the system's vie models are found; a folder without them is refused."""
+    assert (find_tessdata(OcrSettings()) / "vie.traineddata").is_file()
+    with pytest.raises(OcrError, match="tesseract-ocr-vie"):
+        find_tessdata(OcrSettings(tessdata=str(tmp_path)))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import stat
 import sys
 from dataclasses import dataclass
@@ -21,8 +19,9 @@ from digitize.prepare import (
     PreparedPage,
     PrepareSettings,
     detect_orientation,
-    prepare_page,
+    prepare_images,
 )
+from digitize.textlayer import read_layout
 from tests.support.degrade import add_seal, certificate_form, degrade
 from tests.support.scans import corpus_paragraphs, render_page
 from tests.support.text import cer
@@ -61,8 +60,8 @@ def _split(image: Image.Image, folder: Path, name: str = "scan.png") -> PageImag
 
 def _prepare_and_read(image: Image.Image, folder: Path) -> tuple[PageImage, PreparedPage, str]:
     page = _split(image, folder)
-    prepared = prepare_page(page, folder / "prepared")
-    ocr = ocr_page(prepared.page, folder / "ocr", OcrSettings(), image=prepared.ocr_image)
+    prepared, _, ocr_image = prepare_images(page, folder / "prepared")
+    ocr = ocr_page(prepared.page, folder / "ocr", OcrSettings(), image=ocr_image)
     return page, prepared, ocr.text
 
 
@@ -110,11 +109,13 @@ def test_form_with_a_ruled_table_is_turned_right_without_osd(turned: int) -> Non
 def test_upright_page_is_kept_as_scanned(source: Source, tmp_path: Path) -> None:
     """A straight grey page is neither rewritten nor copied: Tesseract reads the scan itself."""
     page = _split(source.image, tmp_path)
-    prepared = prepare_page(page, tmp_path / "prepared")
+    prepared, kept, ocr_image = prepare_images(page, tmp_path / "prepared")
     assert prepared.orientation.rotation == 0
     assert abs(prepared.orientation.skew) < 0.2
     assert prepared.page == page
-    assert prepared.ocr_image == page.path
+    assert ocr_image is kept
+    with Image.open(page.path) as scanned:
+        assert np.array_equal(np.asarray(scanned), np.asarray(kept))
     assert not any((tmp_path / "prepared").iterdir())
 
 
@@ -122,7 +123,7 @@ def test_kept_image_is_deskewed_but_not_degraded(source: Source, tmp_path: Path)
     """Deskewing keeps the grey page's size, mode, resolution and grey levels (no binarising)."""
     scan = degrade(source.image, skew_deg=-3.0)
     page = _split(scan, tmp_path)
-    prepared = prepare_page(page, tmp_path / "prepared")
+    prepared, kept_image, ocr_image = prepare_images(page, tmp_path / "prepared")
     kept = prepared.page
     assert (kept.width, kept.height, kept.mode, kept.dpi) == (
         page.width,
@@ -141,7 +142,7 @@ def test_kept_image_is_deskewed_but_not_degraded(source: Source, tmp_path: Path)
     top_left = np.flatnonzero(rows[:, left : left + 200].any(axis=1))[0]
     top_right = np.flatnonzero(rows[:, right - 600 : right].any(axis=1))[0]
     assert abs(int(top_left) - int(top_right)) < 12  # 3° over ~2000 px would be ~100
-    assert prepared.ocr_image == kept.path
+    assert ocr_image is kept_image
 
 
 def test_bilevel_page_stays_bilevel(source: Source, tmp_path: Path) -> None:
@@ -149,17 +150,19 @@ def test_bilevel_page_stays_bilevel(source: Source, tmp_path: Path) -> None:
     scan = degrade(source.image, skew_deg=2.0, rotate=180).convert("1")
     scan.info["dpi"] = (300, 300)
     page = _split(scan, tmp_path, "scan.tif")
-    prepared = prepare_page(page, tmp_path / "prepared")
+    prepared, kept, ocr_image = prepare_images(page, tmp_path / "prepared")
     assert prepared.orientation.rotation == 180
     assert prepared.page.mode == "1"
     assert prepared.page.path.suffix == ".tif"
-    assert prepared.ocr_image == prepared.page.path
+    assert kept.mode == "1"
+    assert ocr_image is kept
 
 
 def test_red_seal_over_text_does_not_block_ocr(source: Source, tmp_path: Path) -> None:
     """A red seal stamped over the text is lifted from the OCR copy but kept in the PDF image."""
     scan = add_seal(source.image, seed=4)
     page, prepared, text = _prepare_and_read(scan, tmp_path)
+    _, _, ocr_copy = prepare_images(page, tmp_path / "again")
     assert cer(source.text, text) < 0.03
     # The kept image is the colour scan itself, seal included.
     assert prepared.page == page
@@ -167,9 +170,8 @@ def test_red_seal_over_text_does_not_block_ocr(source: Source, tmp_path: Path) -
         reds = np.asarray(kept.convert("RGB"), dtype=np.int16)
     is_red = (reds[..., 0] - reds[..., 1:].max(axis=-1)) > 100
     assert is_red.sum() > 2000
-    with Image.open(prepared.ocr_image) as ocr_copy:
-        assert ocr_copy.size == (page.width, page.height)
-        grey = np.asarray(ocr_copy)
+    assert (ocr_copy.size, ocr_copy.mode) == ((page.width, page.height), "L")
+    grey = np.asarray(ocr_copy)
     # Where the seal is inked, plain luminance is nearly as dark as text; the OCR copy
     # is near paper white there.
     assert np.median(np.asarray(scan.convert("L"))[is_red]) < 130
@@ -284,16 +286,9 @@ def test_text_layer_lies_over_the_kept_ink(mixed_run: MixedRun) -> None:
     work = mixed_run.workdir
     with Image.open(work / "prepared" / "0002.png") as kept:
         ink = np.asarray(kept.convert("L")) < 128
-    rows = csv.DictReader(
-        io.StringIO((work / "ocr" / "0002.tsv").read_text(encoding="utf-8")),
-        delimiter="\t",
-        quoting=csv.QUOTE_NONE,
-    )
-    boxes = [
-        (int(r["left"]), int(r["top"]), int(r["width"]), int(r["height"]))
-        for r in rows
-        if r["level"] == "5" and (r["text"] or "").strip() and float(r["conf"]) > 80
-    ]
+    layout = read_layout(work / "ocr" / "0002.json")
+    assert (layout.width, layout.height) == (ink.shape[1], ink.shape[0])
+    boxes = [w.box for line in layout.lines for w in line.words if w.confidence > 80]
     assert len(boxes) > 20
-    inked = [ink[top : top + h, left : left + w].mean() > 0.05 for left, top, w, h in boxes]
+    inked = [ink[top:bottom, left:right].mean() > 0.05 for left, top, right, bottom in boxes]
     assert sum(inked) / len(inked) > 0.95
