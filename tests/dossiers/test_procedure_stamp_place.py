@@ -33,7 +33,7 @@ def test_nothing_configured_is_valid_and_has_no_box(procedure: Procedure) -> Non
 
 
 def test_a_page_number_needs_the_number_choice_and_back(procedure: Procedure) -> None:
-    """"Page number" needs a number, and a number without that choice is refused."""
+    """A page number needs the “page number” choice, and that choice needs a number."""
     assert "stamp_page_number" in errors_of(configured(procedure, stamp_page="number"))
     assert "stamp_page_number" in errors_of(
         configured(procedure, stamp_page="last", stamp_page_number=2)

@@ -27,9 +27,11 @@ A4 = (0.0, 0.0, 595.276, 841.89)
 
 
 def batch_of(document: Document) -> Batch:
-    return BatchItem.objects.select_related("batch__office", "batch__procedure").get(
-        document=document
-    ).batch
+    return (
+        BatchItem.objects.select_related("batch__office", "batch__procedure")
+        .get(document=document)
+        .batch
+    )
 
 
 def sign_through_approval(
