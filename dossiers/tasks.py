@@ -27,6 +27,7 @@ def reconcile() -> dict[str, int]:
     """
     from digitize.tasks import dispatch_pending, prepare_document
     from publishing.tasks import deliver_document, delivery_owed, publish_document
+    from signing.tasks import enqueue_due_auto_signatures
 
     now = timezone.now()
     counts: dict[str, int] = {}
@@ -49,6 +50,10 @@ def reconcile() -> dict[str, int]:
                     continue
                 deliver_document.delay(document_id)
             counts[state] = counts.get(state, 0) + 1
+    # automatic signatures due again: a lost message, a passing failure, a fixed key
+    auto_signing = enqueue_due_auto_signatures()
+    if auto_signing:
+        counts["AUTO_SIGN"] = auto_signing
     work = Path(settings.WORK_DIR)
     if work.exists():
         active = {

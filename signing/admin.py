@@ -1,10 +1,21 @@
-"""Admin pages for signers and batches."""
+"""Admin pages for signers, batches, organisation keys and automatic signing."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
 
-from signing.models import Batch, BatchItem, OfficeSigningPolicy, Signer
+from signing.models import (
+    AutoSignature,
+    AutoSignPolicy,
+    Batch,
+    BatchItem,
+    OfficeSigningPolicy,
+    OrganisationKey,
+    Signer,
+)
 
 
 @admin.register(Signer)
@@ -56,3 +67,62 @@ class BatchAdmin(admin.ModelAdmin[Batch]):
     list_display = ("pk", "office", "signer", "state", "created_at")
     list_filter = ("office", "state")
     inlines = [BatchItemInline]
+
+
+@admin.register(OrganisationKey)
+class OrganisationKeyAdmin(admin.ModelAdmin[OrganisationKey]):
+    list_display = ("office", "pkcs12_path", "active")
+    list_filter = ("active",)
+
+
+@admin.register(AutoSignPolicy)
+class AutoSignPolicyAdmin(admin.ModelAdmin[AutoSignPolicy]):
+    list_display = ("office", "procedure", "enabled")
+    list_filter = ("office", "enabled")
+
+
+@admin.register(AutoSignature)
+class AutoSignatureAdmin(admin.ModelAdmin[AutoSignature]):
+    list_display = (
+        "document",
+        "organisation_key",
+        "approved_at",
+        "signed_at",
+        "attempts",
+        "retry_at",
+        "last_error",
+    )
+    list_filter = ("organisation_key__office",)
+    search_fields = ("document__dossier__code",)
+    readonly_fields = [f.name for f in AutoSignature._meta.fields]
+    actions = ["retry_now", "give_to_officials"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AutoSignature | None = None) -> bool:
+        return False
+
+    @admin.action(description="Thử ký tự động lại ngay")
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[AutoSignature]) -> None:
+        from signing.tasks import enqueue_due_auto_signatures
+
+        queryset.filter(signed_at__isnull=True, handed_over_at__isnull=True).update(
+            retry_at=timezone.now()
+        )
+        count = enqueue_due_auto_signatures()
+        self.message_user(request, f"Đã đưa {count} tài liệu vào hàng đợi ký tự động.")
+
+    @admin.action(description="Chuyển cho lãnh đạo ký duyệt")
+    def give_to_officials(self, request: HttpRequest, queryset: QuerySet[AutoSignature]) -> None:
+        from signing.autosign import hand_over
+
+        actor = request.user.get_username()
+        moved = sum(hand_over(record, actor) for record in queryset)
+        level = messages.SUCCESS if moved == queryset.count() else messages.WARNING
+        self.message_user(
+            request,
+            f"Đã chuyển {moved} tài liệu cho lãnh đạo ký duyệt (tài liệu đã ký hoặc đang ký thì "
+            "không chuyển).",
+            level,
+        )

@@ -232,18 +232,31 @@ def check_key(signer: Signer, key: Any) -> None:
     The certificate must match the signer's registered SHA-256 fingerprint when
     there is one, else carry the signer's display name as its common name.
     """
-    cert = getattr(key, "signing_cert", None)
     try:
-        if cert is None:
-            raise ApprovalError("Khóa ký không kèm chứng thư số; không ký.")
-        check_signing_certificate(cert)
-        check_belongs_to(
-            cert,
-            expected_fingerprint_sha256=signer.cert_sha256 or None,
-            expected_subject_cn=None if signer.cert_sha256 else signer.display_name,
+        check_certificate(
+            getattr(key, "signing_cert", None),
+            fingerprint=signer.cert_sha256,
+            name=signer.display_name,
         )
     except SigningError as exc:
         raise ApprovalError(f"{exc.message_vi} ({signer.display_name}); không ký.") from None
+
+
+def check_certificate(cert: Any, *, fingerprint: str, name: str) -> None:
+    """Raise SigningError unless ``cert`` may sign now and is the one registered for its holder.
+
+    The holder (an official, an office) registers a SHA-256 ``fingerprint``, or
+    else the certificate's common name must be ``name``; see
+    :func:`signing.keys.check_belongs_to`.
+    """
+    if cert is None:
+        raise SigningError("Khóa ký không kèm chứng thư số")
+    check_signing_certificate(cert)
+    check_belongs_to(
+        cert,
+        expected_fingerprint_sha256=fingerprint or None,
+        expected_subject_cn=None if fingerprint else name,
+    )
 
 
 class UnlockedKey:

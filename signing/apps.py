@@ -10,6 +10,7 @@ class SigningConfig(AppConfig):
 
     def ready(self) -> None:
         from dossiers.workflow import state_changed
-        from signing.approval import on_state_changed
+        from signing.autosign import on_state_changed
 
+        # automatic signing where the office's policy says so, else the officials' batch
         state_changed.connect(on_state_changed, dispatch_uid="signing.batch_assignment")

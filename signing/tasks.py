@@ -1,0 +1,26 @@
+"""Celery tasks of the signing stage: automatic signing with the office's organisation key."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from signing.autosign import due_for_retry, sign_automatically
+
+
+@shared_task(acks_late=True)
+def auto_sign_document(document_id: int) -> str:
+    """Approve and sign one document with its office's organisation key (queue ``sign``).
+
+    Takes only the id: the key's passphrase is read from its file in the worker,
+    never carried in the message. Idempotent: a signed document, or one being
+    signed by another worker, is left alone.
+    """
+    return sign_automatically(document_id)
+
+
+def enqueue_due_auto_signatures() -> int:
+    """Put in line every document whose automatic signing is due again; return how many."""
+    due = due_for_retry()
+    for document_id in due:
+        auto_sign_document.delay(document_id)
+    return len(due)
