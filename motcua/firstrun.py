@@ -66,13 +66,16 @@ def _groups() -> tuple[Group, Group]:
 
 
 def seed_development() -> Path | None:
-    """On an empty database: a demo office, its procedures, accounts and a dev signing key.
+    """On an empty database: a demo office, its procedures, accounts and dev signing keys.
 
+    The official gets a PKCS#12 key; the office gets an organisation key whose
+    passphrase lives in a file only the service's account reads, ready for
+    automatic signing once an administrator adds a policy (none is made here).
     Returns the folder holding the development credentials, or None if the
     database already had offices.
     """
     from signing.devpki import make_dev_pki
-    from signing.models import Signer
+    from signing.models import OrganisationKey, Signer
 
     if Office.objects.exists():
         return None
@@ -89,6 +92,17 @@ def seed_development() -> Path | None:
         development=True,
     )
     shutil.copyfile(issued.ca_cert, Path(settings.TRUST_DIR) / "dev-ca.pem")
+    org_passphrase_file = dev / "DEV-ONLY-organisation-passphrase.txt"
+    org_passphrase = secrets.token_urlsafe(18)
+    _private_write(org_passphrase_file, org_passphrase + "\n")
+    organisation = make_dev_pki(
+        dev / "to-chuc",
+        signer_name=DEMO_OFFICE[1],
+        organisation=DEMO_OFFICE[1],
+        passphrase=org_passphrase.encode(),
+        development=True,
+    )
+    shutil.copyfile(organisation.ca_cert, Path(settings.TRUST_DIR) / "dev-organisation-ca.pem")
     accounts = {
         "quantri": secrets.token_urlsafe(12),
         "vanthu": secrets.token_urlsafe(12),
@@ -116,6 +130,11 @@ def seed_development() -> Path | None:
             display_name="Nguyễn Văn An",
             title="Chủ tịch UBND xã",
             pkcs12_path=str(issued.pkcs12),
+        )
+        OrganisationKey.objects.create(
+            office=office,
+            pkcs12_path=str(organisation.pkcs12),
+            passphrase_file=str(org_passphrase_file),
         )
     (Path(settings.INBOX_DIR) / office.code).mkdir(parents=True, exist_ok=True)
     return dev

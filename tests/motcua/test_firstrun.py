@@ -10,8 +10,9 @@ from django.contrib.auth.models import User
 
 from dossiers.models import Office
 from motcua.firstrun import CLERK_GROUP, DEMO_OFFICE, DEMO_PROCEDURES, SIGNER_GROUP, prepare
-from signing.keys import load_pkcs12_signer, read_passphrase_file
-from signing.models import Signer
+from signing.autosign import read_service_passphrase
+from signing.keys import common_name, load_pkcs12_signer, read_passphrase_file
+from signing.models import AutoSignPolicy, OrganisationKey, Signer
 from tests.conftest import DataDirs
 
 
@@ -58,6 +59,12 @@ def test_first_run_makes_a_working_demo_office(
     signer = Signer.objects.get(user=official, office=office)
     key = load_pkcs12_signer(Path(signer.pkcs12_path), read_passphrase_file(passphrase_file))
     assert key.signing_cert is not None
+
+    org_key = OrganisationKey.objects.get(office=office, active=True)
+    org_passphrase = read_service_passphrase(Path(org_key.passphrase_file))
+    org_cert = load_pkcs12_signer(Path(org_key.pkcs12_path), org_passphrase).signing_cert
+    assert org_cert is not None and common_name(org_cert) == office.name
+    assert not AutoSignPolicy.objects.exists()  # automatic signing waits for an administrator
     trust = data_dirs.trust / "dev-ca.pem"
     assert trust.read_bytes() == (dev / "ca.pem").read_bytes()
 
@@ -69,13 +76,13 @@ def test_second_run_changes_nothing(
     """Preparing again keeps the office, the accounts and the key as they were."""
     prepare()
     dev = data_dirs.pki / "dev"
-    before = {p.name: p.read_bytes() for p in dev.iterdir()}
+    before = {p: p.read_bytes() for p in dev.rglob("*") if p.is_file()}
     users = set(User.objects.values_list("username", "password"))
 
     prepare(announce=True)
 
     assert Office.objects.count() == 1
-    assert {p.name: p.read_bytes() for p in dev.iterdir()} == before
+    assert {p: p.read_bytes() for p in dev.rglob("*") if p.is_file()} == before
     assert set(User.objects.values_list("username", "password")) == users
     assert capsys.readouterr().out == ""
 
