@@ -15,10 +15,11 @@ import signal
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, Pipe, wait
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from asn1crypto import cms, tsp
 from asn1crypto import x509 as asn1_x509
@@ -50,6 +51,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 OutcomeStatus = Literal["signed", "skipped", "failed"]
+
+_T = TypeVar("_T")
 
 _PREFETCH = 2
 """Job indices handed to a worker ahead, so it never waits for the parent between documents."""
@@ -307,9 +310,22 @@ class _Runner:
         self.skip_existing = skip_existing
 
     def run(self, index: int) -> JobOutcome:
-        job = self.jobs[index]
+        """Sign job ``index`` and write its output; never raises."""
+        return self.finish(self.sign(index))
+
+    def sign(self, index: int) -> JobOutcome | _Signed:
+        """Sign job ``index`` in memory: its outcome when there is nothing to write."""
+        return self._guarded(lambda: self._sign(self.jobs[index]))
+
+    def finish(self, step: JobOutcome | _Signed) -> JobOutcome:
+        """Write a signed document to its output (temporary name, fsync, rename)."""
+        if isinstance(step, JobOutcome):
+            return step
+        return self._guarded(lambda: step.write())
+
+    def _guarded(self, work: Callable[[], _T]) -> _T | JobOutcome:
         try:
-            return self._run(job)
+            return work()
         except SigningError as exc:
             return JobOutcome("failed", message_vi=exc.message_vi, disposition=exc.disposition)
         except Exception:
@@ -318,7 +334,7 @@ class _Runner:
                 "failed", message_vi="Lỗi không mong đợi khi ký tài liệu", disposition="fail"
             )
 
-    def _run(self, job: SignJob) -> JobOutcome:
+    def _sign(self, job: SignJob) -> JobOutcome | _Signed:
         if callable(self.skip_existing):
             if self.skip_existing(job):
                 return JobOutcome("skipped", sha256=_file_sha256(job.output))
@@ -331,9 +347,19 @@ class _Runner:
                     existing, data, self.signer, self.options.field_name
                 ):
                     return JobOutcome("skipped", sha256=hashlib.sha256(existing).hexdigest())
-        signed = sign_pdf(data, self.signer, self.options)
-        write_atomic(job.output, signed)
-        return JobOutcome("signed", sha256=hashlib.sha256(signed).hexdigest())
+        return _Signed(job.output, sign_pdf(data, self.signer, self.options))
+
+
+@dataclass(frozen=True)
+class _Signed:
+    """A document signed in memory, not yet written."""
+
+    output: Path
+    data: bytes
+
+    def write(self) -> JobOutcome:
+        write_atomic(self.output, self.data)
+        return JobOutcome("signed", sha256=hashlib.sha256(self.data).hexdigest())
 
 
 def _read_source(job: SignJob) -> bytes:
@@ -395,6 +421,8 @@ class _Worker:
     pid: int
     conn: Connection
     inflight: collections.deque[int] = dataclasses.field(default_factory=collections.deque)
+    current: int | None = None
+    """The job the worker said it started last (its document, if it dies now)."""
 
 
 def _run_forked(runner: _Runner, delivery: _Delivery, count: int) -> int:
@@ -420,6 +448,9 @@ def _run_forked(runner: _Runner, delivery: _Delivery, count: int) -> int:
                 worker = workers[conn]
                 try:
                     index, outcome = conn.recv()
+                    if outcome is None:  # the worker started this job
+                        worker.current = index
+                        continue
                 except (EOFError, OSError):
                     received += _bury(worker, workers, pending, delivery)
                     if pending:
@@ -469,20 +500,43 @@ def _spawn(runner: _Runner, workers: dict[Connection, _Worker]) -> _Worker:
 
 
 def _worker_main(runner: _Runner, conn: Connection) -> None:
+    """Sign the jobs the parent sends; write each output while the next is being signed.
+
+    The worker says when it starts a job (``(index, None)``) and sends the outcome
+    once the output is on disk, so the parent always knows which document a dead
+    worker was on and never hears "signed" before the file is complete.
+    """
     # the parent decides what happens on Ctrl-C; SIGTERM stops the worker cleanly
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _raise_stopped)
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="motcua-ghi-tep-ky")
+    writing: tuple[int, Future[JobOutcome]] | None = None
     try:
         while True:
+            if writing is not None and not conn.poll():
+                _report(conn, writing)  # nothing else to do meanwhile: finish the write
+                writing = None
             try:
                 index = conn.recv()
             except EOFError:
                 return
             if index is None:
                 return
-            conn.send((index, runner.run(index)))
+            conn.send((index, None))
+            step = runner.sign(index)
+            if writing is not None:
+                _report(conn, writing)
+            writing = (index, writer.submit(runner.finish, step))
     except _WorkerStopped:
         return
+    finally:
+        writer.shutdown(wait=True)  # a file being written is completed or cleaned up
+
+
+def _report(conn: Connection, writing: tuple[int, Future[JobOutcome]]) -> None:
+    """Wait for a write and send its outcome to the parent."""
+    index, future = writing
+    conn.send((index, future.result()))
 
 
 def _raise_stopped(signum: int, frame: object) -> None:
@@ -505,14 +559,21 @@ def _bury(
     pending: collections.deque[int],
     delivery: _Delivery,
 ) -> int:
-    """Handle a worker that died: fail the document it was on, requeue the others."""
+    """Handle a worker that died: fail the document it was on, requeue the others.
+
+    A requeued job whose output the worker was still writing is signed again, or
+    skipped when its output turns out complete.
+    """
     del workers[worker.conn]
     worker.conn.close()
     _reap(worker.pid)
     logger.warning("a signing worker process ended unexpectedly")
     if not worker.inflight:
         return 0
-    current = worker.inflight.popleft()
+    current = worker.inflight[0]
+    if worker.current is not None and worker.current in worker.inflight:
+        current = worker.current
+    worker.inflight.remove(current)
     pending.extendleft(reversed(worker.inflight))
     delivery.add(
         current,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -232,6 +233,24 @@ def test_a_worker_that_dies_costs_only_its_document(tmp_path: Path, signer: Simp
     assert result.outcomes[2].disposition == "retry"
     assert "dừng bất thường" in result.outcomes[2].message_vi
     assert not doomed.exists()
+
+
+def test_an_output_is_whole_on_disk_when_its_outcome_arrives(
+    tmp_path: Path, signer: SimpleSigner, trust: list[Path]
+) -> None:
+    """Workers write while signing the next job, yet "signed" arrives only after the file."""
+    jobs = _jobs(_inputs(tmp_path / "in", 6), tmp_path / "out")
+    seen: list[tuple[str, bool, bool]] = []
+
+    def progress(done: int, _total: int, _path: Path, outcome: JobOutcome) -> None:
+        data = jobs[done - 1].output.read_bytes()
+        matches = hashlib.sha256(data).hexdigest() == outcome.sha256
+        seen.append((outcome.status, matches, verify_pdf(data, trust).ok))
+
+    sign_batch(signer, jobs, processes=2, progress=progress)
+
+    assert seen == [("signed", True, True)] * 6
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [j.output.name for j in jobs]
 
 
 def test_conflicting_outputs_are_refused_before_signing(
