@@ -121,6 +121,10 @@ class Figures:
     tesseract_seconds_per_page: float = 0.0
     tesseract_cpu_per_page: float = 0.0
     bound_pages_per_second: float = 0.0
+    engine_seconds_per_page: float = 0.0
+    """Single-thread seconds a page of motcua's own engine (Tesseract in process through
+    tesserocr, same models): decoding the page and recognising it, nothing else."""
+    engine_bound_pages_per_second: float = 0.0
     runs: dict[str, Run] = field(default_factory=dict)
 
 
@@ -182,6 +186,13 @@ def _bench(args: argparse.Namespace, scratch: Path) -> Figures:
     figures.tesseract_seconds_per_page = plain.seconds / plain.pages
     figures.tesseract_cpu_per_page = plain.cpu_per_page
     figures.bound_pages_per_second = args.jobs / figures.tesseract_seconds_per_page
+    figures.engine_seconds_per_page = _engine_seconds_per_page(clean)
+    figures.engine_bound_pages_per_second = args.jobs / figures.engine_seconds_per_page
+    print(
+        f"  motcua's engine alone, one thread, clean pages: "
+        f"{figures.engine_seconds_per_page:.2f} s/page",
+        flush=True,
+    )
     if not args.skip_ocrmypdf:
         runs["ocrmypdf clean"] = _ocrmypdf(clean, scratch / "ocrmypdf-clean", args.jobs, [])
         _progress(runs["ocrmypdf clean"], "ocrmypdf, clean pages")
@@ -315,6 +326,35 @@ def _tesseract(scans: list[Scan], folder: Path) -> Run:
     run.cpu_seconds = _children_cpu() - cpu_before
     run.cer = _cer([s.text for s in scans], texts)
     return run
+
+
+_ENGINE_LOOP = (
+    "import sys, time\n"
+    "from PIL import Image\n"
+    "from digitize.ocr import OcrSettings, recognise\n"
+    "recognise(Image.new('L', (64, 64), 255), 300, OcrSettings())  # load the models\n"
+    "started = time.perf_counter()\n"
+    "for path in sys.argv[1:]:\n"
+    "    with Image.open(path) as image:\n"
+    "        image.load()\n"
+    "        recognise(image, round(image.info.get('dpi', (300, 300))[0]), OcrSettings())\n"
+    "print(time.perf_counter() - started)\n"
+)
+"""Decodes and recognises each page in turn with motcua's in-process engine, one thread,
+and prints the seconds the loop took (the models loaded beforehand)."""
+
+
+def _engine_seconds_per_page(scans: list[Scan]) -> float:
+    """Seconds a page of motcua's own engine on one thread (see :data:`_ENGINE_LOOP`)."""
+    completed = subprocess.run(
+        [sys.executable, "-c", _ENGINE_LOOP, *(str(s.path) for s in scans)],
+        cwd=_ROOT,
+        env={**os.environ, "OMP_THREAD_LIMIT": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(completed.stdout.strip().splitlines()[-1]) / len(scans)
 
 
 def _ocrmypdf(scans: list[Scan], folder: Path, jobs: int, extra: list[str]) -> Run:
@@ -473,6 +513,16 @@ def _print_table(figures: Figures, args: argparse.Namespace) -> None:
         f"≥ {TARGET_OF_BOUND:.2f}",
         None if clean.failed else clean.pages_per_second / bound >= TARGET_OF_BOUND,
     )
+    engine = figures.engine_bound_pages_per_second
+    if engine:
+        add(
+            "",
+            "",
+            f"{engine:.3f} bound of motcua's own engine",
+            f"{clean.pages_per_second / engine:.2f}",
+            "",
+            None,
+        )
     if ocr is not None and not ocr.failed:
         speedup = clean.pages_per_second / ocr.pages_per_second
         add(
@@ -566,6 +616,12 @@ def _print_table(figures: Figures, args: argparse.Namespace) -> None:
         f"so the bound is {figures.jobs} × {1 / figures.tesseract_seconds_per_page:.3f} "
         f"= {bound:.3f} pages/s"
     )
+    if figures.engine_seconds_per_page:
+        print(
+            f"motcua's engine (Tesseract in process, same models) alone: "
+            f"{figures.engine_seconds_per_page:.2f} s/page on one thread, so its own bound is "
+            f"{figures.engine_bound_pages_per_second:.3f} pages/s"
+        )
     header = ("", "motcua", "reference", "ratio", "target", "")
     for row in (header, *rows):
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
@@ -595,6 +651,13 @@ def _versions(args: argparse.Namespace) -> str:
         ["tesseract", "--version"], capture_output=True, text=True, check=False
     ).stdout.splitlines()
     parts = [tesseract[0] if tesseract else "tesseract ?"]
+    engine = subprocess.run(
+        [sys.executable, "-c", "import tesserocr; print(tesserocr.tesseract_version())"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.splitlines()
+    parts.append(f"motcua's engine: tesserocr with {engine[0] if engine else '?'}")
     if not args.skip_ocrmypdf:
         version = subprocess.run(
             ["ocrmypdf", "--version"], capture_output=True, text=True, check=False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,14 @@ from pypdf.generic import DictionaryObject, PdfObject, StreamObject
 
 from digitize.errors import BadInputError
 
-__all__ = ["DEFAULT_DPI", "PageImage", "count_pages", "split_pages"]
+__all__ = [
+    "DEFAULT_DPI",
+    "PageImage",
+    "count_pages",
+    "iter_split_file",
+    "split_file",
+    "split_pages",
+]
 
 DEFAULT_DPI = 300
 """Resolution assumed for an image that does not record a plausible one."""
@@ -28,6 +36,9 @@ _RASTER_FORMATS = ("JPEG", "PNG", "TIFF")
 """Pillow formats accepted as scans (a camera JPEG may open as format "MPO")."""
 
 _PDF_MAGIC = b"%PDF-"
+
+_EXIF_ORIENTATION = 0x0112
+"""EXIF tag of the camera's orientation (1: as stored)."""
 
 
 @dataclass(frozen=True)
@@ -74,13 +85,29 @@ def split_file(path: Path, workdir: Path, *, first: int = 1) -> list[PageImage]:
     Files of one document can so be split in parallel, each told where its pages
     start (see :func:`count_pages`).
     """
-    pages_dir = workdir / "pages"
-    pages_dir.mkdir(parents=True, exist_ok=True)
     pages: list[PageImage] = []
-    for image, dpi in _decoded_pages(path):
-        pages.append(_write_page(image, dpi, pages_dir / f"{first + len(pages):04d}"))
+    for page, image in iter_split_file(path, workdir, first=first):
+        pages.append(page)
         image.close()
     return pages
+
+
+def iter_split_file(
+    path: Path, workdir: Path, *, first: int = 1
+) -> Iterator[tuple[PageImage, Image.Image]]:
+    """Split one scan file as :func:`split_file` does, yielding each page with its pixels.
+
+    The caller may look at the decoded page (the quality gate does) before the next
+    one is decoded, and should close it. A PNG page that needs no change (its mode
+    kept, no EXIF turn, square pixels) is linked or copied as it is, not re-encoded.
+    """
+    pages_dir = workdir / "pages"
+    pages_dir.mkdir(parents=True, exist_ok=True)
+    number = first
+    for image, dpi, as_is in _decoded_pages(path):
+        source = path if as_is else None
+        yield _write_page(image, dpi, pages_dir / f"{number:04d}", source=source), image
+        number += 1
 
 
 def count_pages(inputs: Sequence[Path]) -> int:
@@ -130,11 +157,13 @@ def _damaged(path: Path, detail: object) -> BadInputError:
     )
 
 
-def _decoded_pages(path: Path) -> Iterator[tuple[Image.Image, int]]:
-    """Yield each page of one input as a normalised image and its resolution."""
+def _decoded_pages(path: Path) -> Iterator[tuple[Image.Image, int, bool]]:
+    """Yield each page of one input as a normalised image, its resolution, and whether the
+    file itself holds exactly that image as a PNG (so it can be kept as it is)."""
     _check_file(path)
     if _is_pdf(path):
-        yield from _pdf_pages(path)
+        for image, dpi in _pdf_pages(path):
+            yield image, dpi, False
     else:
         yield from _raster_pages(path)
 
@@ -161,7 +190,7 @@ def _frame_count(image: Image.Image) -> int:
     return int(getattr(image, "n_frames", 1)) if image.format == "TIFF" else 1
 
 
-def _raster_pages(path: Path) -> Iterator[tuple[Image.Image, int]]:
+def _raster_pages(path: Path) -> Iterator[tuple[Image.Image, int, bool]]:
     """Yield the frames of a JPEG, PNG or (multi-page) TIFF, one decoded at a time."""
     with _open_raster(path) as image:
         for index in range(_frame_count(image)):
@@ -171,12 +200,19 @@ def _raster_pages(path: Path) -> Iterator[tuple[Image.Image, int]]:
                     image.seek(index)
                     image.load()
                     dpi = _recorded_dpi(image.info.get("dpi"))
-                    page = _normalise_mode(ImageOps.exif_transpose(image))
+                    # A PNG has one frame: it needs no copy to survive the next seek.
+                    single = image.format == "PNG"
+                    turned = image.getexif().get(_EXIF_ORIENTATION, 1) not in (0, 1)
+                    page = _normalise_mode(
+                        image if single and not turned else ImageOps.exif_transpose(image)
+                    )
             except Image.DecompressionBombError:
                 raise BadInputError(f"Ảnh trong tệp '{_name(path)}' quá lớn để xử lý") from None
             except (OSError, SyntaxError, ValueError, EOFError) as exc:
                 raise _damaged(path, exc) from None
-            yield _square_pixels(page, dpi)
+            square, resolution = _square_pixels(page, dpi)
+            as_is = single and square is image and page.mode in {"L", "RGB"}
+            yield square, resolution, as_is
 
 
 def _recorded_dpi(value: object) -> tuple[float, float]:
@@ -245,13 +281,24 @@ def _to_eight_bit(image: Image.Image) -> Image.Image:
     return wide.point(lambda v: v * scale + 0.5).convert("L")  # + 0.5: round, not truncate
 
 
-def _write_page(image: Image.Image, dpi: int, base: Path) -> PageImage:
-    """Write one page image atomically (PNG, or TIFF G4 when bilevel) and describe it."""
+def _write_page(
+    image: Image.Image, dpi: int, base: Path, *, source: Path | None = None
+) -> PageImage:
+    """Write one page image atomically (PNG, or TIFF G4 when bilevel) and describe it.
+
+    ``source`` is a PNG file holding exactly this image: it is hard-linked (or copied)
+    instead of encoded again.
+    """
     bilevel = image.mode == "1"
     path = base.with_suffix(".tif" if bilevel else ".png")
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        if bilevel:
+        if source is not None and not bilevel:
+            try:
+                os.link(source, temp)
+            except OSError:
+                shutil.copyfile(source, temp)
+        elif bilevel:
             image.save(temp, format="TIFF", compression="group4", dpi=(dpi, dpi))
         else:
             image.save(temp, format="PNG", compress_level=1, dpi=(dpi, dpi))

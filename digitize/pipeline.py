@@ -15,7 +15,7 @@ from digitize.assemble import DossierMetadata, assemble_pdf
 from digitize.compression import encode_image, write_encoded
 from digitize.errors import BadInputError, DigitizeError
 from digitize.ocr import OcrSettings, PageOcr, ocr_page
-from digitize.pages import PageImage, count_pages, split_file, split_pages
+from digitize.pages import PageImage, count_pages, iter_split_file
 from digitize.prepare import PreparedPage, PrepareSettings, prepare_images
 from digitize.quality import (
     Finding,
@@ -23,14 +23,20 @@ from digitize.quality import (
     QualitySettings,
     ScanQualityError,
     blocking,
-    check_pages,
     confidence_findings,
     document_rules,
     inspect_page,
     orientation_finding,
 )
 
-__all__ = ["DigitizeResult", "PageOutcome", "digitize_files", "page_findings", "process_page"]
+__all__ = [
+    "DigitizeResult",
+    "PageOutcome",
+    "digitize_files",
+    "page_findings",
+    "process_page",
+    "split_and_inspect",
+]
 
 _DEFAULT_SETTINGS = OcrSettings()
 _DEFAULT_QUALITY = QualitySettings()
@@ -99,7 +105,7 @@ def digitize_files(
     """
     started = time.monotonic()
     with _working_directory(workdir) as work, _pool(jobs) as pool:
-        pages, checked = _split_and_inspect(inputs, work, quality, pool)
+        pages, checked = split_and_inspect(inputs, work, quality, pool)
         gate = [finding for page in checked for finding in page.findings]
         if enforce_quality and blocking(gate):
             raise ScanQualityError(blocking(gate))
@@ -198,32 +204,39 @@ def _pool(jobs: int) -> Iterator[ProcessPoolExecutor | None]:
         yield pool
 
 
-def _split_and_inspect(
+def split_and_inspect(
     inputs: Sequence[Path],
     workdir: Path,
-    quality: QualitySettings,
-    pool: ProcessPoolExecutor | None,
+    quality: QualitySettings = _DEFAULT_QUALITY,
+    pool: ProcessPoolExecutor | None = None,
 ) -> tuple[list[PageImage], list[PageQuality]]:
-    """Split the inputs into pages and inspect each page, file by file in parallel.
+    """Split the inputs into page files and inspect each page, file by file in parallel.
 
-    Page numbers are known beforehand from the files' headers, so each worker
-    writes its pages under their final numbers; the document-wide rules (every
-    page blank) are applied once all pages are in.
+    Each page is inspected while it is still decoded from splitting. Page numbers
+    are known beforehand from the files' headers, so each worker writes its pages
+    under their final numbers; the document-wide rules (every page blank) are
+    applied once all pages are in. Raises
+    :class:`~digitize.errors.BadInputError` for an input that cannot be split.
     """
-    if pool is None or len(inputs) < 2:
-        split = split_pages(inputs, workdir)
-        return split, check_pages(split, quality)
     if not inputs:
         raise BadInputError("Không có tệp nào để số hóa")
-    firsts: list[int] = []
-    total = 1
-    for path in inputs:
-        firsts.append(total)
-        total += count_pages([path])
     work = partial(_split_one, workdir=workdir, quality=quality)
+    if pool is None or len(inputs) < 2:
+        results = []
+        total = 1
+        for path in inputs:
+            results.append(work(Path(path), total))
+            total += len(results[-1])
+    else:
+        firsts: list[int] = []
+        total = 1
+        for path in inputs:
+            firsts.append(total)
+            total += count_pages([path])
+        results = list(pool.map(work, inputs, firsts))
     pages: list[PageImage] = []
     inspected: list[PageQuality] = []
-    for file_pages in pool.map(work, inputs, firsts):
+    for file_pages in results:
         for page, page_quality in file_pages:
             pages.append(page)
             inspected.append(page_quality)
@@ -234,8 +247,11 @@ def _split_one(
     path: Path, first: int, *, workdir: Path, quality: QualitySettings
 ) -> list[tuple[PageImage, PageQuality]]:
     """Split one file and inspect its pages (module-level so workers can import it)."""
-    pages = split_file(path, workdir, first=first)
-    return [(page, inspect_page(page, first + n, quality)) for n, page in enumerate(pages)]
+    checked: list[tuple[PageImage, PageQuality]] = []
+    for page, image in iter_split_file(path, workdir, first=first):
+        with image:
+            checked.append((page, inspect_page(page, first + len(checked), quality, image=image)))
+    return checked
 
 
 def _process(

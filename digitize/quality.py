@@ -245,19 +245,28 @@ def _blocking_blank(finding: Finding) -> Finding:
 
 
 def inspect_page(
-    page: PageImage, number: int, settings: QualitySettings | None = None
+    page: PageImage,
+    number: int,
+    settings: QualitySettings | None = None,
+    *,
+    image: Image.Image | None = None,
 ) -> PageQuality:
     """Measure one page on a downscaled grey copy and say what is wrong with it.
 
-    An image that cannot be read raises :class:`~digitize.errors.DigitizeError`
-    (retry: the page splitter has just written it, so a second look may pass).
+    ``image`` is the page's decoded pixels when the caller has them (the page
+    splitter does), else the page's file is read. An image that cannot be read
+    raises :class:`~digitize.errors.DigitizeError` (retry: the page splitter has
+    just written it, so a second look may pass).
     """
     settings = settings or QualitySettings()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(page.path) as image:
-                grey = image.convert("L")
+        if image is not None:
+            grey = image if image.mode == "L" else image.convert("L")
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(page.path) as decoded:
+                    grey = decoded.convert("L")
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise DigitizeError(
             f"Không đọc được ảnh trang {number} để kiểm tra chất lượng; sẽ thử lại",

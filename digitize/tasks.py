@@ -14,9 +14,9 @@ from digitize.assemble import DossierMetadata, assemble_pdf
 from digitize.errors import DigitizeError
 from digitize.models import Page
 from digitize.ocr import OcrSettings, PageOcr
-from digitize.pages import PageImage, split_pages
-from digitize.pipeline import process_page
-from digitize.quality import Finding, blocking, blocking_reason, check_pages
+from digitize.pages import PageImage
+from digitize.pipeline import process_page, split_and_inspect
+from digitize.quality import Finding, blocking, blocking_reason
 from dossiers.files import store_file
 from dossiers.models import Document, DocumentState
 from dossiers.workflow import fail_document, transition
@@ -63,8 +63,7 @@ def prepare_document(document_id: int) -> None:
         return
     if not document.pages.exists():
         try:
-            images = split_pages(_source_files(document), _workdir(document))
-            checked = check_pages(images)
+            images, checked = split_and_inspect(_source_files(document), _workdir(document))
         except DigitizeError as exc:
             fail_document(document_id, exc.message_vi, detail={"stage": "pages"})
             return

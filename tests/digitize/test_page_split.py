@@ -42,6 +42,31 @@ def test_png_page_keeps_grey_mode_and_recorded_dpi(tmp_path: Path) -> None:
     assert _no_temporaries(tmp_path / "work")
 
 
+def test_plain_png_page_is_kept_as_it_is_not_encoded_again(tmp_path: Path) -> None:
+    """A grey or colour PNG that needs no change becomes the page as it is, byte for byte."""
+    write_scan(tmp_path / "grey.png", SHORT, dpi=300)
+    write_scan(tmp_path / "colour.png", SHORT, dpi=300, mode="RGB")
+    pages = split_pages([tmp_path / "grey.png", tmp_path / "colour.png"], tmp_path / "work")
+    for page, source in zip(pages, ("grey.png", "colour.png"), strict=True):
+        assert page.path.read_bytes() == (tmp_path / source).read_bytes()
+    assert _no_temporaries(tmp_path / "work")
+
+
+def test_png_that_needs_changing_is_encoded_again(tmp_path: Path) -> None:
+    """A PNG with a palette, an EXIF turn or unequal resolutions is rewritten, not linked."""
+    _palette(tmp_path)
+    turned = Image.new("L", (300, 200), 255)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    turned.save(tmp_path / "turned.png", exif=exif, dpi=(300, 300))
+    Image.new("L", (300, 200), 255).save(tmp_path / "stretched.png", dpi=(300, 150))
+    inputs = [tmp_path / "x.png", tmp_path / "turned.png", tmp_path / "stretched.png"]
+    pages = split_pages(inputs, tmp_path / "work")
+    for page, source in zip(pages, inputs, strict=True):
+        assert page.path.read_bytes() != source.read_bytes()
+    assert [(p.width, p.height) for p in pages[1:]] == [(200, 300), (300, 400)]
+
+
 def test_image_without_resolution_is_taken_as_300_dpi(tmp_path: Path) -> None:
     """A PNG that records no resolution is assumed to be scanned at 300 dpi."""
     Image.new("L", (800, 600), 255).save(tmp_path / "bare.png")
