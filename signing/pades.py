@@ -414,15 +414,29 @@ def _unsound(why: str) -> SigningError:
     )
 
 
+class _MetadataKeepingWriter(IncrementalPdfFileWriter):
+    """An incremental writer that leaves the document's Info and XMP metadata as they are.
+
+    pyHanko's writer appends its own name to the Info /Producer, sets the XMP
+    pdf:Producer to its name alone and re-serialises the XMP packet, so a PDF/A
+    whose Info and XMP agreed (as digitize writes them) no longer does. The
+    signature revision adds the signature, its field and its appearance; the
+    signing time is the signature's own /M.
+    """
+
+    def _update_meta(self) -> None:
+        return
+
+
 def _open_for_update(data: bytes) -> IncrementalPdfFileWriter:
     if not data.lstrip()[:5].startswith(b"%PDF-"):
         raise PdfInputError("Tệp không phải là tài liệu PDF")
     try:
         try:
-            writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=True)
+            writer = _MetadataKeepingWriter(io.BytesIO(data), strict=True)
         except PdfStrictReadError:
             # hybrid-reference and slightly malformed files need the lenient reader
-            writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+            writer = _MetadataKeepingWriter(io.BytesIO(data), strict=False)
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         raise PdfInputError() from exc
     if writer.prev.encrypted:

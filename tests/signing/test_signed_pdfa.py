@@ -1,0 +1,78 @@
+"""A digitized PDF/A stays PDF/A after signing: metadata untouched, stamp font embedded."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import cast
+
+import pytest
+from PIL import Image
+from pyhanko.sign.signers import SimpleSigner
+from pypdf import PdfReader
+from pypdf.generic import DictionaryObject, StreamObject
+
+from digitize.assemble import DossierMetadata, assemble_pdf
+from digitize.ocr import OcrSettings, ocr_page
+from digitize.pages import split_pages
+from digitize.pdfa import check_pdfa
+from signing.pades import SignOptions, sign_pdf
+from signing.stamp import LAYOUTS, Layout, StampText
+from signing.verify import verify_pdf
+from tests.support.pki import TEST_OFFICE, TEST_SIGNED_AT, TEST_SIGNER, read_stamps
+from tests.support.scans import corpus_paragraphs, write_scan
+
+
+@pytest.fixture(scope="module")
+def digitized(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """One scanned page through OCR and PDF/A assembly, with a dossier's metadata."""
+    root = tmp_path_factory.mktemp("pdfa-ky")
+    scans = root / "scans"
+    scans.mkdir()
+    write_scan(scans / "1.png", corpus_paragraphs(1, seed=7, max_chars=200)[0], dpi=150, mode="L")
+    pages = split_pages(sorted(scans.iterdir()), root / "work")
+    ocrs = [ocr_page(page, root / "ocr", OcrSettings()) for page in pages]
+    out = root / "ho-so.pdf"
+    metadata = DossierMetadata(
+        code="000.00.07.H29-250312-0042",
+        office=TEST_OFFICE,
+        procedure="Đăng ký khai sinh",
+        applicant="Trần Thị Bích Ngọc",
+        received_at=datetime(2025, 3, 12, 1, 30, tzinfo=UTC),
+    )
+    assemble_pdf(list(zip(pages, ocrs, strict=True)), out, metadata)
+    data = out.read_bytes()
+    assert check_pdfa(data) == []
+    return data
+
+
+def _metadata(pdf: bytes) -> tuple[dict[str, str], bytes]:
+    reader = PdfReader(io.BytesIO(pdf))
+    info = cast(DictionaryObject, reader.trailer["/Info"].get_object())
+    catalog = cast(DictionaryObject, reader.trailer["/Root"].get_object())
+    xmp = cast(StreamObject, catalog["/Metadata"].get_object()).get_data()
+    return {str(k): str(v) for k, v in info.items()}, xmp
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_signed_pdfa_keeps_its_metadata_and_passes_the_pdfa_check(
+    layout: Layout, digitized: bytes, signer: SimpleSigner, trust: list[Path], tmp_path: Path
+) -> None:
+    """Info and XMP (Producer included) are the digitized ones; no PDF/A check fails."""
+    image = tmp_path / "chu-ky.png"
+    Image.new("RGBA", (300, 100), (0, 0, 120, 255)).save(image)
+    stamp = StampText(
+        TEST_SIGNER, TEST_OFFICE, signed_at=TEST_SIGNED_AT, layout=layout, signature_image=image
+    )
+    signed = sign_pdf(digitized, signer, SignOptions(stamp=stamp))
+
+    assert check_pdfa(signed) == []
+    assert _metadata(signed) == _metadata(digitized)
+    info, _ = _metadata(signed)
+    assert info["/Producer"].startswith("motcua") and "pyHanko" not in info["/Producer"]
+    report = verify_pdf(signed, trust)
+    assert report.ok and len(report.signatures) == 1
+    assert "không bị sửa đổi" in report.signatures[0].summary_vi
+    (view,) = read_stamps(signed)
+    assert view.font_embedded and TEST_OFFICE in view.text
