@@ -186,13 +186,12 @@ def _bench(args: argparse.Namespace, scratch: Path) -> Figures:
     figures.tesseract_seconds_per_page = plain.seconds / plain.pages
     figures.tesseract_cpu_per_page = plain.cpu_per_page
     figures.bound_pages_per_second = args.jobs / figures.tesseract_seconds_per_page
-    figures.engine_seconds_per_page = _engine_seconds_per_page(clean)
+    runs["engine vie"] = _engine(clean)
+    _progress(runs["engine vie"], "motcua's engine alone (vie), one thread, clean pages")
+    figures.engine_seconds_per_page = runs["engine vie"].seconds / len(clean)
     figures.engine_bound_pages_per_second = args.jobs / figures.engine_seconds_per_page
-    print(
-        f"  motcua's engine alone, one thread, clean pages: "
-        f"{figures.engine_seconds_per_page:.2f} s/page",
-        flush=True,
-    )
+    runs["engine vie+eng"] = _engine(clean, "vie+eng")
+    _progress(runs["engine vie+eng"], "motcua's engine alone (vie+eng), one thread, clean pages")
     if not args.skip_ocrmypdf:
         runs["ocrmypdf clean"] = _ocrmypdf(clean, scratch / "ocrmypdf-clean", args.jobs, [])
         _progress(runs["ocrmypdf clean"], "ocrmypdf, clean pages")
@@ -329,32 +328,38 @@ def _tesseract(scans: list[Scan], folder: Path) -> Run:
 
 
 _ENGINE_LOOP = (
-    "import sys, time\n"
+    "import json, sys, time\n"
     "from PIL import Image\n"
-    "from digitize.ocr import OcrSettings, recognise\n"
-    "recognise(Image.new('L', (64, 64), 255), 300, OcrSettings())  # load the models\n"
+    "from digitize.ocr import OcrSettings, layout_text, recognise\n"
+    "settings = OcrSettings(lang=sys.argv[1])\n"
+    "recognise(Image.new('L', (64, 64), 255), 300, settings)  # load the models\n"
+    "texts = []\n"
     "started = time.perf_counter()\n"
-    "for path in sys.argv[1:]:\n"
+    "for path in sys.argv[2:]:\n"
     "    with Image.open(path) as image:\n"
     "        image.load()\n"
-    "        recognise(image, round(image.info.get('dpi', (300, 300))[0]), OcrSettings())\n"
-    "print(time.perf_counter() - started)\n"
+    "        dpi = round(image.info.get('dpi', (300, 300))[0])\n"
+    "        texts.append(layout_text(recognise(image, dpi, settings)))\n"
+    "print(json.dumps({'seconds': time.perf_counter() - started, 'texts': texts}))\n"
 )
 """Decodes and recognises each page in turn with motcua's in-process engine, one thread,
-and prints the seconds the loop took (the models loaded beforehand)."""
+and prints the seconds the loop took (the models loaded beforehand) and the texts."""
 
 
-def _engine_seconds_per_page(scans: list[Scan]) -> float:
-    """Seconds a page of motcua's own engine on one thread (see :data:`_ENGINE_LOOP`)."""
+def _engine(scans: list[Scan], lang: str = "vie") -> Run:
+    """motcua's own engine alone on the pages, one thread (see :data:`_ENGINE_LOOP`)."""
     completed = subprocess.run(
-        [sys.executable, "-c", _ENGINE_LOOP, *(str(s.path) for s in scans)],
+        [sys.executable, "-c", _ENGINE_LOOP, lang, *(str(s.path) for s in scans)],
         cwd=_ROOT,
         env={**os.environ, "OMP_THREAD_LIMIT": "1"},
         capture_output=True,
         text=True,
         check=True,
     )
-    return float(completed.stdout.strip().splitlines()[-1]) / len(scans)
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    run = Run(f"engine {lang}", len(scans), float(result["seconds"]))
+    run.cer = _cer([s.text for s in scans], list(result["texts"]))
+    return run
 
 
 def _ocrmypdf(scans: list[Scan], folder: Path, jobs: int, extra: list[str]) -> Run:
@@ -560,6 +565,17 @@ def _print_table(figures: Figures, args: argparse.Namespace) -> None:
         "",
         None,
     )
+    both = runs.get("engine vie+eng")
+    if both is not None and clean.cer is not None:
+        vie = runs["engine vie"]
+        add(
+            "engine alone: CER, s/page (vie; vie+eng)",
+            f"{_percent(vie.cer)}, {vie.seconds / vie.pages:.2f}",
+            f"{_percent(both.cer)}, {both.seconds / both.pages:.2f} with vie+eng",
+            "",
+            "",
+            None,
+        )
     hard = runs.get("motcua hard")
     if hard is not None:
         hard_ocr = runs.get("ocrmypdf hard")
