@@ -13,12 +13,12 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import hashes
-from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.layout import LayoutError
 from pyhanko.pdf_utils.misc import PdfError, PdfStrictReadError
@@ -26,6 +26,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter, enumerate_sig_fields
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.signers.pdf_signer import PdfSigningSession
 from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
 from pyhanko.sign.validation.generic_cms import validate_sig_integrity
@@ -48,7 +49,9 @@ from signing.errors import (
 from signing.stamp import StampText, default_stamp_box, nfc, stamp_placement, stamp_style
 from signing.timestamps import (
     LEVELS,
+    MetadataKeepingWriter,
     PadesLevel,
+    append_evidence,
     level_at_least,
     read_validation_data,
     signature_timestamp_tokens,
@@ -233,10 +236,12 @@ def sign_file(
 
 
 class _ClockedPdfSigner(PdfSigner):
-    """A PdfSigner whose signing time is given instead of read from the local clock.
+    """A PdfSigner whose signing time is given and whose later revisions keep the metadata.
 
     pyHanko takes the claimed signing time (``/M``) and the stamp's time from the
-    signing session; setting it here keeps both equal to the injected time.
+    signing session; setting it here keeps both equal to the injected time. The
+    DSS and document timestamp revisions (B-LT, B-LTA) are written like the
+    signature's, leaving Info and XMP as they are.
     """
 
     def __init__(self, *args: Any, signing_time: dt.datetime, **kwargs: Any) -> None:
@@ -249,6 +254,50 @@ class _ClockedPdfSigner(PdfSigner):
         session = super().init_signing_session(pdf_out, existing_fields_only=existing_fields_only)
         session.system_time = self._signing_time
         return session
+
+    async def async_sign_pdf(
+        self,
+        pdf_out: Any,
+        existing_fields_only: bool = False,
+        bytes_reserved: int | None = None,
+        *,
+        appearance_text_params: dict[str, str] | None = None,
+        in_place: bool = False,
+        output: IO[bytes] | None = None,
+        chunk_size: int = misc.DEFAULT_CHUNK_SIZE,
+    ) -> IO[bytes]:
+        """Sign as pyHanko does, but append the B-LT and B-LTA revisions with metadata left alone.
+
+        The steps are pyHanko's interrupted-signing ones; only the last, the
+        post-signing DSS and document timestamp, is :func:`append_evidence`.
+        """
+        session = self.init_signing_session(pdf_out, existing_fields_only=existing_fields_only)
+        validation_info = await session.perform_presign_validation(pdf_out)
+        if bytes_reserved is None:
+            bytes_reserved = await session.estimate_signature_container_size(
+                validation_info, tight=self.signature_meta.tight_size_estimates
+            )
+        tbs_document = session.prepare_tbs_document(
+            validation_info=validation_info,
+            bytes_reserved=bytes_reserved,
+            appearance_text_params=appearance_text_params,
+        )
+        digest, res_output = tbs_document.digest_tbs_document(
+            in_place=in_place, chunk_size=chunk_size, output=output
+        )
+        signed = await tbs_document.perform_signature(
+            document_digest=digest.document_digest,
+            pdf_cms_signed_attrs=PdfCMSSignedAttributes(
+                signing_time=session.system_time,
+                adobe_revinfo_attr=(
+                    None if validation_info is None else validation_info.adobe_revinfo_attr
+                ),
+                cades_signed_attrs=self.signature_meta.cades_signed_attr_spec,
+            ),
+        )
+        await append_evidence(res_output, signed)
+        result: IO[bytes] = misc.finalise_output(output, res_output)  # type: ignore[no-untyped-call]
+        return result
 
 
 def _checked_level(options: SignOptions) -> PadesLevel:
@@ -414,29 +463,15 @@ def _unsound(why: str) -> SigningError:
     )
 
 
-class _MetadataKeepingWriter(IncrementalPdfFileWriter):
-    """An incremental writer that leaves the document's Info and XMP metadata as they are.
-
-    pyHanko's writer appends its own name to the Info /Producer, sets the XMP
-    pdf:Producer to its name alone and re-serialises the XMP packet, so a PDF/A
-    whose Info and XMP agreed (as digitize writes them) no longer does. The
-    signature revision adds the signature, its field and its appearance; the
-    signing time is the signature's own /M.
-    """
-
-    def _update_meta(self) -> None:
-        return
-
-
 def _open_for_update(data: bytes) -> IncrementalPdfFileWriter:
     if not data.lstrip()[:5].startswith(b"%PDF-"):
         raise PdfInputError("Tệp không phải là tài liệu PDF")
     try:
         try:
-            writer = _MetadataKeepingWriter(io.BytesIO(data), strict=True)
+            writer = MetadataKeepingWriter(io.BytesIO(data), strict=True)
         except PdfStrictReadError:
             # hybrid-reference and slightly malformed files need the lenient reader
-            writer = _MetadataKeepingWriter(io.BytesIO(data), strict=False)
+            writer = MetadataKeepingWriter(io.BytesIO(data), strict=False)
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         raise PdfInputError() from exc
     if writer.prev.encrypted:

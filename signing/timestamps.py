@@ -8,7 +8,7 @@ import io
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import IO, Literal
 
 from asn1crypto import cms, tsp
 from asn1crypto import crl as asn1_crl
@@ -17,6 +17,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import hashes
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.decode_limits import DecodePurpose
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.xmp_xml import parse_xmp
 from pyhanko.pdf_utils.misc import IndirectObjectExpected, PdfError
 from pyhanko.pdf_utils.reader import HistoricalResolver
@@ -45,6 +46,7 @@ from pyhanko.sign.general import (
     extract_certificate_info,
     find_cms_attribute_iter,
 )
+from pyhanko.sign.signers.pdf_signer import PdfPostSignatureDocument, PdfTimeStamper
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
@@ -57,8 +59,10 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 __all__ = [
     "LEVELS",
     "SIGNED_DOCUMENT_POLICY",
+    "MetadataKeepingWriter",
     "PadesLevel",
     "ValidationData",
+    "append_evidence",
     "level_at_least",
     "read_validation_data",
     "revocation_context",
@@ -265,6 +269,59 @@ def _ocsp_mentions(
     except (KeyError, ValueError, TypeError, AttributeError):
         return False
     return False
+
+
+class MetadataKeepingWriter(IncrementalPdfFileWriter):
+    """An incremental writer that leaves the document's Info and XMP metadata as they are.
+
+    pyHanko's writer appends its own name to the Info /Producer, sets the XMP
+    pdf:Producer to its name alone and re-serialises the XMP packet, so a PDF/A
+    whose Info and XMP agreed (as digitize writes them) no longer does. Every
+    revision signing appends (signature, DSS, document timestamp) is written by
+    this writer; the signing time is the signature's own /M, a timestamp's its token's.
+    """
+
+    def _update_meta(self) -> None:
+        return
+
+
+async def append_evidence(output: IO[bytes], signed: PdfPostSignatureDocument) -> None:
+    """Append the B-LT and B-LTA revisions after a signature, with metadata left alone.
+
+    This is pyHanko's post-signing step written with :class:`MetadataKeepingWriter`:
+    at B-LT one revision with the DSS (the certificates and revocation data
+    collected before signing, the signature's VRI); at B-LTA that DSS goes into
+    the revision of the document timestamp, which covers it. The timestamp
+    authority's own data is in that DSS already (collected with the signer's),
+    so no revision follows the document timestamp. Nothing is appended below B-LT.
+    """
+    instructions = signed.post_sign_instructions
+    if instructions is None:
+        return
+    collected = instructions.validation_info
+    writer = MetadataKeepingWriter(
+        output, strict=instructions.strict, decode_limits=instructions.decode_limits
+    )
+    dss = DocumentSecurityStore.supply_dss_in_writer(
+        writer,
+        signed.sig_contents if instructions.dss_settings.include_vri else None,
+        paths=collected.validation_paths,
+        validation_context=signed.validation_context,
+        ocsps=collected.ocsps_to_embed,
+        crls=collected.crls_to_embed,
+        embed_roots=instructions.embed_roots,
+    )
+    if instructions.timestamper is None:
+        if dss.modified:
+            writer.write_in_place()  # type: ignore[no-untyped-call]
+        return
+    stamper = PdfTimeStamper(instructions.timestamper, field_name=instructions.timestamp_field_name)
+    await stamper.async_timestamp_pdf(
+        writer,
+        instructions.timestamp_md_algorithm or "sha256",
+        in_place=True,
+        tight_size_estimates=instructions.tight_size_estimates,
+    )
 
 
 class _InfoBookkeepingRule(DocInfoRule):

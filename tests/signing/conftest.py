@@ -1,7 +1,8 @@
-"""Fixtures for the signing tests: one throwaway PKI, signer and document per test session."""
+"""Fixtures for the signing tests: a throwaway PKI, signer and document, loopback PKI services."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from tests.support.pki import (
     make_test_pdf,
     make_test_pki,
 )
+from tests.support.testpki_services import PkiServices, running_pki_services
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +57,9 @@ def signed_pdf(unsigned_pdf: bytes, signer: SimpleSigner, visible_options: SignO
 @pytest.fixture()
 def trust(pki: IssuedKey) -> list[Path]:
     return [pki.ca_cert]
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PkiServices]:
+    with running_pki_services(tmp_path_factory.mktemp("pki-services")) as running:
+        yield running

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +23,7 @@ from signing.pades import SignOptions, StampText, sign_file, sign_pdf
 from signing.timestamps import LEVELS, PadesLevel, revocation_context, timestamper_for
 from signing.verify import verify_pdf
 from tests.support.pki import TEST_OFFICE, TEST_PASSPHRASE, TEST_SIGNER, make_test_pdf
-from tests.support.testpki_services import (
-    REVOKED_SIGNER,
-    PkiServices,
-    free_loopback_url,
-    running_pki_services,
-)
-
-
-@pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PkiServices]:
-    with running_pki_services(tmp_path_factory.mktemp("pki-services")) as running:
-        yield running
+from tests.support.testpki_services import REVOKED_SIGNER, PkiServices, free_loopback_url
 
 
 @pytest.fixture(scope="module")

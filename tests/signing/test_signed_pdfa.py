@@ -17,11 +17,20 @@ from digitize.assemble import DossierMetadata, assemble_pdf
 from digitize.ocr import OcrSettings, ocr_page
 from digitize.pages import split_pages
 from digitize.pdfa import check_pdfa
+from signing.keys import load_pkcs12_signer
 from signing.pades import SignOptions, sign_pdf
 from signing.stamp import LAYOUTS, Layout, StampText
+from signing.timestamps import PadesLevel, revocation_context
 from signing.verify import verify_pdf
-from tests.support.pki import TEST_OFFICE, TEST_SIGNED_AT, TEST_SIGNER, read_stamps
+from tests.support.pki import (
+    TEST_OFFICE,
+    TEST_PASSPHRASE,
+    TEST_SIGNED_AT,
+    TEST_SIGNER,
+    read_stamps,
+)
 from tests.support.scans import corpus_paragraphs, write_scan
+from tests.support.testpki_services import PkiServices
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +85,29 @@ def test_signed_pdfa_keeps_its_metadata_and_passes_the_pdfa_check(
     assert "không bị sửa đổi" in report.signatures[0].summary_vi
     (view,) = read_stamps(signed)
     assert view.font_embedded and TEST_OFFICE in view.text
+
+
+@pytest.mark.parametrize("level", ["B-T", "B-LT", "B-LTA"])
+def test_pdfa_signed_with_evidence_keeps_its_metadata(
+    level: PadesLevel, digitized: bytes, services: PkiServices
+) -> None:
+    """Timestamp, DSS and document timestamp revisions also leave Info and XMP as digitized."""
+    signer = load_pkcs12_signer(services.signer_p12, TEST_PASSPHRASE)
+    options = SignOptions(
+        stamp=StampText(TEST_SIGNER, TEST_OFFICE, signed_at=TEST_SIGNED_AT),
+        level=level,
+        timestamper=services.tsa_url,
+        validation_context=revocation_context([services.root]),
+    )
+    signed = sign_pdf(digitized, signer, options)
+
+    assert check_pdfa(signed) == []
+    assert _metadata(signed) == _metadata(digitized)
+    report = verify_pdf(signed, [services.trust_root])
+    assert report.ok, report.to_dict()
+    (sig,) = report.signatures
+    assert sig.pades_level == level
+    assert sig.intact and sig.valid and sig.trusted and not sig.modified_after
+    assert "không bị sửa đổi" in sig.summary_vi
+    assert all(stamp.ok for stamp in report.document_timestamps)
+    assert len(report.document_timestamps) == (1 if level == "B-LTA" else 0)
