@@ -11,7 +11,7 @@ from django.db import models
 from dossiers.models import Document, Office, Procedure
 from signing.errors import CertificateError
 from signing.keys import parse_fingerprint_sha256
-from signing.pkcs11 import TokenConfig
+from signing.token_discovery import TokenConfig
 
 
 def _clean_fingerprint(value: str, errors: dict[str, str]) -> str:

@@ -6,16 +6,12 @@ import datetime as dt
 import logging
 import threading
 import time
-import unicodedata
-from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import pkcs11
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass, TokenFlag
@@ -23,218 +19,37 @@ from pkcs11 import exceptions as p11
 from pyhanko.sign.pkcs11 import PKCS11Signer
 from pyhanko.sign.signers import Signer
 
-from signing.errors import CertificateError, KeyUnlockError, SigningError
-from signing.keys import (
-    check_signing_certificate,
-    common_name,
-    fingerprint_sha256,
-    parse_fingerprint_sha256,
+from signing.errors import CertificateError, KeyUnlockError
+from signing.keys import check_signing_certificate, parse_fingerprint_sha256
+from signing.token_discovery import (
+    FoundKeys,
+    KeyPair,
+    TokenConfig,
+    TokenKey,
+    choose_key,
+    find_token,
+    issuer_chain,
+    load_module,
+    parse_key_id,
+    read_keys,
+)
+from signing.token_errors import (
+    AmbiguousKeyError,
+    TokenBusyError,
+    TokenKeyNotFoundError,
+    TokenPinError,
+    TokenPinLockedError,
+    translate_token_error,
 )
 
 __all__ = [
-    "AmbiguousKeyError",
-    "TokenBusyError",
-    "TokenConfig",
-    "TokenError",
-    "TokenKey",
-    "TokenKeyNotFoundError",
-    "TokenModuleError",
-    "TokenNotFoundError",
-    "TokenPinError",
-    "TokenPinLockedError",
     "TokenSession",
     "TokenSigner",
     "open_token",
     "signature_bytes_reserved",
-    "translate_token_error",
 ]
 
 logger = logging.getLogger(__name__)
-
-# --- errors -------------------------------------------------------------------
-
-
-class TokenError(SigningError):
-    """The token or HSM reported a problem (device error, unsupported mechanism, …)."""
-
-    default_message_vi = "Thiết bị ký số báo lỗi; hãy rút thiết bị ra, cắm lại và thử lại"
-
-
-class TokenModuleError(TokenError):
-    """The PKCS#11 module (the token vendor's shared library) cannot be loaded."""
-
-    default_message_vi = "Không nạp được thư viện PKCS#11 của thiết bị ký số"
-
-
-class TokenNotFoundError(TokenError):
-    """No token matching the configuration is present (unplugged, wrong label or slot)."""
-
-    default_message_vi = "Không tìm thấy thiết bị ký số; hãy cắm thiết bị và thử lại"
-
-
-class TokenKeyNotFoundError(TokenError):
-    """The token holds no signing key (with its certificate) matching the configuration."""
-
-    default_message_vi = "Không tìm thấy khóa ký phù hợp trên thiết bị ký số"
-
-
-class AmbiguousKeyError(TokenError):
-    """Several keys on the token match; the configuration must name one."""
-
-    default_message_vi = (
-        "Thiết bị ký số có nhiều khóa ký phù hợp; hãy chỉ định mã khóa (CKA_ID) "
-        "hoặc dấu vân tay SHA-256 của chứng thư số"
-    )
-
-
-class TokenBusyError(TokenError):
-    """The token is in use by another signing session of this process; try again later."""
-
-    default_message_vi = "Thiết bị ký số đang được dùng cho một phiên ký khác; hãy thử lại sau"
-    default_disposition = "retry"
-
-
-class TokenPinError(KeyUnlockError):
-    """The PIN typed for the token is wrong."""
-
-    default_message_vi = "Mã PIN của thiết bị ký không đúng"
-
-
-class TokenPinLockedError(KeyUnlockError):
-    """The token's user PIN is locked after too many wrong attempts."""
-
-    default_message_vi = (
-        "Mã PIN của thiết bị ký đã bị khóa do nhập sai quá số lần cho phép; "
-        "hãy liên hệ tổ chức cung cấp dịch vụ chứng thực chữ ký số để mở khóa"
-    )
-
-
-_ERROR_MAP: tuple[tuple[tuple[type[p11.PKCS11Error], ...], type[SigningError], str | None], ...] = (
-    ((p11.PinIncorrect, p11.PinInvalid, p11.PinLenRange), TokenPinError, None),
-    ((p11.PinLocked,), TokenPinLockedError, None),
-    (
-        (p11.PinExpired,),
-        KeyUnlockError,
-        "Mã PIN của thiết bị ký đã hết hạn; hãy đổi mã PIN bằng phần mềm của nhà cung cấp",
-    ),
-    ((p11.UserPinNotInitialized,), KeyUnlockError, "Thiết bị ký số chưa được đặt mã PIN"),
-    (
-        (p11.NoSuchToken, p11.TokenNotPresent, p11.TokenNotRecognised, p11.DeviceRemoved),
-        TokenNotFoundError,
-        None,
-    ),
-    ((p11.SlotIDInvalid,), TokenNotFoundError, "Khe (slot) của thiết bị ký số không tồn tại"),
-    (
-        (
-            p11.UserAlreadyLoggedIn,
-            p11.AnotherUserAlreadyLoggedIn,
-            p11.SessionCount,
-            p11.OperationActive,
-        ),
-        TokenBusyError,
-        None,
-    ),
-    (
-        (p11.UserNotLoggedIn, p11.SessionClosed, p11.SessionHandleInvalid),
-        TokenError,
-        "Phiên làm việc với thiết bị ký số đã đóng; hãy nhập lại mã PIN",
-    ),
-    ((p11.NoSuchKey, p11.KeyHandleInvalid, p11.ObjectHandleInvalid), TokenKeyNotFoundError, None),
-    ((p11.MultipleObjectsReturned,), AmbiguousKeyError, None),
-    (
-        (
-            p11.MechanismInvalid,
-            p11.MechanismParamInvalid,
-            p11.FunctionNotSupported,
-            p11.KeyTypeInconsistent,
-        ),
-        TokenError,
-        "Thiết bị ký số không hỗ trợ thuật toán ký cần dùng",
-    ),
-    ((p11.FunctionCancelled,), TokenError, "Thao tác ký trên thiết bị đã bị hủy"),
-)
-
-
-def translate_token_error(exc: p11.PKCS11Error) -> SigningError:
-    """Return the :class:`SigningError` (with a Vietnamese message) for a PKCS#11 error.
-
-    Wrong PIN gives :class:`TokenPinError`, a locked PIN :class:`TokenPinLockedError`
-    (both :class:`KeyUnlockError`), an absent or removed token
-    :class:`TokenNotFoundError`, a token already logged in by another session
-    :class:`TokenBusyError` (retry), anything else :class:`TokenError`.
-    """
-    logger.warning("PKCS#11 error %s", type(exc).__name__)
-    for kinds, error, message in _ERROR_MAP:
-        if isinstance(exc, kinds):
-            return error(message)
-    return TokenError()
-
-
-# --- configuration and results --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TokenConfig:
-    module_path: Path
-    """PKCS#11 module of the token or HSM, e.g. /usr/lib/softhsm/libsofthsm2.so."""
-
-    token_label: str | None = None
-    """Label of the token; None accepts any token (the only one present, or in ``slot_id``)."""
-
-    slot_id: int | None = None
-    """Slot ID as the module numbers it (``pkcs11-tool -L``); None looks in every slot."""
-
-    key_id: str | None = None
-    """CKA_ID of the private key in hex (colons and spaces allowed); None: any key."""
-
-    cert_sha256: str | None = None
-    """SHA-256 fingerprint (hex) of the signer's certificate on the token; None: any."""
-
-    cert_subject: str | None = None
-    """Subject of the signer's certificate: its common name or its RFC 4514 string.
-
-    Compared after Unicode NFC, ignoring case. When several certificates match,
-    the one valid now is taken (a renewed certificate next to the expired one).
-    """
-
-    raw_mechanism: bool | None = None
-    """Hash in software and sign the digest on the token (CKM_RSA_PKCS, CKM_ECDSA).
-
-    None decides from the token's mechanism list: raw only when the token lacks
-    the hash-and-sign mechanism (CKM_SHA256_RSA_PKCS, CKM_ECDSA_SHA256).
-    """
-
-
-@dataclass(frozen=True)
-class TokenKey:
-    """A private key found on the token together with its certificate."""
-
-    key_id: str
-    """CKA_ID of the private key, lowercase hex (empty when the key has none)."""
-
-    key_label: str
-    """CKA_LABEL of the private key (vendor labels often say nothing about the owner)."""
-
-    key_type: str
-    """Key algorithm as PKCS#11 names it: RSA, EC, EC_EDWARDS, …"""
-
-    cert_sha256: str
-    """SHA-256 fingerprint of the paired certificate, lowercase hex."""
-
-    subject: str
-    """Subject of the paired certificate in RFC 4514 form."""
-
-    not_after: dt.datetime
-    """End of the certificate's validity period, in UTC."""
-
-    sensitive: bool | None
-    """CKA_SENSITIVE of the key: True means its secret parts cannot be read (None: unknown)."""
-
-    extractable: bool | None
-    """CKA_EXTRACTABLE of the key: False means it can never be exported (None: unknown)."""
-
-    certificate: x509.Certificate = field(repr=False, compare=False)
-    """The paired certificate."""
 
 
 # --- the pyHanko signer ---------------------------------------------------------
@@ -368,10 +183,10 @@ def open_token(
     :class:`SigningError` subclass for every failure.
     """
     started = time.perf_counter()
-    wanted_id = _parse_key_id(config.key_id)
+    wanted_id = parse_key_id(config.key_id)
     wanted_fp = parse_fingerprint_sha256(config.cert_sha256) if config.cert_sha256 else None
-    library = _load_module(config.module_path)
-    slot, token = _find_token(library, config)
+    library = load_module(config.module_path)
+    slot, token = find_token(library, config)
     claim = (str(config.module_path.resolve()), slot.slot_id)
     _claim_token(claim)
     try:
@@ -381,8 +196,8 @@ def open_token(
         _release_token(claim)
         raise
     try:
-        found = _read_keys(session)
-        chosen = _choose(found, config, wanted_id, wanted_fp, now)
+        found = read_keys(session)
+        chosen = choose_key(found, config, wanted_id, wanted_fp, now)
         check_signing_certificate(chosen.cert.cert, now=now)
         # a key marked CKA_ALWAYS_AUTHENTICATE needs the PIN again for each
         # signature (context-specific login); only then does the signer keep it
@@ -481,85 +296,6 @@ def _close_quietly(session: pkcs11.Session) -> None:
         logger.warning("closing the PKCS#11 session failed: %s", type(exc).__name__)
 
 
-@dataclass(frozen=True)
-class _PrivateKey:
-    handle: pkcs11.PrivateKey
-    key_id: bytes
-    label: str
-    key_type: KeyType
-    modulus: int | None
-    sensitive: bool | None
-    extractable: bool | None
-    always_authenticate: bool
-
-
-@dataclass(frozen=True)
-class _Certificate:
-    cert_id: bytes
-    cert: x509.Certificate
-
-
-@dataclass(frozen=True)
-class _Pair:
-    key: _PrivateKey
-    cert: _Certificate
-    info: TokenKey
-
-
-@dataclass(frozen=True)
-class _Found:
-    pairs: tuple[_Pair, ...]
-    keys: tuple[_PrivateKey, ...]
-    certificates: tuple[_Certificate, ...]
-
-
-def _load_module(path: Path) -> Any:
-    if not path.is_file():
-        raise TokenModuleError(f"Không tìm thấy thư viện PKCS#11 của thiết bị ký số: {path}")
-    try:
-        return pkcs11.lib(str(path))
-    except p11.PKCS11Error as exc:
-        raise TokenModuleError(
-            f"Không nạp được thư viện PKCS#11 của thiết bị ký số: {path.name}"
-        ) from exc
-
-
-def _find_token(library: Any, config: TokenConfig) -> tuple[pkcs11.Slot, pkcs11.Token]:
-    wanted_label = _fold(config.token_label) if config.token_label is not None else None
-    try:
-        slots: list[pkcs11.Slot] = library.get_slots(token_present=True)
-        matches: list[tuple[pkcs11.Slot, pkcs11.Token]] = []
-        for slot in slots:
-            if config.slot_id is not None and slot.slot_id != config.slot_id:
-                continue
-            try:
-                token = slot.get_token()
-            except (p11.TokenNotPresent, p11.TokenNotRecognised):
-                continue
-            if not token.flags & TokenFlag.TOKEN_INITIALIZED:
-                continue  # an empty slot an HSM or SoftHSM offers for a new token
-            if wanted_label is not None and _fold(token.label) != wanted_label:
-                continue
-            matches.append((slot, token))
-    except p11.PKCS11Error as exc:
-        raise translate_token_error(exc) from exc
-    if not matches:
-        where = []
-        if config.token_label is not None:
-            where.append(f"tên “{config.token_label}”")
-        if config.slot_id is not None:
-            where.append(f"khe (slot) {config.slot_id}")
-        detail = f" có {', '.join(where)}" if where else ""
-        raise TokenNotFoundError(
-            f"Không tìm thấy thiết bị ký số{detail}; hãy cắm thiết bị và thử lại"
-        )
-    if len(matches) > 1:
-        raise TokenNotFoundError(
-            "Có nhiều thiết bị ký số đang cắm; hãy chỉ định tên (label) hoặc khe (slot)"
-        )
-    return matches[0]
-
-
 def _user_pin(token: pkcs11.Token, pin: str | bytes | None) -> str | object:
     """The PIN as python-pkcs11 takes it, or PROTECTED_AUTH for a token with a PIN pad."""
     if token.flags & TokenFlag.USER_PIN_LOCKED:
@@ -602,136 +338,11 @@ def _wrong_pin_message(token: pkcs11.Token) -> str:
     return message
 
 
-def _read_keys(session: pkcs11.Session) -> _Found:
-    certificates: list[_Certificate] = []
-    for obj in list(session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE})):
-        try:
-            cert = x509.load_der_x509_certificate(obj[Attribute.VALUE])
-        except (p11.PKCS11Error, ValueError, TypeError):
-            continue  # not an X.509 certificate, or unreadable
-        certificates.append(_Certificate(cert_id=_read(obj, Attribute.ID, b""), cert=cert))
-    keys: list[_PrivateKey] = []
-    for obj in list(session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY})):
-        if _read(obj, Attribute.SIGN, True) is False or not isinstance(obj, pkcs11.PrivateKey):
-            continue
-        try:
-            key_type = obj.key_type
-        except (ValueError, p11.PKCS11Error):
-            continue  # a vendor-defined key type pyHanko cannot sign with
-        modulus = _read(obj, Attribute.MODULUS, None)
-        keys.append(
-            _PrivateKey(
-                handle=obj,
-                key_id=_read(obj, Attribute.ID, b""),
-                label=_read(obj, Attribute.LABEL, ""),
-                key_type=key_type,
-                modulus=int.from_bytes(modulus, "big") if modulus else None,
-                sensitive=_read(obj, Attribute.SENSITIVE, None),
-                extractable=_read(obj, Attribute.EXTRACTABLE, None),
-                always_authenticate=_read(obj, Attribute.ALWAYS_AUTHENTICATE, False) is True,
-            )
-        )
-    pairs: list[_Pair] = []
-    for key in keys:
-        by_id = [
-            c
-            for c in certificates
-            if key.key_id and c.cert_id == key.key_id and _same_public_key(key, c.cert) is not False
-        ]
-        if not by_id and key.modulus is not None:  # IDs that do not match: pair by public key
-            by_id = [c for c in certificates if _same_public_key(key, c.cert)]
-        pairs.extend(_Pair(key=key, cert=c, info=_key_info(key, c)) for c in by_id)
-    return _Found(pairs=tuple(pairs), keys=tuple(keys), certificates=tuple(certificates))
-
-
-def _read(obj: pkcs11.Object, attribute: Attribute, default: Any) -> Any:
-    try:
-        return obj[attribute]
-    except (p11.AttributeTypeInvalid, p11.AttributeSensitive, p11.FunctionFailed):
-        return default
-
-
-def _same_public_key(key: _PrivateKey, cert: x509.Certificate) -> bool | None:
-    """True or False when the token tells the RSA modulus; None when it cannot be told."""
-    if key.modulus is None:
-        return None
-    public = cert.public_key()
-    return isinstance(public, rsa.RSAPublicKey) and public.public_numbers().n == key.modulus
-
-
-def _key_info(key: _PrivateKey, cert: _Certificate) -> TokenKey:
-    return TokenKey(
-        key_id=key.key_id.hex(),
-        key_label=key.label,
-        key_type=key.key_type.name,
-        cert_sha256=fingerprint_sha256(cert.cert),
-        subject=cert.cert.subject.rfc4514_string(),
-        not_after=cert.cert.not_valid_after_utc,
-        sensitive=key.sensitive,
-        extractable=key.extractable,
-        certificate=cert.cert,
-    )
-
-
-def _choose(
-    found: _Found,
-    config: TokenConfig,
-    wanted_id: bytes | None,
-    wanted_fp: str | None,
-    now: dt.datetime | None,
-) -> _Pair:
-    wanted_subject = _fold(config.cert_subject) if config.cert_subject is not None else None
-    matches = [
-        pair
-        for pair in found.pairs
-        if (wanted_id is None or pair.key.key_id == wanted_id)
-        and (wanted_fp is None or pair.info.cert_sha256 == wanted_fp)
-        and (wanted_subject is None or _subject_matches(pair.cert.cert, wanted_subject))
-    ]
-    if not matches:
-        raise TokenKeyNotFoundError(_not_found_message(found, config, wanted_id))
-    if len(matches) > 1:
-        usable = [pair for pair in matches if _can_sign(pair.cert.cert, now)]
-        if len(usable) != 1:
-            raise AmbiguousKeyError()
-        matches = usable
-    return matches[0]
-
-
-def _not_found_message(found: _Found, config: TokenConfig, wanted_id: bytes | None) -> str:
-    if wanted_id is not None and any(k.key_id == wanted_id for k in found.keys):
-        return (
-            f"Thiết bị ký số có khóa mã {wanted_id.hex()} nhưng không có chứng thư số "
-            "tương ứng với khóa đó"
-        )
-    criteria = []
-    if wanted_id is not None:
-        criteria.append(f"mã khóa {wanted_id.hex()}")
-    if config.cert_sha256 is not None:
-        criteria.append("dấu vân tay chứng thư đã cấu hình")
-    if config.cert_subject is not None:
-        criteria.append("tên chủ thể chứng thư đã cấu hình")
-    detail = f" theo {', '.join(criteria)}" if criteria else ""
-    return f"Không tìm thấy khóa ký kèm chứng thư số{detail} trên thiết bị ký số"
-
-
-def _subject_matches(cert: x509.Certificate, wanted: str) -> bool:
-    return wanted in (_fold(common_name(cert)), _fold(cert.subject.rfc4514_string()))
-
-
-def _can_sign(cert: x509.Certificate, now: dt.datetime | None) -> bool:
-    try:
-        check_signing_certificate(cert, now=now)
-    except CertificateError:
-        return False
-    return True
-
-
 def _make_signer(
     session: pkcs11.Session,
     slot: pkcs11.Slot,
-    chosen: _Pair,
-    found: _Found,
+    chosen: KeyPair,
+    found: FoundKeys,
     config: TokenConfig,
     sign_pin: str | None,
 ) -> TokenSigner:
@@ -752,7 +363,7 @@ def _make_signer(
     signer = TokenSigner(
         session,
         signing_cert=_asn1(chosen.cert.cert),
-        ca_chain=[_asn1(c) for c in _issuers(chosen.cert.cert, found.certificates)],
+        ca_chain=[_asn1(c) for c in issuer_chain(chosen.cert.cert, found.certificates)],
         key_query=query,
         use_raw_mechanism=_use_raw(config, slot, key.key_type),
         raw_signature_size=_raw_signature_size(chosen.cert.cert),
@@ -763,40 +374,6 @@ def _make_signer(
     if signer.signing_cert is None:
         raise TokenKeyNotFoundError()
     return signer
-
-
-def _issuers(
-    cert: x509.Certificate, certificates: tuple[_Certificate, ...]
-) -> list[x509.Certificate]:
-    """The chain above ``cert`` among the token's certificates, nearest issuer first."""
-    chain: list[x509.Certificate] = []
-    seen = {fingerprint_sha256(cert)}
-    current = cert
-    while current.issuer != current.subject:
-        issuer = next(
-            (
-                c.cert
-                for c in certificates
-                if c.cert.subject == current.issuer
-                and fingerprint_sha256(c.cert) not in seen
-                and _issued_by(current, c.cert)
-            ),
-            None,
-        )
-        if issuer is None:
-            break
-        chain.append(issuer)
-        seen.add(fingerprint_sha256(issuer))
-        current = issuer
-    return chain
-
-
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-        return False
-    return True
 
 
 _HASHED_MECHANISM = {KeyType.RSA: Mechanism.SHA256_RSA_PKCS, KeyType.EC: Mechanism.ECDSA_SHA256}
@@ -828,20 +405,6 @@ def _raw_signature_size(cert: x509.Certificate) -> int:
     if isinstance(public, ed448.Ed448PublicKey):
         return 114
     return 512
-
-
-def _parse_key_id(text: str | None) -> bytes | None:
-    if text is None:
-        return None
-    bare = "".join(text.replace(":", " ").split())
-    try:
-        return bytes.fromhex(bare)
-    except ValueError:
-        raise SigningError(f"Mã khóa (CKA_ID) không hợp lệ, cần dạng hex: {text}") from None
-
-
-def _fold(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
 
 
 def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:

@@ -27,18 +27,17 @@ from signing.devpki import IssuedKey
 from signing.errors import CertificateError, KeyUnlockError, SigningError
 from signing.keys import common_name, fingerprint_sha256
 from signing.pades import SignOptions, sign_pdf
-from signing.pkcs11 import (
+from signing.pkcs11 import open_token, signature_bytes_reserved
+from signing.token_discovery import TokenConfig
+from signing.token_errors import (
     AmbiguousKeyError,
     TokenBusyError,
-    TokenConfig,
     TokenError,
     TokenKeyNotFoundError,
     TokenModuleError,
     TokenNotFoundError,
     TokenPinError,
     TokenPinLockedError,
-    open_token,
-    signature_bytes_reserved,
     translate_token_error,
 )
 from signing.verify import verify_pdf

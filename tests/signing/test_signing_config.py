@@ -26,7 +26,8 @@ from signing.devpki import IssuedKey
 from signing.keys import fingerprint_sha256, load_pkcs12_signer
 from signing.models import Batch, BatchItem, KeyKind, OfficeSigningPolicy, Signer
 from signing.pades import TSA_DOWN_VI
-from signing.pkcs11 import TokenConfig, open_token
+from signing.pkcs11 import open_token
+from signing.token_discovery import TokenConfig
 from signing.verify import verify_pdf
 from tests.conftest import DataDirs, MakeAwaiting, MakeDossier
 from tests.support.pki import TEST_PASSPHRASE, read_stamps
