@@ -30,8 +30,9 @@ from pyhanko.sign.fields import SigSeedSubFilter
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, NumberObject
 
+from signing.batch_jobs import SignJob
 from signing.devpki import IssuedKey, make_dev_pki
-from signing.engine import SignJob, default_jobs, sign_batch
+from signing.engine import default_jobs, sign_batch
 from signing.keys import load_pkcs12_signer, signer_identity
 from signing.pades import SignOptions
 from signing.stamp import StampText

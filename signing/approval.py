@@ -22,7 +22,8 @@ from django.utils import timezone
 from dossiers.files import store_file
 from dossiers.models import Document, DocumentState, Office, Procedure
 from dossiers.workflow import record_event, transition
-from signing.engine import JobOutcome, SignJob, sign_batch
+from signing.batch_jobs import JobOutcome, SignJob
+from signing.engine import sign_batch
 from signing.errors import SigningError
 from signing.keys import check_belongs_to, check_signing_certificate, load_pkcs12_signer
 from signing.models import Batch, BatchItem, OfficeSigningPolicy, Signer

@@ -20,7 +20,8 @@ from dossiers.models import Document, DocumentState
 from dossiers.workflow import record_event, transition
 from signing import approval
 from signing.approval import ApprovalError, check_certificate, office_sign_options, stamp_text
-from signing.engine import SignJob, sign_batch
+from signing.batch_jobs import SignJob
+from signing.engine import sign_batch
 from signing.errors import Disposition, KeyUnlockError, SigningError
 from signing.keys import common_name, fingerprint_sha256, load_pkcs12_signer
 from signing.models import AutoSignature, AutoSignPolicy, OrganisationKey

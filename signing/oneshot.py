@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from signing.engine import BatchResult, JobOutcome, SignJob, sign_batch
+from signing.batch_jobs import BatchResult, JobOutcome, SignJob
+from signing.engine import sign_batch
 from signing.errors import SigningError
 from signing.keys import load_pkcs12_signer, read_passphrase_file, signer_identity
 from signing.pades import SignOptions

@@ -93,7 +93,7 @@ def test_file_changed_after_approval_is_not_signed(
     document = make_awaiting(dossier)
     batch = batch_of(document)
     with (
-        mock.patch("signing.engine.sign_pdf", side_effect=SignatureOutputError("hết chỗ")),
+        mock.patch("signing.batch_jobs.sign_pdf", side_effect=SignatureOutputError("hết chỗ")),
         pytest.raises(ApprovalError),
     ):
         approve_batch(batch, official, signing_key)
@@ -143,7 +143,7 @@ def test_rerun_after_an_interruption_never_signs_twice(
         return sign_pdf(data, key, options)
 
     with (
-        mock.patch("signing.engine.sign_pdf", side_effect=sign_once_then_fail),
+        mock.patch("signing.batch_jobs.sign_pdf", side_effect=sign_once_then_fail),
         pytest.raises(ApprovalError),
     ):
         approve_batch(batch, official, signing_key)
@@ -153,7 +153,7 @@ def test_rerun_after_an_interruption_never_signs_twice(
     batch.refresh_from_db()
     assert batch.state == Batch.State.SIGNING
 
-    with mock.patch("signing.engine.sign_pdf", wraps=sign_pdf) as spy:
+    with mock.patch("signing.batch_jobs.sign_pdf", wraps=sign_pdf) as spy:
         results = approve_batch(batch, official, signing_key)
 
     assert spy.call_count == 1

@@ -368,7 +368,7 @@ def test_signing_runs_in_the_background_with_live_progress(
         return cast(dict[str, Any], json.loads(response.content))
 
     with (
-        mock.patch("signing.engine.sign_pdf", side_effect=sign_slowly),
+        mock.patch("signing.batch_jobs.sign_pdf", side_effect=sign_slowly),
         mock.patch.object(publish_document, "delay") as publish,
     ):
         started = client.post(f"/ky-duyet/{batch.pk}/", approve_form(*documents))
@@ -418,7 +418,7 @@ def test_an_interrupted_batch_resumes_from_the_web_without_signing_twice(
             raise SignatureOutputError("ổ đĩa đầy")
         return sign_pdf(data, key, options)
 
-    with mock.patch("signing.engine.sign_pdf", side_effect=fail_second):
+    with mock.patch("signing.batch_jobs.sign_pdf", side_effect=fail_second):
         first = client.post(f"/ky-duyet/{batch.pk}/", approve_form(*documents), follow=True)
     assert "ổ đĩa đầy" in first.content.decode()
     batch.refresh_from_db()
@@ -426,7 +426,7 @@ def test_an_interrupted_batch_resumes_from_the_web_without_signing_twice(
     assert batch.last_error == f"Hồ sơ {documents[1].dossier.code}: ổ đĩa đầy"
     signed_first = Document.objects.get(pk=documents[0].pk).signed_sha256
 
-    with mock.patch("signing.engine.sign_pdf", wraps=sign_pdf) as spy:
+    with mock.patch("signing.batch_jobs.sign_pdf", wraps=sign_pdf) as spy:
         client.post(f"/ky-duyet/{batch.pk}/", approve_form())
 
     assert spy.call_count == 1

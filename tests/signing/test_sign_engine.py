@@ -16,11 +16,13 @@ from pyhanko.sign.signers import SimpleSigner
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 from signing import oneshot
+from signing.batch_jobs import JobOutcome, SignJob
 from signing.devpki import IssuedKey
-from signing.engine import JobOutcome, SignJob, is_signed_output, sign_batch
+from signing.engine import sign_batch
 from signing.errors import SigningError
 from signing.keys import load_pkcs12_signer
 from signing.pades import SignOptions, StampText
+from signing.signed_output import is_signed_output
 from signing.stamp import stamp_lines
 from signing.verify import verify_pdf
 from tests.support.pki import (
