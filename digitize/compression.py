@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageChops
 
 from digitize.pages import PageImage
+from digitize.quality import grey_levels
 
 __all__ = [
     "JPEG_QUALITY",
@@ -84,17 +86,19 @@ def encode_page_image(page: PageImage) -> EncodedImage:
         return encode_image(source)
 
 
-def encode_image(source: Image.Image) -> EncodedImage:
+def encode_image(source: Image.Image, *, blank: bool = False) -> EncodedImage:
     """Compress one page image the way that keeps it legible in the fewest bytes.
 
     Bilevel pages, and grey or colourless colour pages that are plain text on
-    paper, become 1-bit G4; the rest JPEG at :data:`JPEG_QUALITY`.
+    paper, become 1-bit G4; the rest JPEG at :data:`JPEG_QUALITY`. A page the
+    quality gate found ``blank`` (paper tone, noise, a speck or two) is cut to
+    1 bit just under its paper, so its marks stay and the noise goes.
     """
     image = source.convert("RGB") if source.mode not in {"1", "L", "RGB"} else source
-    if image.mode == "RGB" and _is_colourless(image):
+    if image.mode == "RGB" and (blank or _is_colourless(image)):
         image = image.convert("L")
     if image.mode == "L":
-        threshold = _bilevel_threshold(image)
+        threshold = _blank_threshold(image) if blank else _bilevel_threshold(image)
         if threshold is not None:
             lut = [0] * (threshold + 1) + [255] * (255 - threshold)
             image = image.point(lut, "1")
@@ -203,6 +207,12 @@ def _bilevel_threshold(image: Image.Image) -> int | None:
     if picture_tiles > _MAX_PICTURE_TILES * sum(tiles):
         return None
     return threshold
+
+
+def _blank_threshold(image: Image.Image) -> int:
+    """The level under which a blank page's pixels are marks: clearly darker than its paper."""
+    levels = grey_levels(np.asarray(image))
+    return max(0, int(levels.threshold) - 1)
 
 
 def _g4(image: Image.Image) -> EncodedImage:

@@ -152,7 +152,7 @@ def process_page(
     encoded = workdir / "encoded"
     encoded.mkdir(parents=True, exist_ok=True)
     try:
-        stored = write_encoded(encode_image(kept), encoded / f"{page.path.stem}.img")
+        stored = write_encoded(encode_image(kept, blank=blank), encoded / f"{page.path.stem}.img")
     except (OSError, ValueError) as exc:
         raise DigitizeError(
             f"Không nén được ảnh trang {number} để ghép vào tệp PDF; sẽ thử lại",

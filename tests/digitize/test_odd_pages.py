@@ -80,7 +80,8 @@ def test_single_blank_page_is_refused_as_having_no_content(tmp_path: Path) -> No
 
 
 def test_blank_back_side_between_text_pages_is_kept_and_flagged(tmp_path: Path) -> None:
-    """A blank middle page is kept in order and flagged blank only, its neighbours still read."""
+    """A blank middle page is kept in order, flagged blank only and stored small; its
+    neighbours are still read."""
     written, out = _write("blank page among text", tmp_path), _out(tmp_path)
     result = _digitize(written, out)
     _assert_valid_pdfa(out, 3)
@@ -88,6 +89,9 @@ def test_blank_back_side_between_text_pages_is_kept_and_flagged(tmp_path: Path) 
     assert [(f.page, f.code, f.severity) for f in result.findings] == [(2, "blank", "warn")]
     first, blank, last = _page_texts(result)
     assert blank.strip() == ""
+    # The blank side is stored bilevel like its neighbours, not as a photograph of paper.
+    assert [image.filter for image in pdf_images(out)] == ["/CCITTFaxDecode"] * 3
+    assert out.stat().st_size < 3 * 100_000
     assert cer(written.references[0], first) < 0.03
     assert cer(written.references[2], last) < 0.03
 
@@ -106,7 +110,7 @@ def test_photograph_is_kept_as_full_size_colour_jpeg(tmp_path: Path) -> None:
 
 
 def test_tiny_image_is_refused_for_its_resolution(tmp_path: Path) -> None:
-    """A 120 × 90 px thumbnail is refused: taken as A4 it is about 11 dpi, under 200 dpi."""
+    """A 120 × 90 px thumbnail is refused naming its size: as A4 it would be about 11 dpi."""
     written, out = _write("tiny image 120x90", tmp_path), _out(tmp_path)
     with Image.open(written.inputs[0]) as scan:
         assert scan.size == (120, 90)
@@ -114,8 +118,8 @@ def test_tiny_image_is_refused_for_its_resolution(tmp_path: Path) -> None:
         _digitize(written, out)
     assert [f.code for f in caught.value.findings] == ["low_resolution"]
     assert caught.value.message_vi == (
-        "Trang 1: độ phân giải thực tế khoảng 11 dpi, thấp hơn mức tối thiểu 200 dpi; "
-        "đề nghị quét lại"
+        "Trang 1: ảnh chỉ có 120 × 90 điểm ảnh, độ phân giải thực tế khoảng 11 dpi nếu là "
+        "trang khổ A4, thấp hơn mức tối thiểu 200 dpi; đề nghị quét lại"
     )
     _assert_nothing_written(out)
 

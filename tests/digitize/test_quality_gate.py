@@ -155,6 +155,15 @@ def test_too_faint_page_blocks(gate: Gate, text_page: Image.Image) -> None:
     assert "chữ quá mờ" in quality.findings[0].message_vi
 
 
+@pytest.mark.parametrize("seed", [9, 21])
+def test_faint_page_with_dust_still_blocks(gate: Gate, seed: int) -> None:
+    """Ink 14 levels under the paper blocks even when darker specks of dust dot the page."""
+    page, _ = render_page(corpus_paragraphs(4, seed=seed)[0], dpi=300)
+    [quality] = gate(add_noise(fade(page, 14), 4))
+    assert _codes(quality) == [("too_faint", "block")]
+    assert quality.levels.contrast < 20
+
+
 def test_faint_but_legible_page_only_warns(gate: Gate, text_page: Image.Image) -> None:
     """Ink 40 grey levels under the paper is flagged as faint for the review."""
     [quality] = gate(fade(text_page, 40))
