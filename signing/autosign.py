@@ -18,14 +18,15 @@ from django.utils import timezone
 from dossiers.files import store_file
 from dossiers.models import Document, DocumentState
 from dossiers.workflow import record_event, transition
-from signing import approval
-from signing.approval import ApprovalError, check_certificate, office_sign_options, stamp_text
+from signing import batching
+from signing.approval import ApprovalError, check_certificate
 from signing.batch_jobs import SignJob
 from signing.engine import sign_batch
 from signing.errors import Disposition, KeyUnlockError, SigningError
 from signing.keys import common_name, fingerprint_sha256, load_pkcs12_signer
 from signing.models import AutoSignature, AutoSignPolicy, OrganisationKey
 from signing.placement import note_adjustments
+from signing.signature_options import office_sign_options, stamp_text
 
 __all__ = [
     "FIRST_TRY_WITHIN",
@@ -70,7 +71,7 @@ def on_state_changed(sender: object, *, document: Document, new: str, **kwargs: 
     if new != DocumentState.AWAITING_APPROVAL:
         return
     if not _plan(document):
-        approval.on_state_changed(sender, document=document, new=new, **kwargs)
+        batching.on_state_changed(sender, document=document, new=new, **kwargs)
 
 
 def _plan(document: Document) -> bool:

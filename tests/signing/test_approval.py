@@ -15,7 +15,8 @@ from pyhanko.sign.signers import SimpleSigner
 
 from dossiers.files import sha256_file
 from dossiers.models import Document, DocumentState, Dossier, Event, Office
-from signing.approval import ApprovalError, Progress, approve_batch
+from signing.approval import ApprovalError
+from signing.batch_signing import Progress, approve_batch
 from signing.devpki import IssuedKey
 from signing.errors import SignatureOutputError
 from signing.models import Batch, BatchItem, Signer
@@ -45,7 +46,7 @@ def test_a_full_batch_starts_a_new_one(
     official: User, make_dossier: MakeDossier, make_awaiting: MakeAwaiting
 ) -> None:
     """Past the batch size, the next document opens a new batch."""
-    with mock.patch("signing.approval.BATCH_SIZE", 2):
+    with mock.patch("signing.batching.BATCH_SIZE", 2):
         docs = [make_awaiting(make_dossier().dossier) for _ in range(3)]
     assert batch_of(docs[0]) == batch_of(docs[1]) != batch_of(docs[2])
 

@@ -19,8 +19,8 @@ from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from dossiers.models import Document, DocumentState, Dossier, Event, Office, Procedure
 from dossiers.tasks import reconcile
-from signing.approval import approve_batch
 from signing.autosign import hand_over, read_service_passphrase, sign_automatically
+from signing.batch_signing import approve_batch
 from signing.devpki import IssuedKey
 from signing.errors import KeyUnlockError
 from signing.keys import fingerprint_sha256, load_pkcs12_signer

@@ -22,11 +22,14 @@ from pytest_django import Settings
 from dossiers.models import Document, DocumentState, Dossier, Event, Procedure
 from dossiers.registry import register_dossier
 from publishing.tasks import publish_document
-from signing import approval
-from signing.approval import ApprovalError, approve_batch, approve_item, stamp_for
+from signing import batching
+from signing.approval import ApprovalError
+from signing.batch_signing import approve_batch
+from signing.decisions import approve_item
 from signing.devpki import IssuedKey
 from signing.models import Batch, BatchItem, Signer
 from signing.pades import sign_pdf
+from signing.signature_options import stamp_for
 from signing.verify import verify_pdf
 from tests.conftest import DataDirs, MakeAwaiting, MakeDossier
 from tests.support.pki import TEST_PASSPHRASE, read_stamps
@@ -101,7 +104,7 @@ def test_batches_are_per_procedure_and_close_when_old(
     assert batch_of(first).procedure == procedure
     assert batch_of(first).signer == Signer.objects.get(user=official)
     Batch.objects.filter(pk=batch_of(first).pk).update(
-        created_at=timezone.now() - approval.BATCH_MAX_AGE - dt.timedelta(minutes=1)
+        created_at=timezone.now() - batching.BATCH_MAX_AGE - dt.timedelta(minutes=1)
     )
     late = make_awaiting(make_dossier().dossier)
     assert batch_of(late) != batch_of(first)
@@ -141,7 +144,7 @@ def test_review_page_shows_metadata_and_flags_low_ocr_confidence(
     clear = make_awaiting(make_dossier().dossier)
     blurry = make_awaiting(make_dossier().dossier)
     Document.objects.filter(pk=clear.pk).update(mean_confidence=96.5)
-    Document.objects.filter(pk=blurry.pk).update(mean_confidence=approval.LOW_CONFIDENCE - 17.5)
+    Document.objects.filter(pk=blurry.pk).update(mean_confidence=batching.LOW_CONFIDENCE - 17.5)
     client.force_login(official)
 
     page = client.get(f"/ky-duyet/{batch_of(clear).pk}/").content.decode()

@@ -21,12 +21,14 @@ from django.test import Client
 from pyhanko.sign.signers import SimpleSigner
 
 from dossiers.models import Document, DocumentState, Dossier, Procedure
-from signing.approval import ApprovalError, approve_batch, stamp_for
+from signing.approval import ApprovalError
+from signing.batch_signing import approve_batch
 from signing.devpki import IssuedKey
 from signing.keys import fingerprint_sha256, load_pkcs12_signer
 from signing.models import Batch, BatchItem, KeyKind, OfficeSigningPolicy, Signer
 from signing.pades import TSA_DOWN_VI
 from signing.pkcs11 import open_token
+from signing.signature_options import stamp_for
 from signing.token_discovery import TokenConfig
 from signing.verify import verify_pdf
 from tests.conftest import DataDirs, MakeAwaiting, MakeDossier

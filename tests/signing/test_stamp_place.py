@@ -13,11 +13,12 @@ from pyhanko.sign.signers import SimpleSigner
 from pypdf import PdfWriter
 
 from dossiers.models import Document, Dossier, Event, Procedure
-from signing.approval import approve_batch, stamp_for
+from signing.batch_signing import approve_batch
 from signing.devpki import IssuedKey
 from signing.models import Batch, BatchItem, Signer
 from signing.pades import SignOptions, StampText, sign_pdf
 from signing.placement import procedure_placement
+from signing.signature_options import stamp_for
 from signing.stamp import LAYOUT_PLACEMENTS, MM, StampPlacement, placement_adjustments
 from signing.verify import verify_pdf
 from tests.conftest import MakeAwaiting

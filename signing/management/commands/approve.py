@@ -10,7 +10,8 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from signing.approval import ApprovalError, Progress, approve_batch, signer_for, unlock_key
+from signing.approval import ApprovalError, signer_for, unlock_key
+from signing.batch_signing import Progress, approve_batch
 from signing.errors import SigningError
 from signing.keys import read_passphrase_file
 from signing.models import Batch
