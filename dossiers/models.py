@@ -46,7 +46,7 @@ class StampPage(models.TextChoices):
 
 
 class StampCorner(models.TextChoices):
-    """The named positions of the visible signature on its page (as ``signing.stamp.Corner``)."""
+    """Named positions of the visible signature on its page (as ``signing.stamp_place.Corner``)."""
 
     TOP_LEFT = "top-left", "Góc trên bên trái"
     TOP_RIGHT = "top-right", "Góc trên bên phải"

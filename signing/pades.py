@@ -46,7 +46,8 @@ from signing.errors import (
     SigningError,
     StampError,
 )
-from signing.stamp import StampText, default_stamp_box, nfc, stamp_placement, stamp_style
+from signing.stamp import StampText, nfc, stamp_style
+from signing.stamp_place import default_stamp_box, stamp_placement
 from signing.timestamps import (
     LEVELS,
     MetadataKeepingWriter,

@@ -8,7 +8,8 @@ from decimal import Decimal
 from dossiers.models import Document, Procedure, StampPage
 from dossiers.workflow import record_event
 from signing.errors import SigningError
-from signing.stamp import MM, Corner, StampPlacement, StampText, placement_adjustments
+from signing.stamp import StampText
+from signing.stamp_place import MM, Corner, StampPlacement, placement_adjustments
 
 __all__ = ["note_adjustments", "procedure_placement"]
 
@@ -29,7 +30,7 @@ def procedure_placement(
     goes exactly where its layout puts it. A configured page, corner or box
     replaces that part of ``default`` only. A page the document lacks falls back
     to its last page, and a configured box is used at its size, brought inside a
-    page too small for it (see :func:`signing.stamp.placement_adjustments`).
+    page too small for it (see :func:`signing.stamp_place.placement_adjustments`).
     """
     if procedure is None:
         return None

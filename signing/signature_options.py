@@ -13,7 +13,8 @@ from signing.approval import ApprovalError
 from signing.models import Batch, OfficeSigningPolicy, Signer
 from signing.pades import SignOptions, StampText
 from signing.placement import procedure_placement
-from signing.stamp import Layout, placement_for
+from signing.stamp import Layout
+from signing.stamp_place import placement_for
 from signing.timestamps import level_at_least, revocation_context
 from signing.verify import load_trust_roots
 

@@ -12,8 +12,9 @@ from PIL import Image
 from pyhanko.sign.signers import SimpleSigner
 
 from signing.pades import SignOptions, sign_pdf
-from signing.stamp import DEFAULT_FONT, LAYOUTS, Layout, StampText, placement_in_pdf, stamp_lines
+from signing.stamp import DEFAULT_FONT, LAYOUTS, Layout, StampText, stamp_lines
 from signing.stamp_font import STAMP_REPERTOIRE, VIETNAMESE_LETTERS, prepared_font_for
+from signing.stamp_place import placement_in_pdf
 from signing.verify import verify_pdf
 from tests.support.pki import TEST_OFFICE, TEST_SIGNED_AT, TEST_SIGNER, read_stamps
 

@@ -20,14 +20,8 @@ from pypdf.generic import ArrayObject, ContentStream, DictionaryObject, StreamOb
 
 from signing.errors import StampError
 from signing.pades import SignOptions, sign_pdf
-from signing.stamp import (
-    CERTIFIED_COPY_TYPE,
-    LAYOUT_PLACEMENTS,
-    Layout,
-    StampPlacement,
-    StampText,
-    placement_in_pdf,
-)
+from signing.stamp import CERTIFIED_COPY_TYPE, Layout, StampText
+from signing.stamp_place import LAYOUT_PLACEMENTS, StampPlacement, placement_in_pdf
 from signing.verify import verify_pdf
 from tests.support.pki import TEST_OFFICE, TEST_SIGNED_AT, TEST_SIGNER, read_stamps
 

@@ -19,7 +19,7 @@ from signing.models import Batch, BatchItem, Signer
 from signing.pades import SignOptions, StampText, sign_pdf
 from signing.placement import procedure_placement
 from signing.signature_options import stamp_for
-from signing.stamp import LAYOUT_PLACEMENTS, MM, StampPlacement, placement_adjustments
+from signing.stamp_place import LAYOUT_PLACEMENTS, MM, StampPlacement, placement_adjustments
 from signing.verify import verify_pdf
 from tests.conftest import MakeAwaiting
 from tests.support.pki import TEST_OFFICE, TEST_SIGNED_AT, TEST_SIGNER, read_stamps
