@@ -24,6 +24,7 @@ __all__ = [
     "iter_split_file",
     "split_file",
     "split_pages",
+    "write_page_image",
 ]
 
 DEFAULT_DPI = 300
@@ -44,7 +45,7 @@ _EXIF_ORIENTATION = 0x0112
 @dataclass(frozen=True)
 class PageImage:
     path: Path
-    """Normalised page image written by :func:`split_pages` (PNG, or TIFF G4 when bilevel)."""
+    """Normalised page image written by :func:`split_pages` (:func:`write_page_image`)."""
 
     dpi: int
     """Resolution in dots per inch, the same on both axes."""
@@ -66,7 +67,7 @@ class PageImage:
 def split_pages(inputs: Sequence[Path], workdir: Path) -> list[PageImage]:
     """Decode the scans in ``inputs`` (in the order given) into one image file per page.
 
-    Pages land in ``workdir/pages/0001.png`` (``.tif`` for bilevel pages) and so on,
+    Pages land in ``workdir/pages/0001.tif`` (``.png`` for a PNG kept as it is) and so on,
     decoded one at a time so memory stays flat however many pages come in.
     Raises :class:`BadInputError` naming the file when an input is missing, empty,
     unreadable, of an unsupported kind, or a PDF that is not image-only.
@@ -106,7 +107,7 @@ def iter_split_file(
     number = first
     for image, dpi, as_is in _decoded_pages(path):
         source = path if as_is else None
-        yield _write_page(image, dpi, pages_dir / f"{number:04d}", source=source), image
+        yield write_page_image(image, dpi, pages_dir / f"{number:04d}", source=source), image
         number += 1
 
 
@@ -281,16 +282,18 @@ def _to_eight_bit(image: Image.Image) -> Image.Image:
     return wide.point(lambda v: v * scale + 0.5).convert("L")  # + 0.5: round, not truncate
 
 
-def _write_page(
+def write_page_image(
     image: Image.Image, dpi: int, base: Path, *, source: Path | None = None
 ) -> PageImage:
-    """Write one page image atomically (PNG, or TIFF G4 when bilevel) and describe it.
+    """Write one working page image atomically beside ``base`` and describe it.
 
-    ``source`` is a PNG file holding exactly this image: it is hard-linked (or copied)
-    instead of encoded again.
+    Bilevel pages become TIFF with CCITT G4, others TIFF with PackBits: lossless
+    and about ten times cheaper to write than PNG, for a file that only lives until
+    the document is assembled (the PDF keeps its own compressed copy). ``source``
+    is a PNG file holding exactly this image: it is hard-linked (or copied) instead.
     """
     bilevel = image.mode == "1"
-    path = base.with_suffix(".tif" if bilevel else ".png")
+    path = base.with_suffix(".png" if source is not None and not bilevel else ".tif")
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         if source is not None and not bilevel:
@@ -298,10 +301,9 @@ def _write_page(
                 os.link(source, temp)
             except OSError:
                 shutil.copyfile(source, temp)
-        elif bilevel:
-            image.save(temp, format="TIFF", compression="group4", dpi=(dpi, dpi))
         else:
-            image.save(temp, format="PNG", compress_level=1, dpi=(dpi, dpi))
+            compression = "group4" if bilevel else "packbits"
+            image.save(temp, format="TIFF", compression=compression, dpi=(dpi, dpi))
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)

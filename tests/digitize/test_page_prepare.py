@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 from pypdf import PdfReader
 
 from digitize.ocr import OcrSettings, ocr_page
@@ -18,6 +18,7 @@ from digitize.pipeline import DigitizeResult, digitize_files, process_page
 from digitize.prepare import (
     PreparedPage,
     PrepareSettings,
+    _max_filter,
     detect_orientation,
     prepare_images,
 )
@@ -284,7 +285,7 @@ def test_mixed_orientations_make_upright_pdf_pages(mixed_run: MixedRun) -> None:
 def test_text_layer_lies_over_the_kept_ink(mixed_run: MixedRun) -> None:
     """The words Tesseract placed on the turned page sit over ink in the upright image."""
     work = mixed_run.workdir
-    with Image.open(work / "prepared" / "0002.png") as kept:
+    with Image.open(work / "prepared" / "0002.tif") as kept:
         ink = np.asarray(kept.convert("L")) < 128
     layout = read_layout(work / "ocr" / "0002.json")
     assert (layout.width, layout.height) == (ink.shape[1], ink.shape[0])
@@ -292,3 +293,13 @@ def test_text_layer_lies_over_the_kept_ink(mixed_run: MixedRun) -> None:
     assert len(boxes) > 20
     inked = [ink[top:bottom, left:right].mean() > 0.05 for left, top, right, bottom in boxes]
     assert sum(inked) / len(inked) > 0.95
+
+
+def test_seal_mask_widening_is_a_square_max_filter() -> None:
+    """Widening the seal mask gives exactly Pillow's 5 × 5 max filter, edges included."""
+    rng = np.random.default_rng(0)
+    for shape in [(50, 70), (3, 9), (1, 5), (200, 1)]:
+        mask = (rng.random(shape) < 0.05) * rng.integers(1, 255, shape)
+        pixels = mask.astype(np.uint8)
+        expected = np.asarray(Image.fromarray(pixels).filter(ImageFilter.MaxFilter(5)))
+        assert np.array_equal(_max_filter(pixels, 2), expected)

@@ -100,7 +100,11 @@ def test_inputs_are_numbered_in_the_order_given(tmp_path: Path) -> None:
     write_scan(tmp_path / "b.png", "Trang của tệp b.", dpi=100)
     write_multipage_tiff(tmp_path / "a.tif", ["Tệp a trang 1.", "Tệp a trang 2."], dpi=100)
     pages = split_pages([tmp_path / "b.png", tmp_path / "a.tif"], tmp_path / "work")
-    assert [p.path.name for p in pages] == ["0001.png", "0002.png", "0003.png"]
+    assert [p.path.name for p in pages] == [
+        "0001.png",
+        "0002.tif",
+        "0003.tif",
+    ]  # a PNG kept as it is
     first, _ = render_page("Trang của tệp b.", dpi=100)
     assert _same_pixels(pages[0].path, first)
 
