@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -128,6 +129,13 @@ class SignOptions:
     """Validate the signed output (signature intact and valid, timestamps sound)
     before returning it; a failure raises SigningError with disposition "fail"."""
 
+    output_check: Callable[[bytes], Sequence[object]] | None = None
+    """A further check of the document, returning what is wrong with it (nothing when
+    sound): the PDF/A clauses a digitized document promises, for instance. It runs on
+    the input and on the signed output; a finding the input did not have, so one
+    that signing brought in, refuses the output with disposition "fail". A
+    module-level function, so that the options can cross to the engine's workers."""
+
 
 def sign_pdf(data: bytes, signer: Signer, options: SignOptions = SignOptions()) -> bytes:
     """Sign the PDF ``data`` and return the signed document as bytes.
@@ -205,6 +213,15 @@ def sign_pdf(data: bytes, signer: Signer, options: SignOptions = SignOptions()) 
         raise _signing_failure(exc) from exc
     signed: bytes = output.getvalue()
     _check_signed(signed, len(data), level, signer, options.check_after_signing)
+    if options.output_check is not None:
+        had = {str(finding) for finding in options.output_check(data)}
+        found = [f for f in options.output_check(signed) if str(f) not in had]
+        if found:
+            raise SigningError(
+                "Tệp sau khi ký không còn đạt các yêu cầu lưu trữ (PDF/A) của tài liệu số hóa: "
+                f"{found[0]}",
+                disposition="fail",
+            )
     logger.info(
         "signed PDF: field=%s level=%s certify=%s visible=%s in %.0f ms",
         options.field_name,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from dossiers.models import Office, Procedure
 from signing.approval import ApprovalError
@@ -105,8 +107,9 @@ def office_sign_options(office: Office, stamp: StampText) -> SignOptions:
     if level not in _LEVEL_NAMES:
         raise ApprovalError(f"Mức chữ ký “{level}” của {office.name} không hợp lệ.")
     pades = _LEVEL_NAMES[level]
+    check = _output_check()
     if pades == "B-B":
-        return SignOptions(stamp=stamp)
+        return SignOptions(stamp=stamp, output_check=check)
     if not policy.tsa_url:
         raise ApprovalError(
             f"{office.name} ký ở mức {pades} nhưng chưa cấu hình máy chủ cấp dấu thời gian."
@@ -127,8 +130,18 @@ def office_sign_options(office: Office, stamp: StampText) -> SignOptions:
             )
         context = revocation_context(roots)
     return SignOptions(
-        stamp=stamp, level=pades, timestamper=policy.tsa_url, validation_context=context
+        stamp=stamp,
+        level=pades,
+        timestamper=policy.tsa_url,
+        validation_context=context,
+        output_check=check,
     )
+
+
+def _output_check() -> Callable[[bytes], Sequence[object]] | None:
+    """The check every signed result must also pass (``SIGNED_OUTPUT_CHECK``), if any."""
+    name = getattr(settings, "SIGNED_OUTPUT_CHECK", "")
+    return import_string(name) if name else None
 
 
 _LEVEL_NAMES: dict[str, Literal["B-B", "B-T", "B-LT", "B-LTA"]] = {

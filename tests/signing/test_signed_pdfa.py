@@ -17,8 +17,11 @@ from digitize.assemble import DossierMetadata, assemble_pdf
 from digitize.ocr import OcrSettings, ocr_page
 from digitize.pages import split_pages
 from digitize.pdfa import check_pdfa
+from dossiers.models import Office
+from signing.errors import SigningError
 from signing.keys import load_pkcs12_signer
 from signing.pades import SignOptions, sign_pdf
+from signing.signature_options import office_sign_options
 from signing.stamp import LAYOUTS, Layout, StampText
 from signing.timestamps import PadesLevel, revocation_context
 from signing.verify import verify_pdf
@@ -111,3 +114,30 @@ def test_pdfa_signed_with_evidence_keeps_its_metadata(
     assert "không bị sửa đổi" in sig.summary_vi
     assert all(stamp.ok for stamp in report.document_timestamps)
     assert len(report.document_timestamps) == (1 if level == "B-LTA" else 0)
+
+
+def _wanting_once_signed(data: bytes) -> list[str]:
+    """A stand-in check that finds fault with any signed document, and always with one thing."""
+    found = ["ISO 19005-2 6.1.3: an old fault of the input"]
+    if b"/ByteRange" in data:
+        found.append("ISO 19005-2 6.6.2.1: XMP packet missing")
+    return found
+
+
+def test_output_check_refuses_what_signing_broke(digitized: bytes, signer: SimpleSigner) -> None:
+    """A finding the input did not have refuses the signed bytes with disposition "fail"."""
+    stamp = StampText(TEST_SIGNER, TEST_OFFICE, signed_at=TEST_SIGNED_AT)
+    assert sign_pdf(digitized, signer, SignOptions(stamp=stamp, output_check=check_pdfa))
+    with pytest.raises(SigningError) as caught:
+        sign_pdf(digitized, signer, SignOptions(stamp=stamp, output_check=_wanting_once_signed))
+    assert caught.value.disposition == "fail"
+    assert "PDF/A" in caught.value.message_vi and "6.6.2.1" in caught.value.message_vi
+    assert "old fault" not in caught.value.message_vi
+
+
+@pytest.mark.django_db
+def test_office_signatures_are_checked_against_pdfa() -> None:
+    """Every office's signing options carry the PDF/A check of the digitize stage."""
+    office = Office.objects.create(code="xa-kiem-tra", name=TEST_OFFICE)
+    stamp = StampText(TEST_SIGNER, TEST_OFFICE, signed_at=TEST_SIGNED_AT)
+    assert office_sign_options(office, stamp).output_check is check_pdfa
