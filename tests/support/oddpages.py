@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFilter, TiffImagePlugin
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject, PdfObject
 
-from tests.support.degrade import blank_page, darken, degrade, fade
+from tests.support.degrade import add_noise, blank_page, darken, degrade, fade
 from tests.support.scans import A4_MM, corpus_paragraphs, render_page, write_image_pdf
 
 __all__ = [
@@ -231,6 +231,13 @@ def _too_faint(folder: Path) -> Written:
     return Written((path,))
 
 
+def _faint_with_dust(folder: Path) -> Written:
+    path = _folder(folder) / "mo-bui.png"
+    image, _ = render_page(corpus_paragraphs(4, seed=9)[0], dpi=300)
+    add_noise(fade(image, 14), 4).save(path, dpi=(300, 300))
+    return Written((path,))
+
+
 def _mixed_tiff(folder: Path) -> Written:
     path = _folder(folder) / "ho-so.tif"
     bilevel, first = render_page(_text(37, 1), dpi=300, mode="1")
@@ -267,6 +274,7 @@ ODD_CASES: tuple[OddCase, ...] = (
     OddCase("150 dpi scan", _scan_150, None, "150 dpi"),
     OddCase("too dark", _too_dark, None, "quá tối"),
     OddCase("too faint", _too_faint, None, "quá mờ"),
+    OddCase("faint, noisy, dusty", _faint_with_dust, None, "quá mờ"),
     OddCase("TIFF bilevel + grey", _mixed_tiff, 2),
     OddCase("image-only PDF", _image_pdf, 2),
     OddCase("truncated JPEG", _truncated_jpeg, None, "bi-cat.jpg"),
