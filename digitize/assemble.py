@@ -43,6 +43,7 @@ from digitize.textlayer import (
     PageLayout,
     cid_to_gid_map,
     glyphless_font_program,
+    pdf_number,
     read_layout,
     text_layer_stream,
     to_unicode_cmap,
@@ -198,8 +199,8 @@ def _add_page(
         sy = height / (layout.height / layout.dpi * 72)
         pdf_page = writer.add_blank_page(width, height)
         drawing = (
-            f"q {_num(width)} 0 0 {_num(height)} 0 0 cm /Im0 Do Q\n"
-            f"q {_num(sx)} 0 0 {_num(sy)} 0 0 cm /Ocr0 Do Q\n"
+            f"q {pdf_number(width, 4)} 0 0 {pdf_number(height, 4)} 0 0 cm /Im0 Do Q\n"
+            f"q {pdf_number(sx, 4)} 0 0 {pdf_number(sy, 4)} 0 0 cm /Ocr0 Do Q\n"
         )
         content = StreamObject()
         content.set_data(drawing.encode("ascii"))
@@ -219,11 +220,6 @@ def _add_page(
         raise AssembleError(
             f"Không ghép được trang {number} vào tệp PDF", detail=type(exc).__name__
         ) from None
-
-
-def _num(value: float) -> str:
-    """A number as written in a content stream: fixed point, no trailing zeros."""
-    return f"{value:.4f}".rstrip("0").rstrip(".") or "0"
 
 
 def _image_xobject(image: EncodedImage) -> StreamObject:

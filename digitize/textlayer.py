@@ -21,6 +21,7 @@ __all__ = [
     "build_glyphless_font",
     "cid_to_gid_map",
     "glyphless_font_program",
+    "pdf_number",
     "read_layout",
     "text_layer_stream",
     "to_unicode_cmap",
@@ -42,6 +43,9 @@ _UNITS_PER_EM = 1000
 
 _LAYOUT_VERSION = 1
 """Format version of the layout files written by :func:`write_layout`."""
+
+_MIN_SPACE = 0.05
+"""Width of the space between two words whose boxes touch or overlap, in ems."""
 
 _FLAT_RISE_IN = 1 / 72
 """A line whose baseline rises less than this (inches, over its whole length) is drawn
@@ -148,9 +152,11 @@ def text_layer_stream(layout: PageLayout, font: str = "/F0") -> bytes:
     Coordinates are PDF points on a page of the image's size at its resolution.
     Each line is one text object set on its baseline (turned by the baseline's
     slope unless nearly level) at a size that spans the line from its baseline to
-    its top. Each word is stretched horizontally to cover its box exactly, and a
-    space stretched over the gap joins it to the next word, so that selecting,
-    searching and copying follow the words as scanned, with spaces between them.
+    its top. Each word starts at its own box (a relative move from the previous
+    word's start) and is stretched horizontally to cover the box exactly; a space
+    stretched over the gap (a sliver when boxes touch or overlap) follows it, so
+    that selecting, searching and copying follow the words as scanned, with spaces
+    between them.
     Text is written in render mode 3 (neither filled nor stroked) with ``font``,
     the resource name of the glyphless font.
     """
@@ -172,17 +178,22 @@ def text_layer_stream(layout: PageLayout, font: str = "/F0") -> bytes:
         start_y = _baseline_at((x1, y1, x2, y2), left)
         size = max(1.0, (start_y - line.box[1]) * scale)
         origin_x, origin_y = left * scale, page_height - start_y * scale
-        out.write(
-            f"BT 3 Tr {font} {_num(size)} Tf "
-            f"{_num(cos)} {_num(sin)} {_num(-sin)} {_num(cos)} {_num(origin_x)} {_num(origin_y)} Tm"
-        )
+        matrix = " ".join(map(pdf_number, (cos, sin, -sin, cos, origin_x, origin_y)))
+        out.write(f"BT 3 Tr {font} {pdf_number(size)} Tf {matrix} Tm")
         advance = size * GLYPHLESS_ADVANCE / 1000.0
+        previous = left
         for index, (word, hexed, count) in enumerate(words):
+            if index:
+                # Each word starts where it was seen, whatever its neighbour drew:
+                # boxes that touch or overlap must not push the rest of the line.
+                out.write(f" {pdf_number((word.box[0] - previous) * scale / cos)} 0 Td")
+                previous = word.box[0]
             width = (word.box[2] - word.box[0]) * scale / cos
-            out.write(f" {_num(_stretch(width, count, advance))} Tz <{hexed}> Tj")
+            out.write(f" {pdf_number(_stretch(width, count, advance))} Tz <{hexed}> Tj")
             if index + 1 < len(words):
                 gap = (words[index + 1][0].box[0] - word.box[2]) * scale / cos
-                out.write(f" {_num(_stretch(gap, 1, advance))} Tz <0020> Tj")
+                space = max(gap, _MIN_SPACE * size)
+                out.write(f" {pdf_number(_stretch(space, 1, advance))} Tz <0020> Tj")
         out.write(" ET\n")
     return out.getvalue().encode("ascii")
 
@@ -207,9 +218,9 @@ def _code_units(text: str) -> tuple[str, int]:
     return text.encode("utf-16-be").hex().upper(), len(text)
 
 
-def _num(value: float) -> str:
-    """A number as written in a content stream: fixed point, no trailing zeros."""
-    text = f"{value:.3f}".rstrip("0").rstrip(".")
+def pdf_number(value: float, places: int = 3) -> str:
+    """A number as written in a content stream: fixed point, no trailing zeros, no "-0"."""
+    text = f"{value:.{places}f}".rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
 
 
@@ -260,18 +271,27 @@ def cid_to_gid_map() -> bytes:
 
 
 def to_unicode_cmap() -> bytes:
-    """The ToUnicode CMap: each two-byte code is the UTF-16 code unit of its character."""
+    """The ToUnicode CMap: each two-byte code is the UTF-16 code unit of its character.
+
+    One range per high byte (a range may not carry its last byte past FF), in
+    blocks of at most 100 as CMaps allow, leaving out the surrogates D800–DFFF.
+    """
+    ranges = [
+        f"<{hi:02X}00> <{hi:02X}FF> <{hi:02X}00>" for hi in range(256) if not 0xD8 <= hi <= 0xDF
+    ]
+    blocks = [
+        f"{len(chunk)} beginbfrange\n" + "\n".join(chunk) + "\nendbfrange\n"
+        for chunk in (ranges[i : i + 100] for i in range(0, len(ranges), 100))
+    ]
     return (
-        b"/CIDInit /ProcSet findresource begin\n"
-        b"12 dict begin\n"
-        b"begincmap\n"
-        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
-        b"/CMapName /Adobe-Identity-UCS def\n"
-        b"/CMapType 2 def\n"
-        b"1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
-        b"2 beginbfrange\n<0000> <D7FF> <0000>\n<E000> <FFFF> <E000>\nendbfrange\n"
-        b"endcmap\n"
-        b"CMapName currentdict /CMap defineresource pop\n"
-        b"end\n"
-        b"end\n"
-    )
+        "/CIDInit /ProcSet findresource begin\n"
+        "12 dict begin\n"
+        "begincmap\n"
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+        "/CMapName /Adobe-Identity-UCS def\n"
+        "/CMapType 2 def\n"
+        "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n" + "".join(blocks) + "endcmap\n"
+        "CMapName currentdict /CMap defineresource pop\n"
+        "end\n"
+        "end\n"
+    ).encode("ascii")

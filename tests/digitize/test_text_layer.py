@@ -25,6 +25,7 @@ from digitize.textlayer import (
     glyphless_font_program,
     read_layout,
     text_layer_stream,
+    to_unicode_cmap,
     write_layout,
 )
 
@@ -112,6 +113,18 @@ def test_words_are_placed_over_their_boxes_with_spaces(tmp_path: Path) -> None:
     assert text.split("\n")[0] == "Nguyễn Văn Đức"
 
 
+def test_overlapping_boxes_keep_words_apart_and_in_place(tmp_path: Path) -> None:
+    """Words whose boxes overlap still read as separate words, and later words stay put."""
+    words = (("xã", 200, 400), ("hội", 380, 600), ("chủ", 640, 800))
+    out = _pdf_with(_layout(_line(600, *words)), tmp_path)
+    placed = _bbox_words(out)
+    assert [w[0] for w in placed] == ["xã", "hội", "chủ"]
+    scale = 72 / DPI
+    for (_, x0, _, x1, _), (_, left, right) in zip(placed, words, strict=True):
+        assert x0 == pytest.approx(left * scale, abs=0.6)
+        assert x1 == pytest.approx(right * scale, abs=0.6)
+
+
 def test_tilted_line_is_drawn_along_its_baseline() -> None:
     """A line whose baseline rises is drawn turned by that slope; a level one is not turned."""
     tilted = text_layer_stream(_layout(_line(800, ("một", 300, 420), ("cửa", 460, 600), rise=30)))
@@ -121,6 +134,16 @@ def test_tilted_line_is_drawn_along_its_baseline() -> None:
     a, b, c, d = (float(v) for v in matrix.groups())
     assert b > 0.05 and a == pytest.approx(d) and b == pytest.approx(-c)
     assert b" 1 0 -0 1 " in level or b" 1 0 0 1 " in level
+
+
+def test_to_unicode_ranges_never_carry_past_a_byte() -> None:
+    """Each ToUnicode range stays within one high byte, in blocks of at most 100."""
+    cmap = to_unicode_cmap().decode("ascii")
+    ranges = re.findall(r"<([0-9A-F]{4})> <([0-9A-F]{4})> <([0-9A-F]{4})>", cmap)
+    assert len(ranges) == 256 - 8
+    assert all(a[:2] == b[:2] == c[:2] and a[2:] == c[2:] == "00" for a, b, c in ranges)
+    assert all(int(n) <= 100 for n in re.findall(r"(\d+) beginbfrange", cmap))
+    assert not any(0xD8 <= int(a[:2], 16) <= 0xDF for a, _, _ in ranges)
 
 
 def test_text_is_nfc_and_outside_the_bmp_is_replaced() -> None:
