@@ -362,7 +362,12 @@ class _Checker:
                 stack.extend((item, key) for item in value)
             elif isinstance(value, DictionaryObject):
                 self.check_dictionary(value, key)
-                stack.extend((item, name) for name, item in value.items())
+                signature_field = value.get("/FT") == "/Sig"
+                stack.extend(
+                    (item, name)
+                    for name, item in value.items()
+                    if not _is_signature_value(name, signature_field)
+                )
 
     def check_dictionary(self, value: DictionaryObject, key: str) -> None:
         if isinstance(value, StreamObject):
@@ -403,6 +408,15 @@ class _Checker:
             self.check_form(stream)
         elif subtype == "/PS":
             self.add(f"{PDFA2} 6.2.9.3", "the document has a PostScript XObject")
+
+
+def _is_signature_value(name: str, in_signature_field: bool) -> bool:
+    """Whether a key leads to a signature dictionary (a field's /V, /Perms' /DocMDP).
+
+    Those hold the signature itself (a long hex string that is slow to parse) and
+    fall under none of the clauses checked here: signature validation covers them.
+    """
+    return name == "/DocMDP" or (in_signature_field and name == "/V")
 
 
 def _resolve(value: object) -> object:
