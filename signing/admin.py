@@ -107,11 +107,18 @@ class AutoSignatureAdmin(admin.ModelAdmin[AutoSignature]):
     def retry_now(self, request: HttpRequest, queryset: QuerySet[AutoSignature]) -> None:
         from signing.tasks import enqueue_due_auto_signatures
 
-        queryset.filter(signed_at__isnull=True, handed_over_at__isnull=True).update(
-            retry_at=timezone.now()
+        selected = list(queryset.values_list("pk", flat=True))
+        AutoSignature.objects.filter(
+            pk__in=selected, signed_at__isnull=True, handed_over_at__isnull=True
+        ).update(retry_at=timezone.now())
+        count = enqueue_due_auto_signatures(only=selected)
+        level = messages.SUCCESS if count == len(selected) else messages.WARNING
+        self.message_user(
+            request,
+            f"Đã đưa {count}/{len(selected)} tài liệu đã chọn vào hàng đợi ký tự động (tài liệu "
+            "đã ký, đã chuyển lãnh đạo hoặc đang ký thì không đưa).",
+            level,
         )
-        count = enqueue_due_auto_signatures()
-        self.message_user(request, f"Đã đưa {count} tài liệu vào hàng đợi ký tự động.")
 
     @admin.action(description="Chuyển cho lãnh đạo ký duyệt")
     def give_to_officials(self, request: HttpRequest, queryset: QuerySet[AutoSignature]) -> None:

@@ -6,7 +6,9 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import secrets
 import stat
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,7 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from dossiers.files import store_file
+from dossiers.files import sha256_file, store_file
 from dossiers.models import Document, DocumentState
 from dossiers.workflow import record_event, transition
 from signing import batching
@@ -24,7 +26,7 @@ from signing.batch_jobs import SignJob
 from signing.engine import sign_batch
 from signing.errors import Disposition, KeyUnlockError, SigningError
 from signing.keys import common_name, fingerprint_sha256, load_pkcs12_signer
-from signing.models import AutoSignature, AutoSignPolicy, OrganisationKey
+from signing.models import AutoSignature, AutoSignPolicy, OrganisationKey, refuse_officials_key
 from signing.placement import note_adjustments
 from signing.signature_options import office_sign_options, stamp_text
 
@@ -52,6 +54,9 @@ _RETRY_MINUTES = (1, 2, 5, 15, 30)
 
 _NEEDS_PERSON_RETRY = dt.timedelta(hours=1)
 """Wait before trying again after a failure a person must fix (passphrase file, certificate)."""
+
+PASSPHRASE_MAX_BYTES = 4096
+"""Longest passphrase file read; a longer one is refused (it is not a passphrase file)."""
 
 AutoSignOutcome = Literal["signed", "failed", "busy", "skipped"]
 """What :func:`sign_automatically` did with a document."""
@@ -84,6 +89,17 @@ def _plan(document: Document) -> bool:
         return True
     dossier = document.dossier
     if not AutoSignPolicy.applies(dossier.office_id, dossier.procedure_id):
+        return False
+    if dossier.procedure.stamp_layout == "personal":
+        record_event(
+            dossier,
+            "auto_sign_unavailable",
+            document=document,
+            detail={
+                "reason": f"Thủ tục {dossier.procedure.code} dùng mẫu chữ ký cá nhân; khóa tổ "
+                "chức không ký tự động được; chuyển lãnh đạo ký."
+            },
+        )
         return False
     key = OrganisationKey.objects.filter(office=dossier.office_id, active=True).first()
     if key is None:
@@ -118,10 +134,12 @@ def read_service_passphrase(path: Path) -> bytes:
     with no permission for its group or others (mode 600 or 400); otherwise a
     :class:`KeyUnlockError` says, in Vietnamese, what to fix. The checks are on
     the file actually opened (no window for a swap between check and read). One
-    trailing newline is dropped; the content is never logged nor put in a message.
+    trailing newline is dropped; the content is never logged nor put in a message. The
+    file is opened without blocking (a FIFO is refused, not waited on) and a file longer
+    than :data:`PASSPHRASE_MAX_BYTES` is refused.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
     except OSError:
         raise KeyUnlockError(f"Không mở được tệp mật khẩu khóa tổ chức {path}") from None
     try:
@@ -138,9 +156,14 @@ def read_service_passphrase(path: Path) -> bytes:
                 "hoặc người khác truy cập được; hãy đặt quyền 600 (chmod 600) rồi thử lại"
             )
         with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read()
+            data = handle.read(PASSPHRASE_MAX_BYTES + 1)
     finally:
         os.close(fd)
+    if len(data) > PASSPHRASE_MAX_BYTES:
+        raise KeyUnlockError(
+            f"Tệp mật khẩu khóa tổ chức {path} dài quá {PASSPHRASE_MAX_BYTES} byte; không phải "
+            "tệp mật khẩu, không dùng"
+        )
     if data.endswith(b"\r\n"):
         return data[:-2]
     return data.removesuffix(b"\n")
@@ -153,6 +176,14 @@ def _open_key(key: OrganisationKey) -> Any:
         signer = load_pkcs12_signer(Path(key.pkcs12_path), passphrase)
     finally:
         del passphrase
+    if signer.signing_cert is not None:  # an official's own key is refused first, by name
+        reason = refuse_officials_key(
+            fingerprint=fingerprint_sha256(signer.signing_cert),
+            subject=common_name(signer.signing_cert),
+            pkcs12_path=key.pkcs12_path,
+        )
+        if reason:
+            raise ApprovalError(reason)
     check_certificate(signer.signing_cert, fingerprint=key.cert_sha256, name=key.office.name)
     return signer
 
@@ -176,10 +207,27 @@ def sign_automatically(document_id: int) -> AutoSignOutcome:
     nothing twice. A failure leaves the document where it was, with the reason
     on it and on its record, and a time to try again unless a person must act.
     """
-    now = timezone.now()
     record = AutoSignature.objects.filter(document=document_id).first()
     if record is None or record.signed_at is not None or record.handed_over_at is not None:
         return "skipped"
+    claimed_at = _claim(record)
+    if claimed_at is None:
+        return "busy"
+    try:
+        record.refresh_from_db()
+        return _attempt(record, claimed_at)
+    finally:
+        _release(record, claimed_at)
+
+
+def _claim(record: AutoSignature) -> dt.datetime | None:
+    """Take the record for one attempt; the time returned is the attempt's claim, else None.
+
+    A claim older than :data:`RUN_STALE_AFTER` is taken over: its worker is taken to
+    be dead. The claim's time identifies the attempt: only the attempt still holding
+    it may publish its signature or clear it (:func:`_release`).
+    """
+    now = timezone.now()
     claimed = (
         AutoSignature.objects.filter(
             pk=record.pk, signed_at__isnull=True, handed_over_at__isnull=True
@@ -187,16 +235,15 @@ def sign_automatically(document_id: int) -> AutoSignOutcome:
         .filter(Q(running_since__isnull=True) | Q(running_since__lt=now - RUN_STALE_AFTER))
         .update(running_since=now, attempts=F("attempts") + 1)
     )
-    if not claimed:
-        return "busy"
-    try:
-        record.refresh_from_db()
-        return _attempt(record)
-    finally:
-        AutoSignature.objects.filter(pk=record.pk).update(running_since=None)
+    return now if claimed else None
 
 
-def _attempt(record: AutoSignature) -> AutoSignOutcome:
+def _release(record: AutoSignature, claimed_at: dt.datetime) -> None:
+    """Clear the attempt's claim, unless another attempt has taken it over since."""
+    AutoSignature.objects.filter(pk=record.pk, running_since=claimed_at).update(running_since=None)
+
+
+def _attempt(record: AutoSignature, claimed_at: dt.datetime) -> AutoSignOutcome:
     document = Document.objects.select_related("dossier__office", "dossier__procedure").get(
         pk=record.document_id
     )
@@ -204,7 +251,8 @@ def _attempt(record: AutoSignature) -> AutoSignOutcome:
         AutoSignature.objects.filter(pk=record.pk).update(retry_at=None)
         return "skipped"
     try:
-        _sign(record, document)
+        if not _sign(record, document, claimed_at):
+            return "busy"
     except SigningError as exc:
         _record_failure(record, document, exc.message_vi, exc.disposition)
         return "failed"
@@ -223,7 +271,8 @@ def _attempt(record: AutoSignature) -> AutoSignOutcome:
     return "signed"
 
 
-def _sign(record: AutoSignature, document: Document) -> None:
+def _sign(record: AutoSignature, document: Document, claimed_at: dt.datetime) -> bool:
+    """Sign and publish the document; False when another attempt took the record over."""
     key = OrganisationKey.objects.select_related("office").get(pk=record.organisation_key_id)
     if not key.active:
         raise ApprovalError("Khóa ký của tổ chức đã ngừng dùng; không ký tự động.")
@@ -253,19 +302,47 @@ def _sign(record: AutoSignature, document: Document) -> None:
         )
         raise _Refused(f"Tệp của hồ sơ {dossier.code} đã thay đổi sau khi phê duyệt; không ký.")
     note_adjustments(document, stamp, data, actor)
-    output = Path(settings.WORK_DIR) / "signing" / f"auto-{document.pk}.pdf"
+    # each attempt its own output: a stale attempt taken over never writes another's file
+    output = Path(settings.WORK_DIR) / "signing" / f"auto-{document.pk}-{secrets.token_hex(8)}.pdf"
     output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return _publish(record, document, output, claimed_at, signer, options, data, actor)
+    finally:
+        output.unlink(missing_ok=True)
+
+
+def _publish(
+    record: AutoSignature,
+    document: Document,
+    output: Path,
+    claimed_at: dt.datetime,
+    signer: Any,
+    options: Any,
+    data: bytes,
+    actor: str,
+) -> bool:
+    """Sign into ``output``; store and record it only if this attempt still holds the claim.
+
+    The database decides: the record is marked signed, by the attempt still holding
+    its claim, before the file goes into the store, so an attempt that lost leaves
+    nothing there; the store's copy is removed again if the transition is refused.
+    """
+    cert_sha256, subject = fingerprint_sha256(signer.signing_cert), common_name(signer.signing_cert)
     (outcome,) = sign_batch(
         signer, [SignJob(source=data, output=output)], options, processes=1
     ).outcomes
     if not outcome.ok:
         raise SigningError(outcome.message_vi, disposition=outcome.disposition or "fail")
-    try:
-        signed_path, signed_sha256 = store_file(output, Path(settings.STORE_DIR))
-    except OSError as exc:
-        raise SigningError("Không ghi được tệp đã ký vào kho lưu trữ", disposition="retry") from exc
+    store_dir = Path(settings.STORE_DIR)
+    signed_sha256 = sha256_file(output)
+    stored_before = (store_dir / signed_sha256[:2] / f"{signed_sha256}.pdf").exists()
     with transaction.atomic():
-        marked = AutoSignature.objects.filter(pk=record.pk, signed_at__isnull=True).update(
+        marked = AutoSignature.objects.filter(
+            pk=record.pk,
+            signed_at__isnull=True,
+            handed_over_at__isnull=True,
+            running_since=claimed_at,
+        ).update(
             signed_at=timezone.now(),
             signed_sha256=signed_sha256,
             certificate_sha256=cert_sha256,
@@ -273,7 +350,17 @@ def _sign(record: AutoSignature, document: Document) -> None:
             retry_at=None,
             last_error="",
         )
-        if not marked or not transition(
+        if not marked:
+            transaction.set_rollback(True)
+            log.warning("document %s: another attempt took automatic signing over", document.pk)
+            return False
+        try:
+            signed_path, _ = store_file(output, store_dir)
+        except OSError as exc:
+            raise SigningError(
+                "Không ghi được tệp đã ký vào kho lưu trữ", disposition="retry"
+            ) from exc
+        if not transition(
             document.pk,
             DocumentState.APPROVED,
             DocumentState.SIGNED,
@@ -290,6 +377,10 @@ def _sign(record: AutoSignature, document: Document) -> None:
             reason="",
         ):
             transaction.set_rollback(True)
+            if not stored_before:
+                signed_path.unlink(missing_ok=True)
+            return False
+    return True
 
 
 def _approve(
@@ -361,17 +452,21 @@ def _record_failure(
 # --- what the reconciler and the administrator do ------------------------------------------------
 
 
-def due_for_retry(now: dt.datetime | None = None) -> list[int]:
+def due_for_retry(
+    now: dt.datetime | None = None, *, only: Collection[int] | None = None
+) -> list[int]:
     """Ids of documents whose automatic signing is due again; each is given time to run.
 
     Covers a lost message as well as a planned retry: every unsigned record with a
-    time to try that has passed, and no live attempt.
+    time to try that has passed, and no live attempt. ``only`` (record ids) limits
+    it to those records, e.g. the ones an administrator selected.
     """
     now = now or timezone.now()
+    records = (
+        AutoSignature.objects.all() if only is None else AutoSignature.objects.filter(pk__in=only)
+    )
     due = (
-        AutoSignature.objects.filter(
-            signed_at__isnull=True, handed_over_at__isnull=True, retry_at__lte=now
-        )
+        records.filter(signed_at__isnull=True, handed_over_at__isnull=True, retry_at__lte=now)
         .filter(Q(running_since__isnull=True) | Q(running_since__lt=now - RUN_STALE_AFTER))
         .values_list("pk", "document_id")
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import unicodedata
 from pathlib import Path
 
 from django.conf import settings
@@ -285,7 +287,11 @@ class OrganisationKey(models.Model):
         return f"Khóa tổ chức — {self.office.code}"
 
     def clean(self) -> None:
-        """Refuse relative paths and a malformed fingerprint; store the fingerprint as bare hex."""
+        """Refuse relative paths, a malformed fingerprint and an official's own key.
+
+        The fingerprint is stored as bare hex. The certificate itself is checked
+        again when signing (its file may only be readable on the signing machine).
+        """
         errors: dict[str, str] = {}
         for name in ("pkcs12_path", "passphrase_file"):
             value = getattr(self, name).strip()
@@ -293,8 +299,61 @@ class OrganisationKey(models.Model):
             if not Path(value).is_absolute():
                 errors[name] = "Cần đường dẫn tuyệt đối (bắt đầu bằng /)."
         self.cert_sha256 = _clean_fingerprint(self.cert_sha256, errors)
+        officials = officials_key_reasons(
+            fingerprint="" if "cert_sha256" in errors else self.cert_sha256,
+            subject="",
+            pkcs12_path=self.pkcs12_path,
+        )
+        for name, reason in officials.items():
+            errors.setdefault(name, reason)
         if errors:
             raise ValidationError(errors)
+
+
+def _fold(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
+
+
+def officials_key_reasons(*, fingerprint: str, subject: str, pkcs12_path: str) -> dict[str, str]:
+    """Why an organisation key is an official's own key, by field; empty when it is not.
+
+    The service must never sign as an official: a certificate whose SHA-256
+    fingerprint an official registered, whose common name is an official's name,
+    or a key file an official's account points at, is refused (messages in Vietnamese).
+    """
+    reasons: dict[str, str] = {}
+    wanted = _clean_fingerprint(fingerprint, {}) if fingerprint else ""
+    path = os.path.realpath(pkcs12_path) if pkcs12_path.strip() else ""
+    folded = _fold(subject) if subject.strip() else ""
+    for signer_fp, signer_path, name in Signer.objects.values_list(
+        "cert_sha256", "pkcs12_path", "display_name"
+    ):
+        if wanted and signer_fp.strip() and _clean_fingerprint(signer_fp, {}) == wanted:
+            reasons["cert_sha256"] = (
+                "Chứng thư số này là chứng thư cá nhân của người ký (lãnh đạo); khóa tổ chức "
+                "phải là chứng thư của cơ quan."
+            )
+        if folded and _fold(name) == folded:
+            reasons.setdefault(
+                "cert_sha256",
+                f"Chứng thư số mang tên người ký {name}; khóa tổ chức phải là chứng thư của "
+                "cơ quan.",
+            )
+        if path and signer_path.strip() and os.path.realpath(signer_path) == path:
+            reasons["pkcs12_path"] = (
+                "Tệp khóa này là khóa cá nhân của người ký (lãnh đạo); dịch vụ không được ký thay "
+                "người ký."
+            )
+    return reasons
+
+
+def refuse_officials_key(*, fingerprint: str, subject: str, pkcs12_path: str) -> str:
+    """The Vietnamese reason an organisation key is an official's own key, or "" when not."""
+    return " ".join(
+        officials_key_reasons(
+            fingerprint=fingerprint, subject=subject, pkcs12_path=pkcs12_path
+        ).values()
+    )
 
 
 class AutoSignPolicy(models.Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from celery import shared_task
 
 from signing.autosign import due_for_retry, sign_automatically
@@ -18,9 +20,12 @@ def auto_sign_document(document_id: int) -> str:
     return sign_automatically(document_id)
 
 
-def enqueue_due_auto_signatures() -> int:
-    """Put in line every document whose automatic signing is due again; return how many."""
-    due = due_for_retry()
+def enqueue_due_auto_signatures(only: Collection[int] | None = None) -> int:
+    """Put in line every document whose automatic signing is due again; return how many.
+
+    ``only`` (automatic-signature record ids) limits it to those records.
+    """
+    due = due_for_retry(only=only)
     for document_id in due:
         auto_sign_document.delay(document_id)
     return len(due)

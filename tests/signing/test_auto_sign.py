@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -19,6 +20,7 @@ from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from dossiers.models import Document, DocumentState, Dossier, Event, Office, Procedure
 from dossiers.tasks import reconcile
+from signing import autosign, engine, tasks
 from signing.autosign import hand_over, read_service_passphrase, sign_automatically
 from signing.batch_signing import approve_batch
 from signing.devpki import IssuedKey
@@ -30,6 +32,7 @@ from signing.models import (
     BatchItem,
     OfficeSigningPolicy,
     OrganisationKey,
+    Signer,
 )
 from signing.pades import TSA_DOWN_VI
 from signing.verify import verify_pdf
@@ -286,15 +289,23 @@ def test_an_expired_organisation_certificate_signs_nothing(
     assert not events(document, "approved")
 
 
+@pytest.mark.parametrize("holder", ["another organisation", "the office's staff"])
 def test_a_certificate_of_another_organisation_is_refused(
+    holder: str,
     auto_office: AutoSignPolicy,
     org_key: OrganisationKey,
+    org_pki: IssuedKey,
     other_pki: IssuedKey,
+    tmp_path: Path,
     dossier: Dossier,
     digitized: MakeAwaiting,
 ) -> None:
-    """Without a fingerprint on record the certificate must name the office."""
-    OrganisationKey.objects.filter(pk=org_key.pk).update(pkcs12_path=str(other_pki.pkcs12))
+    """Without a fingerprint the certificate's CN must name the office; its O is not enough."""
+    if holder == "another organisation":
+        key_file = other_pki.pkcs12
+    else:  # O is the office, CN someone else
+        key_file = issue_test_signer(org_pki, tmp_path / "staff", name="Bộ phận Một cửa")
+    OrganisationKey.objects.filter(pk=org_key.pk).update(pkcs12_path=str(key_file))
     document = digitized(dossier)
     assert document.state == DocumentState.AWAITING_APPROVAL
     assert "không khớp" in document.reason
@@ -449,3 +460,182 @@ def test_the_admin_lists_failures_and_hands_them_over(
     )
     assert "Đã chuyển 1 tài liệu" in response.content.decode()
     assert BatchItem.objects.filter(document=document).exists()
+
+
+# --- review fixes: a stale attempt, an official's key, the passphrase file, layout, admin --------
+
+
+def test_a_stale_attempt_taken_over_neither_clears_the_new_claim_nor_publishes(
+    auto_office: AutoSignPolicy,
+    data_dirs: DataDirs,
+    dossier: Dossier,
+    make_awaiting: MakeAwaiting,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slow attempt A is taken over by B after the stale limit: A keeps nothing, B signs once."""
+    with django_capture_on_commit_callbacks(execute=False):
+        document = make_awaiting(dossier)
+    record = AutoSignature.objects.get(document=document)
+    real_sign_batch, real_now = engine.sign_batch, timezone.now
+    claims: list[dt.datetime] = []
+
+    def slow_sign_batch(*args: Any, **kwargs: Any) -> Any:
+        result = real_sign_batch(*args, **kwargs)
+        if not claims:  # A is still signing when its claim goes stale: B takes it over
+            later = real_now() + autosign.RUN_STALE_AFTER + dt.timedelta(minutes=1)
+            monkeypatch.setattr(timezone, "now", lambda: later)
+            claim = autosign._claim(record)
+            assert claim is not None
+            claims.append(claim)
+        return result
+
+    def store_files() -> set[Path]:
+        return {p for p in data_dirs.store.rglob("*") if p.is_file()}
+
+    monkeypatch.setattr(autosign, "sign_batch", slow_sign_batch)
+    before = store_files()
+    with django_capture_on_commit_callbacks(execute=False):
+        assert sign_automatically(document.pk) == "busy"  # A lost to B
+
+    record.refresh_from_db()
+    (b_claim,) = claims
+    assert record.running_since == b_claim  # A's finally left B's claim alone
+    assert record.signed_at is None and record.attempts == 2
+    document.refresh_from_db()
+    assert document.state == DocumentState.APPROVED and document.signed_path == ""
+    assert store_files() == before  # nothing of A's in the store
+    assert not list((data_dirs.work / "signing").glob("auto-*"))
+    assert sign_automatically(document.pk) == "busy"  # B's claim is live
+    record.refresh_from_db()
+    assert not hand_over(record, "quantri")  # nor is it handed over while B signs
+
+    with django_capture_on_commit_callbacks(execute=False):
+        assert autosign._attempt(record, b_claim) == "signed"
+    autosign._release(record, b_claim)
+
+    record.refresh_from_db()
+    document.refresh_from_db()
+    assert record.running_since is None and record.signed_at is not None
+    assert document.state == DocumentState.SIGNED
+    assert store_files() - before == {Path(document.signed_path)}  # one signed file
+    assert len(events(document, "signed")) == 1
+    assert not list((data_dirs.work / "signing").glob("auto-*"))
+
+
+def test_the_admin_refuses_an_officials_key_as_the_organisation_key(
+    office: Office,
+    official: User,
+    throwaway_pki: IssuedKey,
+    passphrase_file: Path,
+    tmp_path: Path,
+) -> None:
+    """An official's key file, or a fingerprint an official registered, is not the office's."""
+    official_key = OrganisationKey(
+        office=office,
+        pkcs12_path=str(throwaway_pki.pkcs12),
+        passphrase_file=str(passphrase_file),
+    )
+    with pytest.raises(ValidationError) as info:
+        official_key.full_clean()
+    assert "khóa cá nhân của người ký" in info.value.message_dict["pkcs12_path"][0]
+
+    cert = load_pkcs12_signer(throwaway_pki.pkcs12, TEST_PASSPHRASE).signing_cert
+    fingerprint = fingerprint_sha256(cert)
+    Signer.objects.filter(user=official).update(cert_sha256=fingerprint)
+    copy = tmp_path / "ban-sao.p12"
+    copy.write_bytes(throwaway_pki.pkcs12.read_bytes())
+    with pytest.raises(ValidationError) as info:
+        OrganisationKey(
+            office=office,
+            pkcs12_path=str(copy),
+            passphrase_file=str(passphrase_file),
+            cert_sha256=fingerprint.upper(),
+        ).full_clean()
+    assert set(info.value.message_dict) == {"cert_sha256"}
+    assert "chứng thư cá nhân" in info.value.message_dict["cert_sha256"][0]
+
+
+def test_an_officials_key_slipped_past_the_admin_signs_nothing(
+    auto_office: AutoSignPolicy,
+    org_key: OrganisationKey,
+    official: User,
+    throwaway_pki: IssuedKey,
+    tmp_path: Path,
+    dossier: Dossier,
+    digitized: MakeAwaiting,
+) -> None:
+    """At signing time too: an official's certificate, even with its fingerprint set, is refused."""
+    cert = load_pkcs12_signer(throwaway_pki.pkcs12, TEST_PASSPHRASE).signing_cert
+    copy = tmp_path / "ban-sao.p12"
+    copy.write_bytes(throwaway_pki.pkcs12.read_bytes())
+    OrganisationKey.objects.filter(pk=org_key.pk).update(
+        pkcs12_path=str(copy), cert_sha256=fingerprint_sha256(cert)
+    )
+    document = digitized(dossier)
+
+    assert document.state == DocumentState.AWAITING_APPROVAL
+    assert "mang tên người ký" in document.reason
+    assert AutoSignature.objects.get(document=document).approved_at is None
+    assert not events(document, "approved")
+
+
+def test_a_fifo_or_an_overlong_passphrase_file_is_refused(passphrase_file: Path) -> None:
+    """A FIFO is refused without waiting for a writer; a file past 4096 bytes is not read."""
+    fifo = passphrase_file.with_name("fifo")
+    os.mkfifo(fifo, 0o600)
+    with pytest.raises(KeyUnlockError, match="không phải tệp thường"):
+        read_service_passphrase(fifo)
+    passphrase_file.write_bytes(b"x" * (autosign.PASSPHRASE_MAX_BYTES + 1))
+    with pytest.raises(KeyUnlockError, match="dài quá 4096 byte"):
+        read_service_passphrase(passphrase_file)
+    passphrase_file.write_bytes(b"x" * autosign.PASSPHRASE_MAX_BYTES)
+    assert read_service_passphrase(passphrase_file) == b"x" * 4096
+
+
+def test_a_personal_layout_set_after_the_policy_goes_to_the_officials(
+    auto_office: AutoSignPolicy,
+    procedure: Procedure,
+    official: User,
+    dossier: Dossier,
+    digitized: MakeAwaiting,
+) -> None:
+    """The procedure took the personal layout later: the batch, with the reason, no retries."""
+    Procedure.objects.filter(pk=procedure.pk).update(stamp_layout="personal")
+    document = digitized(dossier)
+
+    assert document.state == DocumentState.AWAITING_APPROVAL
+    assert BatchItem.objects.filter(document=document).exists()
+    assert not AutoSignature.objects.filter(document=document).exists()
+    (event,) = events(document, "auto_sign_unavailable")
+    assert "mẫu chữ ký cá nhân" in event.detail["reason"]
+
+
+def test_the_admin_retries_only_the_selected_records(
+    client: Client,
+    auto_office: AutoSignPolicy,
+    passphrase_file: Path,
+    dossier: Dossier,
+    make_dossier: MakeDossier,
+    digitized: MakeAwaiting,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two documents due again, one selected: only that one is put in line, and said so."""
+    passphrase_file.chmod(0o644)
+    first, second = digitized(dossier), digitized(make_dossier().dossier)
+    AutoSignature.objects.update(retry_at=timezone.now() - dt.timedelta(minutes=1))
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.auto_sign_document, "delay", sent.append)
+    client.force_login(User.objects.create_superuser("quantri-test", "qt@example.vn", "x"))
+
+    record = AutoSignature.objects.get(document=first)
+    response = client.post(
+        reverse("admin:signing_autosignature_changelist"),
+        {"action": "retry_now", "_selected_action": [str(record.pk)]},
+        follow=True,
+    )
+
+    assert sent == [first.pk]
+    assert "Đã đưa 1/1 tài liệu" in response.content.decode()
+    other = AutoSignature.objects.get(document=second)
+    assert other.retry_at is not None and other.retry_at < timezone.now()  # still due, untouched
