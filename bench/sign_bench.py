@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import dataclasses
+import datetime as dt
 import io
 import multiprocessing
 import os
@@ -24,12 +26,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, NumberObject
 
+from digitize.assemble import assemble_pdf
+from digitize.compression import encode_image, write_encoded
+from digitize.ocr import PageOcr
+from digitize.pages import PageImage
+from digitize.pdfa import check_pdfa
+from digitize.textlayer import PageLayout, write_layout
 from signing.batch_jobs import SignJob
 from signing.devpki import IssuedKey, make_dev_pki
 from signing.engine import default_jobs, sign_batch
@@ -105,6 +114,10 @@ def _bench(args: argparse.Namespace, scratch: Path) -> int:
     plain = _plain_loop(sources, scratch / "out-plain", pki, passphrase)
     invisible = _engine(sources, scratch / "out-invisible", pki, passphrase, args.jobs, False)
     visible = _engine(sources, scratch / "out-visible", pki, passphrase, args.jobs, True)
+    digitized = _make_pdfa_inputs(scratch / "in-pdfa", args.count, int(args.size_mb * 1_000_000))
+    approved = _engine(
+        digitized, scratch / "out-approved", pki, passphrase, args.jobs, True, pdfa_check=True
+    )
     rerun_start = time.perf_counter()
     signer = load_pkcs12_signer(pki.pkcs12, passphrase)
     rerun = sign_batch(
@@ -114,17 +127,17 @@ def _bench(args: argparse.Namespace, scratch: Path) -> int:
     )
     rerun_seconds = time.perf_counter() - rerun_start
 
-    runs = [plain, invisible, visible]
+    runs = [plain, invisible, visible, approved]
     valid, bad, validation_seconds = _validate_all(runs, pki, args.jobs)
 
     base = len(sources) / plain.seconds
-    print(f"{'':44}{'seconds':>9}{'docs/s':>9}{'× plain':>9}{'CPU ms/doc':>12}")
+    print(f"{'':48}{'seconds':>9}{'docs/s':>9}{'× plain':>9}{'CPU ms/doc':>12}")
     for run in runs:
         rate = len(sources) / run.seconds
         cpu_ms = run.cpu_seconds / len(sources) * 1000
-        print(f"{run.label:44}{run.seconds:9.2f}{rate:9.1f}{rate / base:9.1f}{cpu_ms:12.1f}")
+        print(f"{run.label:48}{run.seconds:9.2f}{rate:9.1f}{rate / base:9.1f}{cpu_ms:12.1f}")
     print(
-        f"{'engine re-run, all outputs already signed':44}{rerun_seconds:9.2f}"
+        f"{'engine re-run, all outputs already signed':48}{rerun_seconds:9.2f}"
         f"{len(sources) / rerun_seconds:9.1f}{'':>9}  ({rerun.count('skipped')} skipped)"
     )
     total = sum(len(run.outputs) for run in runs)
@@ -132,13 +145,13 @@ def _bench(args: argparse.Namespace, scratch: Path) -> int:
         f"\nvalidation (not in the figures above): {valid}/{total} outputs intact, valid and "
         f"trusted by the test CA, in {validation_seconds:.1f} s with {args.jobs} processes"
     )
-    for run in (invisible, visible):
+    for run in (invisible, visible, approved):
         ceiling = args.jobs * len(sources) / run.cpu_seconds
         print(
             f"CPU-bound ceiling of {run.label} with {args.jobs} idle cores: "
             f"{ceiling:.0f} docs/s (an estimate from its CPU time, not a measurement)"
         )
-    for run in (invisible, visible):
+    for run in (invisible, visible, approved):
         rate = len(sources) / run.seconds
         print(
             f"targets, {run.label.strip()}: ≥{TARGET_RATE:.0f} docs/s "
@@ -214,10 +227,46 @@ def _plain_loop(sources: list[Path], out: Path, pki: IssuedKey, passphrase: byte
     )
 
 
+def _make_pdfa_inputs(folder: Path, count: int, size: int) -> list[Path]:
+    """Write ``count`` distinct one-page PDF/A documents of about ``size`` bytes each, as
+    the digitize stage assembles them (a grey noise page stored as JPEG, no text)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    side = max(64, int((size * 1.6) ** 0.5))  # noise at JPEG quality 65: about 0.4 byte/pixel
+    pixels = random.Random(0).randbytes(side * side)  # noqa: S311 - test data
+    scan = folder / "trang.png"
+    Image.frombytes("L", (side, side), pixels).save(scan, dpi=(300, 300))
+    page = PageImage(scan, 300, side, side, "L")
+    layout = folder / "trang.json"
+    write_layout(PageLayout(width=side, height=side, dpi=300, lines=()), layout)
+    encoded = write_encoded(encode_image(Image.open(scan)), folder / "trang.img")
+    page = dataclasses.replace(page, encoded=encoded)
+    paths = []
+    for number in range(count):
+        path = folder / f"ho-so-{number:04d}.pdf"
+        received = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
+        assemble_pdf(
+            [(page, PageOcr("", 0.0, layout))],
+            path,
+            identity=(f"bench-{number}", received + dt.timedelta(seconds=number)),
+        )
+        paths.append(path)
+    return paths
+
+
 def _engine(
-    sources: list[Path], out: Path, pki: IssuedKey, passphrase: bytes, jobs: int, visible: bool
+    sources: list[Path],
+    out: Path,
+    pki: IssuedKey,
+    passphrase: bytes,
+    jobs: int,
+    visible: bool,
+    *,
+    pdfa_check: bool = False,
 ) -> Run:
-    """Load the key once and sign every document as one batch with the engine."""
+    """Load the key once and sign every document as one batch with the engine.
+
+    With ``pdfa_check`` every signed result is also checked against the PDF/A clauses
+    of the digitize stage, as approvals and automatic signatures do."""
     out.mkdir(parents=True, exist_ok=True)
     started, cpu = time.perf_counter(), _cpu()
     signer = load_pkcs12_signer(pki.pkcs12, passphrase)
@@ -225,13 +274,16 @@ def _engine(
     if visible:
         identity = signer_identity(signer)
         options = SignOptions(
-            stamp=StampText(signer_name=identity.name, office_name=identity.organisation)
+            stamp=StampText(signer_name=identity.name, office_name=identity.organisation),
+            output_check=check_pdfa if pdfa_check else None,
         )
     result = sign_batch(
         signer, [SignJob(p, out / p.name) for p in sources], options, processes=jobs
     )
     seconds, cpu_seconds = time.perf_counter() - started, _cpu() - cpu
     label = f"engine, {'visible stamp' if visible else 'invisible'}, jobs={jobs}"
+    if pdfa_check:
+        label = f"engine, PDF/A in, stamp + PDF/A check, jobs={jobs}"
     outputs = [out / p.name for p in sources]
     return Run(label, seconds, cpu_seconds, outputs, failed=result.count("failed"))
 
