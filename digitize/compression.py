@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageChops
 
-from digitize.pages import PageImage
+from digitize.pages import PageImage, load_page_image
 from digitize.quality import grey_levels
 
 __all__ = [
@@ -81,8 +81,7 @@ def encode_page_image(page: PageImage) -> EncodedImage:
     """
     if page.encoded is not None:
         return read_encoded(page.encoded)
-    with Image.open(page.path) as source:
-        source.load()
+    with load_page_image(page.path) as source:
         return encode_image(source)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 import unicodedata
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from digitize.errors import OcrError, OcrTimeout
-from digitize.pages import PageImage
+from digitize.pages import PageImage, load_page_image
 from digitize.textlayer import Line, PageLayout, Word, write_layout
 
 if TYPE_CHECKING:
@@ -249,10 +248,7 @@ def _mean_confidence(layout: PageLayout) -> float:
 def _open(page: PageImage) -> Image.Image:
     """Decode a page image file (raises OcrError, to be retried, when it cannot be read)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(page.path)
-            image.load()
+        image = load_page_image(page.path)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise OcrError(
             f"Không đọc được ảnh trang {page.path.stem} để nhận dạng chữ; sẽ thử lại",

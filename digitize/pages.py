@@ -22,6 +22,7 @@ __all__ = [
     "PageImage",
     "count_pages",
     "iter_split_file",
+    "load_page_image",
     "split_file",
     "split_pages",
     "write_page_image",
@@ -62,6 +63,20 @@ class PageImage:
     encoded: Path | None = None
     """The same image already compressed for the PDF
     (:func:`digitize.compression.write_encoded`), when a worker did it beside the OCR."""
+
+
+def load_page_image(path: Path) -> Image.Image:
+    """Decode a page image file written by :func:`write_page_image` (or linked by it).
+
+    Pages may be large scans, so Pillow's decompression-bomb warning is silenced
+    (its error, for absurd sizes, is not). Raises OSError, ValueError or
+    ``Image.DecompressionBombError``; callers say in their own words what failed.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(path)
+        image.load()
+    return image
 
 
 def split_pages(inputs: Sequence[Path], workdir: Path) -> list[PageImage]:

@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import tempfile
-import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -16,7 +15,7 @@ import numpy.typing as npt
 from PIL import Image, ImageChops
 
 from digitize.errors import DigitizeError
-from digitize.pages import PageImage, write_page_image
+from digitize.pages import PageImage, load_page_image, write_page_image
 from digitize.quality import grey_levels, otsu_threshold
 
 __all__ = [
@@ -164,7 +163,7 @@ def _prepare(
 ) -> tuple[PreparedPage, Image.Image, Image.Image]:
     """:func:`prepare_images` without the mapping of file errors."""
     outdir.mkdir(parents=True, exist_ok=True)
-    scan = _open(page.path)
+    scan = load_page_image(page.path)
     grey = _grey(scan)
     orientation = _orientation(grey, page.dpi, settings)
     upright = _apply(scan, orientation, settings)
@@ -253,15 +252,6 @@ class _Angle:
 
     profile: npt.NDArray[np.float64]
     """Ink counts per row of the projection at that angle."""
-
-
-def _open(path: Path) -> Image.Image:
-    """Open and decode a page image written by the page splitter."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        image = Image.open(path)
-        image.load()
-    return image
 
 
 def _grey(image: Image.Image) -> Image.Image:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -13,7 +12,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from digitize.errors import BadInputError, DigitizeError, Disposition
-from digitize.pages import PageImage
+from digitize.pages import PageImage, load_page_image
 
 __all__ = [
     "Finding",
@@ -263,10 +262,8 @@ def inspect_page(
         if image is not None:
             grey = image if image.mode == "L" else image.convert("L")
         else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                with Image.open(page.path) as decoded:
-                    grey = decoded.convert("L")
+            with load_page_image(page.path) as decoded:
+                grey = decoded.convert("L")
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise DigitizeError(
             f"Không đọc được ảnh trang {number} để kiểm tra chất lượng; sẽ thử lại",
