@@ -104,15 +104,16 @@ def recognise(image: Image.Image, dpi: int, settings: OcrSettings, *, name: str 
             len(grey.getbands()),
             grey.width * len(grey.getbands()),
         )
-        api.SetSourceResolution(dpi)
-        if not api.Recognize(timeout=max(1, round(settings.timeout_s * 1000))):
-            api.Clear()
-            raise OcrTimeout(
-                f"Nhận dạng chữ trang{' ' + name if name else ''} vượt quá thời gian cho phép "
-                f"({settings.timeout_s:g} giây) hoặc bị gián đoạn; sẽ thử lại",
-            )
-        lines = _lines(api)
-        api.Clear()
+        try:
+            api.SetSourceResolution(dpi)
+            if not api.Recognize(timeout=max(1, round(settings.timeout_s * 1000))):
+                raise OcrTimeout(
+                    f"Nhận dạng chữ trang{' ' + name if name else ''} vượt quá thời gian cho "
+                    f"phép ({settings.timeout_s:g} giây) hoặc bị gián đoạn; sẽ thử lại",
+                )
+            lines = _lines(api)
+        finally:
+            api.Clear()  # the results and the image go, the models stay
     return PageLayout(width=grey.width, height=grey.height, dpi=dpi, lines=lines)
 
 
