@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support li
 
 from pypdf import PdfReader
 
-from digitize.pdfa import check_pdfa
+from core.pdfa.check import check_pdfa
 from tests.support.oddpages import ODD_CASES, OddCase, pdf_images, run_digitize_command
 from tests.support.text import cer
 

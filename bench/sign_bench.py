@@ -33,19 +33,19 @@ from pyhanko.sign.fields import SigSeedSubFilter
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, NumberObject
 
+from core.pdfa.check import check_pdfa
 from digitize.assemble import assemble_pdf
 from digitize.compression import encode_image, write_encoded
 from digitize.ocr import PageOcr
 from digitize.pages import PageImage
-from digitize.pdfa import check_pdfa
 from digitize.textlayer import PageLayout, write_layout
-from signing.batch_jobs import SignJob
 from signing.devpki import IssuedKey, make_dev_pki
-from signing.engine import default_jobs, sign_batch
-from signing.keys import load_pkcs12_signer, signer_identity
-from signing.pades import SignOptions
-from signing.stamp import StampText
-from signing.verify import verify_pdf
+from signing.engine.jobs import SignJob
+from signing.engine.run import default_jobs, sign_batch
+from signing.keys.certificates import load_pkcs12_signer, signer_identity
+from signing.pades.sign import SignOptions
+from signing.stamp.text import StampText
+from signing.verify.check import verify_pdf
 
 TARGET_RATE = 80.0
 """Documents per second the engine must reach at B-B on the 2-core reference machine."""

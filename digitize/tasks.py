@@ -19,7 +19,7 @@ from digitize.pipeline import process_page, split_and_inspect
 from digitize.quality import Finding, blocking, blocking_reason
 from dossiers.files import store_file
 from dossiers.models import Document, DocumentState
-from dossiers.workflow import fail_document, transition
+from dossiers.services.workflow import fail_document, transition
 
 log = logging.getLogger(__name__)
 OCR_RETRIES = 3

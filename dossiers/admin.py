@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from dossiers.models import CalendarDay, Document, Dossier, Event, Office, Procedure
-from dossiers.search import matching_text
+from dossiers.services.search import matching_text
 
 
 class ProcedureInline(admin.TabularInline[Procedure, Office]):

@@ -16,6 +16,6 @@ class DossiersConfig(AppConfig):
 
         import motcua.celery  # noqa: F401
         from dossiers.models import Document
-        from dossiers.search import keep_text_folded
+        from dossiers.services.search import keep_text_folded
 
         pre_save.connect(keep_text_folded, sender=Document, dispatch_uid="dossiers.text_folded")

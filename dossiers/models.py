@@ -30,7 +30,7 @@ class Office(models.Model):
 
 
 class StampLayout(models.TextChoices):
-    """The visible stamp layouts a procedure may require (as in ``signing.stamp.Layout``)."""
+    """The visible stamp layouts a procedure may require (as in ``signing.stamp.text.Layout``)."""
 
     TEXT = "text", "Mẫu chữ (khung chữ và mã QR)"
     PERSONAL = "personal", "Chữ ký cá nhân (Phụ lục I Nghị định 30/2020)"
@@ -46,7 +46,7 @@ class StampPage(models.TextChoices):
 
 
 class StampCorner(models.TextChoices):
-    """Named positions of the visible signature on its page (as ``signing.stamp_place.Corner``)."""
+    """Named positions of the visible signature on its page (as ``signing.stamp.place.Corner``)."""
 
     TOP_LEFT = "top-left", "Góc trên bên trái"
     TOP_RIGHT = "top-right", "Góc trên bên phải"

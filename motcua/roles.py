@@ -45,7 +45,7 @@ def exec_celery(args: list[str]) -> NoReturn:
 
 def watch() -> None:
     """Run the inbox watcher until SIGTERM or SIGINT."""
-    from watch_folders.watcher import run
+    from watch_folders.services.watcher import run
 
     stop = threading.Event()
 

@@ -205,7 +205,7 @@ STAMP_FONT = Path(
     _env("MOTCUA_STAMP_FONT", "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf")
 )
 PUBLIC_BASE_URL = _env("MOTCUA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
-SIGNED_OUTPUT_CHECK = "digitize.pdfa.check_pdfa"
+SIGNED_OUTPUT_CHECK = "core.pdfa.check.check_pdfa"
 """What every signed result must pass besides its signature: the PDF/A-2b clauses the
 digitize stage promises (a dotted path, so that signing does not import digitize)."""
 

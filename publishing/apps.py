@@ -9,7 +9,7 @@ class PublishingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from dossiers.workflow import state_changed
+        from dossiers.services.workflow import state_changed
         from publishing.tasks import on_state_changed
 
         state_changed.connect(on_state_changed, dispatch_uid="publishing.after_signing")

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from dossiers.calendar import TIMELINESS_LABELS_VI, VN_TZ
 from dossiers.models import Document, DocumentState, Dossier
-from dossiers.workflow import record_event, transition
+from dossiers.services.workflow import record_event, transition
 from publishing.models import OutboxMessage
 from publishing.sms import FileSmsBackend
 

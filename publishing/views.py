@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from dossiers.models import Document, DocumentState, Dossier, Office, Procedure
-from dossiers.registry import RegistrationError, normalise_secret, register_dossier
-from publishing.receipt import ReceiptData, render_receipt
+from dossiers.receipt import ReceiptData, render_receipt
+from dossiers.services.registry import RegistrationError, normalise_secret, register_dossier
 
 LOOKUP_LIMIT = 20
 LOOKUP_WINDOW_S = 600
@@ -72,7 +72,7 @@ def register(request: HttpRequest) -> HttpResponse:
             response["Content-Disposition"] = f'inline; filename="giay-hen-{dossier.code}.pdf"'
             response["Cache-Control"] = "no-store"
             return response
-    return render(request, "publishing/register.html", {"form": form, "error": error})
+    return render(request, "dossiers/register.html", {"form": form, "error": error})
 
 
 class LookupForm(forms.Form):
@@ -158,7 +158,7 @@ class VerifyForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest) -> HttpResponse:
     """Public: check a PDF's signatures and whether this system issued it unchanged."""
-    from signing.verify import verify_pdf
+    from signing.verify.check import verify_pdf
 
     form = VerifyForm(request.POST or None, request.FILES or None)
     context: dict[str, object] = {"form": form}

@@ -16,9 +16,9 @@ if TYPE_CHECKING:
         StampError,
         TrustStoreError,
     )
-    from signing.keys import load_pkcs12_signer, read_passphrase_file
-    from signing.pades import SignOptions, StampText, sign_file, sign_pdf
-    from signing.verify import SignatureReport, VerifyReport, verify_pdf
+    from signing.keys.certificates import load_pkcs12_signer, read_passphrase_file
+    from signing.pades.sign import SignOptions, StampText, sign_file, sign_pdf
+    from signing.verify.check import SignatureReport, VerifyReport, verify_pdf
 
 __all__ = [
     "CertificateError",
@@ -53,15 +53,15 @@ _HOMES = {
     "SigningError": "signing.errors",
     "StampError": "signing.errors",
     "TrustStoreError": "signing.errors",
-    "load_pkcs12_signer": "signing.keys",
-    "read_passphrase_file": "signing.keys",
-    "SignOptions": "signing.pades",
-    "StampText": "signing.pades",
-    "sign_file": "signing.pades",
-    "sign_pdf": "signing.pades",
-    "SignatureReport": "signing.verify",
-    "VerifyReport": "signing.verify",
-    "verify_pdf": "signing.verify",
+    "load_pkcs12_signer": "signing.keys.certificates",
+    "read_passphrase_file": "signing.keys.certificates",
+    "SignOptions": "signing.pades.sign",
+    "StampText": "signing.pades.sign",
+    "sign_file": "signing.pades.sign",
+    "sign_pdf": "signing.pades.sign",
+    "SignatureReport": "signing.verify.check",
+    "VerifyReport": "signing.verify.check",
+    "verify_pdf": "signing.verify.check",
 }
 
 

@@ -122,7 +122,7 @@ class AutoSignatureAdmin(admin.ModelAdmin[AutoSignature]):
 
     @admin.action(description="Chuyển cho lãnh đạo ký duyệt")
     def give_to_officials(self, request: HttpRequest, queryset: QuerySet[AutoSignature]) -> None:
-        from signing.autosign import hand_over
+        from signing.services.autosign import hand_over
 
         actor = request.user.get_username()
         moved = sum(hand_over(record, actor) for record in queryset)

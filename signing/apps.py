@@ -9,8 +9,8 @@ class SigningConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from dossiers.workflow import state_changed
-        from signing.autosign import on_state_changed
+        from dossiers.services.workflow import state_changed
+        from signing.services.autosign import on_state_changed
 
         # automatic signing where the office's policy says so, else the officials' batch
         state_changed.connect(on_state_changed, dispatch_uid="signing.batch_assignment")

@@ -12,8 +12,8 @@ from django.db import models
 
 from dossiers.models import Document, Office, Procedure
 from signing.errors import CertificateError
-from signing.keys import parse_fingerprint_sha256
-from signing.token_discovery import TokenConfig
+from signing.keys.certificates import parse_fingerprint_sha256
+from signing.keys.discovery import TokenConfig
 
 
 def _clean_fingerprint(value: str, errors: dict[str, str]) -> str:
@@ -110,7 +110,7 @@ class Signer(models.Model):
         return self.key_kind == KeyKind.PKCS11
 
     def token_config(self) -> TokenConfig:
-        """How :func:`signing.pkcs11.open_token` finds this official's key on the token."""
+        """How :func:`signing.keys.pkcs11.open_token` finds this official's key on the token."""
         return TokenConfig(
             module_path=Path(self.pkcs11_module),
             token_label=self.token_label or None,

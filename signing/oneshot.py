@@ -13,15 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from signing.batch_jobs import BatchResult, JobOutcome, SignJob
-from signing.engine import sign_batch
+from core.vntime import format_vn_datetime
+from signing.engine.jobs import BatchResult, JobOutcome, SignJob
+from signing.engine.run import sign_batch
 from signing.errors import SigningError
-from signing.keys import load_pkcs12_signer, read_passphrase_file, signer_identity
-from signing.pades import SignOptions
-from signing.stamp import StampText
-from signing.timestamps import LEVELS, level_at_least, revocation_context
-from signing.verify import SignatureReport, VerifyReport, load_trust_roots, verify_pdf
-from signing.vntime import format_vn_datetime
+from signing.keys.certificates import load_pkcs12_signer, read_passphrase_file, signer_identity
+from signing.pades.evidence import LEVELS, level_at_least, revocation_context
+from signing.pades.sign import SignOptions
+from signing.stamp.text import StampText
+from signing.verify.check import SignatureReport, VerifyReport, load_trust_roots, verify_pdf
 
 __all__ = ["add_sign_arguments", "add_verify_arguments", "run_sign", "run_verify"]
 

@@ -6,7 +6,7 @@ from collections.abc import Collection
 
 from celery import shared_task
 
-from signing.autosign import due_for_retry, sign_automatically
+from signing.services.autosign import due_for_retry, sign_automatically
 
 
 @shared_task(acks_late=True)

@@ -20,12 +20,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from dossiers.files import sha256_file
 from dossiers.models import Document, DocumentState
-from signing.approval import ApprovalError, signer_for, unlock_key
-from signing.batch_signing import run_alive, start_signing
-from signing.batching import BATCH_MAX_AGE, BATCH_SIZE, LOW_CONFIDENCE, batch_counts
-from signing.decisions import record_decisions
 from signing.errors import SigningError
 from signing.models import Batch, BatchItem, Signer
+from signing.services.approval import ApprovalError, signer_for, unlock_key
+from signing.services.batch_run import run_alive, start_signing
+from signing.services.batches import BATCH_MAX_AGE, BATCH_SIZE, LOW_CONFIDENCE, batch_counts
+from signing.services.decisions import record_decisions
 
 log = logging.getLogger(__name__)
 

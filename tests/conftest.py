@@ -15,12 +15,12 @@ from pytest_django import Settings
 
 from dossiers.files import store_bytes
 from dossiers.models import Document, DocumentState, Dossier, Office, Procedure
-from dossiers.registry import Registered, register_dossier
-from dossiers.workflow import transition
+from dossiers.services.registry import Registered, register_dossier
+from dossiers.services.workflow import transition
 from signing.devpki import IssuedKey
-from signing.keys import load_pkcs12_signer
+from signing.keys.certificates import load_pkcs12_signer
 from signing.models import Signer
-from signing.pades import sign_pdf
+from signing.pades.sign import sign_pdf
 from tests.support.pki import TEST_PASSPHRASE, make_test_pdf, make_test_pki
 
 

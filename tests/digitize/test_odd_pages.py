@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
+from core.pdfa.check import check_pdfa
 from digitize.errors import BadInputError
-from digitize.pdfa import check_pdfa
 from digitize.pipeline import DigitizeResult, digitize_files
 from digitize.quality import ScanQualityError
 from tests.support.oddpages import Written, odd_case, pdf_images, run_digitize_command

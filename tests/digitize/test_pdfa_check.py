@@ -21,10 +21,10 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from core.pdfa.check import PdfaViolation, check_pdfa
 from digitize.assemble import DossierMetadata, assemble_pdf
 from digitize.ocr import OcrSettings, ocr_page
 from digitize.pages import split_pages
-from digitize.pdfa import PdfaViolation, check_pdfa
 from tests.support.scans import corpus_paragraphs, write_scan
 
 DOSSIER = DossierMetadata(

@@ -11,11 +11,11 @@ import pytest
 from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from PIL import Image
 
+from core.pdfa.check import check_pdfa
 from digitize.assemble import assemble_pdf
 from digitize.compression import encode_image, read_encoded, write_encoded
 from digitize.ocr import PageOcr
 from digitize.pages import PageImage
-from digitize.pdfa import check_pdfa
 from digitize.textlayer import (
     GLYPHLESS_ADVANCE,
     Line,

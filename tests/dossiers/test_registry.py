@@ -11,7 +11,7 @@ from django.apps import apps
 
 from dossiers.calendar import VN_TZ
 from dossiers.models import CalendarDay, Dossier, Event, Office, Procedure, hash_secret
-from dossiers.registry import (
+from dossiers.services.registry import (
     CSV_COLUMNS,
     RegistrationError,
     import_rows,

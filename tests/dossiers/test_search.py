@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 
 from dossiers.models import Document, DocumentState, Dossier
-from dossiers.search import fold, search_documents
-from dossiers.workflow import transition
+from dossiers.services.search import fold, search_documents
+from dossiers.services.workflow import transition
 from tests.conftest import DataDirs
 
 

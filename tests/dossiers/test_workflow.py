@@ -11,7 +11,7 @@ import pytest
 
 from dossiers.files import REASON_FILE
 from dossiers.models import Document, DocumentState, Dossier, Event
-from dossiers.workflow import fail_document, state_changed, transition
+from dossiers.services.workflow import fail_document, state_changed, transition
 from tests.conftest import DataDirs
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from signing.verify import verify_pdf
+from signing.verify.check import verify_pdf
 from tests.support.scans import corpus_paragraphs, write_scan
 from tests.support.service import (
     Browser,

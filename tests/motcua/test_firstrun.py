@@ -10,9 +10,9 @@ from django.contrib.auth.models import User
 
 from dossiers.models import Office
 from motcua.firstrun import CLERK_GROUP, DEMO_OFFICE, DEMO_PROCEDURES, SIGNER_GROUP, prepare
-from signing.autosign import read_service_passphrase
-from signing.keys import common_name, load_pkcs12_signer, read_passphrase_file
+from signing.keys.certificates import common_name, load_pkcs12_signer, read_passphrase_file
 from signing.models import AutoSignPolicy, OrganisationKey, Signer
+from signing.services.autosign import read_service_passphrase
 from tests.conftest import DataDirs
 
 

@@ -14,8 +14,8 @@ from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from dossiers.files import store_bytes
 from dossiers.models import Document, DocumentState, Dossier, Event
-from dossiers.registry import Registered
-from dossiers.workflow import transition
+from dossiers.services.registry import Registered
+from dossiers.services.workflow import transition
 from publishing.models import OutboxMessage
 from publishing.tasks import deliver_document, delivery_owed, publish_document
 from tests.conftest import DataDirs, MakeDossier

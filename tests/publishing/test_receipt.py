@@ -14,8 +14,8 @@ import segno
 from PIL import Image
 from pypdf.generic import ContentStream, DictionaryObject
 
-from publishing.qr import QR_BORDER, qr_matrix, qr_png, qr_svg
-from publishing.receipt import SECRET_NOTE, ReceiptData, receipt_qr_matrix, render_receipt
+from dossiers.qr import QR_BORDER, qr_matrix, qr_png, qr_svg
+from dossiers.receipt import SECRET_NOTE, ReceiptData, receipt_qr_matrix, render_receipt
 
 CODE = "000.00.12.H29-260213-0042"
 SECRET = "K7Q2M9XH4TZ8P3RWN6VJYB5CDF"

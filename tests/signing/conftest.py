@@ -9,8 +9,8 @@ import pytest
 from pyhanko.sign.signers import SimpleSigner
 
 from signing.devpki import IssuedKey
-from signing.keys import load_pkcs12_signer
-from signing.pades import SignOptions, StampText, sign_pdf
+from signing.keys.certificates import load_pkcs12_signer
+from signing.pades.sign import SignOptions, StampText, sign_pdf
 from tests.support.pki import (
     TEST_OFFICE,
     TEST_PASSPHRASE,

@@ -15,13 +15,13 @@ from pyhanko.sign.signers import SimpleSigner
 
 from dossiers.files import sha256_file
 from dossiers.models import Document, DocumentState, Dossier, Event, Office
-from signing.approval import ApprovalError
-from signing.batch_signing import Progress, approve_batch
 from signing.devpki import IssuedKey
 from signing.errors import SignatureOutputError
 from signing.models import Batch, BatchItem, Signer
-from signing.pades import sign_pdf
-from signing.verify import verify_pdf
+from signing.pades.sign import sign_pdf
+from signing.services.approval import ApprovalError
+from signing.services.batch_run import Progress, approve_batch
+from signing.verify.check import verify_pdf
 from tests.conftest import MakeAwaiting, MakeDossier
 from tests.support.pki import TEST_PASSPHRASE
 
@@ -46,7 +46,7 @@ def test_a_full_batch_starts_a_new_one(
     official: User, make_dossier: MakeDossier, make_awaiting: MakeAwaiting
 ) -> None:
     """Past the batch size, the next document opens a new batch."""
-    with mock.patch("signing.batching.BATCH_SIZE", 2):
+    with mock.patch("signing.services.batches.BATCH_SIZE", 2):
         docs = [make_awaiting(make_dossier().dossier) for _ in range(3)]
     assert batch_of(docs[0]) == batch_of(docs[1]) != batch_of(docs[2])
 
@@ -94,7 +94,7 @@ def test_file_changed_after_approval_is_not_signed(
     document = make_awaiting(dossier)
     batch = batch_of(document)
     with (
-        mock.patch("signing.batch_jobs.sign_pdf", side_effect=SignatureOutputError("hết chỗ")),
+        mock.patch("signing.engine.jobs.sign_pdf", side_effect=SignatureOutputError("hết chỗ")),
         pytest.raises(ApprovalError),
     ):
         approve_batch(batch, official, signing_key)
@@ -144,7 +144,7 @@ def test_rerun_after_an_interruption_never_signs_twice(
         return sign_pdf(data, key, options)
 
     with (
-        mock.patch("signing.batch_jobs.sign_pdf", side_effect=sign_once_then_fail),
+        mock.patch("signing.engine.jobs.sign_pdf", side_effect=sign_once_then_fail),
         pytest.raises(ApprovalError),
     ):
         approve_batch(batch, official, signing_key)
@@ -154,7 +154,7 @@ def test_rerun_after_an_interruption_never_signs_twice(
     batch.refresh_from_db()
     assert batch.state == Batch.State.SIGNING
 
-    with mock.patch("signing.batch_jobs.sign_pdf", wraps=sign_pdf) as spy:
+    with mock.patch("signing.engine.jobs.sign_pdf", wraps=sign_pdf) as spy:
         results = approve_batch(batch, official, signing_key)
 
     assert spy.call_count == 1

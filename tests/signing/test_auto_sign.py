@@ -20,12 +20,11 @@ from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from dossiers.models import Document, DocumentState, Dossier, Event, Office, Procedure
 from dossiers.tasks import reconcile
-from signing import autosign, engine, tasks
-from signing.autosign import hand_over, read_service_passphrase, sign_automatically
-from signing.batch_signing import approve_batch
+from signing import tasks
 from signing.devpki import IssuedKey
+from signing.engine import run as engine
 from signing.errors import KeyUnlockError
-from signing.keys import fingerprint_sha256, load_pkcs12_signer
+from signing.keys.certificates import fingerprint_sha256, load_pkcs12_signer
 from signing.models import (
     AutoSignature,
     AutoSignPolicy,
@@ -34,8 +33,11 @@ from signing.models import (
     OrganisationKey,
     Signer,
 )
-from signing.pades import TSA_DOWN_VI
-from signing.verify import verify_pdf
+from signing.pades.sign import TSA_DOWN_VI
+from signing.services import autosign
+from signing.services.autosign import hand_over, read_service_passphrase, sign_automatically
+from signing.services.batch_run import approve_batch
+from signing.verify.check import verify_pdf
 from tests.conftest import DataDirs, MakeAwaiting, MakeDossier
 from tests.support.pki import (
     TEST_OFFICE,

@@ -20,17 +20,17 @@ from pypdf.generic import ArrayObject, DictionaryObject
 from pytest_django import Settings
 
 from dossiers.models import Document, DocumentState, Dossier, Event, Procedure
-from dossiers.registry import register_dossier
+from dossiers.services.registry import register_dossier
 from publishing.tasks import publish_document
-from signing import batching
-from signing.approval import ApprovalError
-from signing.batch_signing import approve_batch
-from signing.decisions import approve_item
 from signing.devpki import IssuedKey
 from signing.models import Batch, BatchItem, Signer
-from signing.pades import sign_pdf
-from signing.signature_options import stamp_for
-from signing.verify import verify_pdf
+from signing.pades.sign import sign_pdf
+from signing.services import batches as batching
+from signing.services.approval import ApprovalError
+from signing.services.batch_run import approve_batch
+from signing.services.decisions import approve_item
+from signing.services.options import stamp_for
+from signing.verify.check import verify_pdf
 from tests.conftest import DataDirs, MakeAwaiting, MakeDossier
 from tests.support.pki import TEST_PASSPHRASE, read_stamps
 
@@ -371,7 +371,7 @@ def test_signing_runs_in_the_background_with_live_progress(
         return cast(dict[str, Any], json.loads(response.content))
 
     with (
-        mock.patch("signing.batch_jobs.sign_pdf", side_effect=sign_slowly),
+        mock.patch("signing.engine.jobs.sign_pdf", side_effect=sign_slowly),
         mock.patch.object(publish_document, "delay") as publish,
     ):
         started = client.post(f"/ky-duyet/{batch.pk}/", approve_form(*documents))
@@ -421,7 +421,7 @@ def test_an_interrupted_batch_resumes_from_the_web_without_signing_twice(
             raise SignatureOutputError("ổ đĩa đầy")
         return sign_pdf(data, key, options)
 
-    with mock.patch("signing.batch_jobs.sign_pdf", side_effect=fail_second):
+    with mock.patch("signing.engine.jobs.sign_pdf", side_effect=fail_second):
         first = client.post(f"/ky-duyet/{batch.pk}/", approve_form(*documents), follow=True)
     assert "ổ đĩa đầy" in first.content.decode()
     batch.refresh_from_db()
@@ -429,7 +429,7 @@ def test_an_interrupted_batch_resumes_from_the_web_without_signing_twice(
     assert batch.last_error == f"Hồ sơ {documents[1].dossier.code}: ổ đĩa đầy"
     signed_first = Document.objects.get(pk=documents[0].pk).signed_sha256
 
-    with mock.patch("signing.batch_jobs.sign_pdf", wraps=sign_pdf) as spy:
+    with mock.patch("signing.engine.jobs.sign_pdf", wraps=sign_pdf) as spy:
         client.post(f"/ky-duyet/{batch.pk}/", approve_form())
 
     assert spy.call_count == 1

@@ -13,16 +13,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.sign.signers import SimpleSigner
 
+from core.vntime import format_vn_date
 from signing.devpki import IssuedKey
 from signing.errors import CertificateError
-from signing.keys import (
+from signing.keys.certificates import (
     check_belongs_to,
     check_signing_certificate,
     common_name,
     fingerprint_sha256,
     parse_fingerprint_sha256,
 )
-from signing.vntime import format_vn_date
 from tests.support.pki import TEST_SIGNER
 from tests.support.softhsm import issue_signer_certificate
 

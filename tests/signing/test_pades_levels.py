@@ -18,10 +18,10 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.errors import CertificateError, SigningError
-from signing.keys import load_pkcs12_signer
-from signing.pades import SignOptions, StampText, sign_file, sign_pdf
-from signing.timestamps import LEVELS, PadesLevel, revocation_context, timestamper_for
-from signing.verify import verify_pdf
+from signing.keys.certificates import load_pkcs12_signer
+from signing.pades.evidence import LEVELS, PadesLevel, revocation_context, timestamper_for
+from signing.pades.sign import SignOptions, StampText, sign_file, sign_pdf
+from signing.verify.check import verify_pdf
 from tests.support.pki import TEST_OFFICE, TEST_PASSPHRASE, TEST_SIGNER, make_test_pdf
 from tests.support.testpki_services import REVOKED_SIGNER, PkiServices, free_loopback_url
 

@@ -25,11 +25,10 @@ from pyhanko.sign.signers import Signer
 
 from signing.devpki import IssuedKey
 from signing.errors import CertificateError, KeyUnlockError, SigningError
-from signing.keys import common_name, fingerprint_sha256
-from signing.pades import SignOptions, sign_pdf
-from signing.pkcs11 import open_token, signature_bytes_reserved
-from signing.token_discovery import TokenConfig
-from signing.token_errors import (
+from signing.keys.certificates import common_name, fingerprint_sha256
+from signing.keys.discovery import TokenConfig
+from signing.keys.pkcs11 import open_token, signature_bytes_reserved
+from signing.keys.token_errors import (
     AmbiguousKeyError,
     TokenBusyError,
     TokenError,
@@ -40,7 +39,8 @@ from signing.token_errors import (
     TokenPinLockedError,
     translate_token_error,
 )
-from signing.verify import verify_pdf
+from signing.pades.sign import SignOptions, sign_pdf
+from signing.verify.check import verify_pdf
 from tests.support.pki import TEST_PASSPHRASE, TEST_SIGNER
 from tests.support.softhsm import (
     SoftToken,

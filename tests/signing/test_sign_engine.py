@@ -16,15 +16,15 @@ from pyhanko.sign.signers import SimpleSigner
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 from signing import oneshot
-from signing.batch_jobs import JobOutcome, SignJob
 from signing.devpki import IssuedKey
-from signing.engine import sign_batch
+from signing.engine.jobs import JobOutcome, SignJob
+from signing.engine.run import sign_batch
 from signing.errors import SigningError
-from signing.keys import load_pkcs12_signer
-from signing.pades import SignOptions, StampText
-from signing.signed_output import is_signed_output
-from signing.stamp import stamp_lines
-from signing.verify import verify_pdf
+from signing.keys.certificates import load_pkcs12_signer
+from signing.pades.resume import is_signed_output
+from signing.pades.sign import SignOptions, StampText
+from signing.stamp.text import stamp_lines
+from signing.verify.check import verify_pdf
 from tests.support.pki import (
     TEST_OFFICE,
     TEST_PASSPHRASE,

@@ -13,18 +13,18 @@ from pyhanko.sign.signers import SimpleSigner
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject, StreamObject
 
+from core.pdfa.check import check_pdfa
 from digitize.assemble import DossierMetadata, assemble_pdf
 from digitize.ocr import OcrSettings, ocr_page
 from digitize.pages import split_pages
-from digitize.pdfa import check_pdfa
 from dossiers.models import Office
 from signing.errors import SigningError
-from signing.keys import load_pkcs12_signer
-from signing.pades import SignOptions, sign_pdf
-from signing.signature_options import office_sign_options
-from signing.stamp import LAYOUTS, Layout, StampText
-from signing.timestamps import PadesLevel, revocation_context
-from signing.verify import verify_pdf
+from signing.keys.certificates import load_pkcs12_signer
+from signing.pades.evidence import PadesLevel, revocation_context
+from signing.pades.sign import SignOptions, sign_pdf
+from signing.services.options import office_sign_options
+from signing.stamp.text import LAYOUTS, Layout, StampText
+from signing.verify.check import verify_pdf
 from tests.support.pki import (
     TEST_OFFICE,
     TEST_PASSPHRASE,

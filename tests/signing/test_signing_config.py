@@ -21,16 +21,16 @@ from django.test import Client
 from pyhanko.sign.signers import SimpleSigner
 
 from dossiers.models import Document, DocumentState, Dossier, Procedure
-from signing.approval import ApprovalError
-from signing.batch_signing import approve_batch
 from signing.devpki import IssuedKey
-from signing.keys import fingerprint_sha256, load_pkcs12_signer
+from signing.keys.certificates import fingerprint_sha256, load_pkcs12_signer
+from signing.keys.discovery import TokenConfig
+from signing.keys.pkcs11 import open_token
 from signing.models import Batch, BatchItem, KeyKind, OfficeSigningPolicy, Signer
-from signing.pades import TSA_DOWN_VI
-from signing.pkcs11 import open_token
-from signing.signature_options import stamp_for
-from signing.token_discovery import TokenConfig
-from signing.verify import verify_pdf
+from signing.pades.sign import TSA_DOWN_VI
+from signing.services.approval import ApprovalError
+from signing.services.batch_run import approve_batch
+from signing.services.options import stamp_for
+from signing.verify.check import verify_pdf
 from tests.conftest import DataDirs, MakeAwaiting, MakeDossier
 from tests.support.pki import TEST_PASSPHRASE, read_stamps
 from tests.support.softhsm import (

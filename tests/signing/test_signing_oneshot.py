@@ -10,7 +10,7 @@ import pytest
 
 from signing import oneshot
 from signing.devpki import IssuedKey
-from signing.verify import verify_pdf
+from signing.verify.check import verify_pdf
 from tests.support.pki import (
     TEST_OFFICE,
     TEST_PASSPHRASE,

@@ -11,11 +11,11 @@ from fontTools import ttLib  # type: ignore[import-untyped]
 from PIL import Image
 from pyhanko.sign.signers import SimpleSigner
 
-from signing.pades import SignOptions, sign_pdf
-from signing.stamp import DEFAULT_FONT, LAYOUTS, Layout, StampText, stamp_lines
-from signing.stamp_font import STAMP_REPERTOIRE, VIETNAMESE_LETTERS, prepared_font_for
-from signing.stamp_place import placement_in_pdf
-from signing.verify import verify_pdf
+from signing.pades.sign import SignOptions, sign_pdf
+from signing.stamp.font import STAMP_REPERTOIRE, VIETNAMESE_LETTERS, prepared_font_for
+from signing.stamp.place import placement_in_pdf
+from signing.stamp.text import DEFAULT_FONT, LAYOUTS, Layout, StampText, stamp_lines
+from signing.verify.check import verify_pdf
 from tests.support.pki import TEST_OFFICE, TEST_SIGNED_AT, TEST_SIGNER, read_stamps
 
 VERIFY_URL = "https://motcua.example.vn/kiem-tra/"

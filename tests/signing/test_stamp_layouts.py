@@ -19,10 +19,10 @@ from pypdf import PdfReader
 from pypdf.generic import ArrayObject, ContentStream, DictionaryObject, StreamObject
 
 from signing.errors import StampError
-from signing.pades import SignOptions, sign_pdf
-from signing.stamp import CERTIFIED_COPY_TYPE, Layout, StampText
-from signing.stamp_place import LAYOUT_PLACEMENTS, StampPlacement, placement_in_pdf
-from signing.verify import verify_pdf
+from signing.pades.sign import SignOptions, sign_pdf
+from signing.stamp.place import LAYOUT_PLACEMENTS, StampPlacement, placement_in_pdf
+from signing.stamp.text import CERTIFIED_COPY_TYPE, Layout, StampText
+from signing.verify.check import verify_pdf
 from tests.support.pki import TEST_OFFICE, TEST_SIGNED_AT, TEST_SIGNER, read_stamps
 
 VERIFY_URL = "https://motcua.example.vn/kiem-tra/"

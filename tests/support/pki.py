@@ -25,7 +25,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from signing.devpki import CA_KEY_FILE, IssuedKey, make_dev_pki
-from signing.stamp import DEFAULT_FONT
+from signing.stamp.text import DEFAULT_FONT
 
 __all__ = [
     "TEST_OFFICE",

@@ -9,10 +9,10 @@ from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from dossiers.files import REASON_FILE
 from dossiers.models import Document, DocumentState, Dossier, Event, Office
-from dossiers.workflow import fail_document
+from dossiers.services.workflow import fail_document
 from tests.conftest import DataDirs
-from watch_folders.claim import claim_folder, recover_orphans, refuse_loose_file
 from watch_folders.models import Intake
+from watch_folders.services.claim import claim_folder, recover_orphans, refuse_loose_file
 
 SCANS = {"trang-1.png": b"\x89PNG fake page one", "trang-2.jpg": b"\xff\xd8 fake page two"}
 

@@ -20,7 +20,7 @@ from signing.models import Batch, BatchItem
 from tests.conftest import DataDirs
 from tests.support.scans import write_scan
 from tests.support.text import cer
-from watch_folders.claim import claim_folder
+from watch_folders.services.claim import claim_folder
 
 TEXT = (
     "Ủy ban nhân dân xã Tân Lập xác nhận ông Nguyễn Văn Bình đã nộp đủ hồ sơ "

@@ -12,8 +12,8 @@ from dossiers.files import REASON_FILE
 from dossiers.models import Document, DocumentState, Dossier
 from tests.conftest import DataDirs
 from watch_folders.models import Intake
+from watch_folders.services.watcher import InboxWatcher
 from watch_folders.stability import StabilityTracker
-from watch_folders.watcher import InboxWatcher
 
 
 class FakeClock:
@@ -104,7 +104,7 @@ def test_one_bad_entry_does_not_stop_the_scan(
 
     watcher.scan_once()
     clock.now = 10.0
-    with mock.patch("watch_folders.watcher.claim_folder", side_effect=flaky):
+    with mock.patch("watch_folders.services.watcher.claim_folder", side_effect=flaky):
         assert watcher.scan_once() == 2
     assert calls == ["A-1", "B-2"]
 

@@ -10,11 +10,11 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from signing.approval import ApprovalError, signer_for, unlock_key
-from signing.batch_signing import Progress, approve_batch
 from signing.errors import SigningError
-from signing.keys import read_passphrase_file
+from signing.keys.certificates import read_passphrase_file
 from signing.models import Batch
+from signing.services.approval import ApprovalError, signer_for, unlock_key
+from signing.services.batch_run import Progress, approve_batch
 
 OUTCOME_VI = {"signed": "đã ký", "rejected": "từ chối", "skipped": "bỏ qua", "approved": "đã duyệt"}
 

@@ -1,0 +1,1 @@
+"""The pure base below every package: files, Vietnam time, passphrases, dispositions, PDF/A."""

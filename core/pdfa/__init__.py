@@ -1,0 +1,1 @@
+"""Structural PDF/A-2b checks of the clauses motcua relies on."""

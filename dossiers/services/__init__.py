@@ -1,0 +1,1 @@
+"""The dossier service layer: state transitions, registration, search, recovery queries."""

@@ -1,0 +1,1 @@
+"""The signing service layer: batches, approvals, decisions, running a batch, automatic signing."""

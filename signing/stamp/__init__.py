@@ -1,0 +1,1 @@
+"""The visible signature stamp: its text, place, drawing, font and shaping."""

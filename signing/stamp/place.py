@@ -1,0 +1,231 @@
+"""Where a visible stamp goes: its page and box, by layout or as configured, fitted to the page."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Literal
+
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+
+from signing.errors import PdfInputError, StampError
+from signing.stamp.drawing import PAD, QR_MAX_SIDE
+
+if TYPE_CHECKING:
+    from signing.stamp.text import Layout, StampText
+
+
+__all__ = [
+    "LAYOUT_PLACEMENTS",
+    "MM",
+    "STAMP_HEIGHT",
+    "STAMP_MARGIN",
+    "STAMP_WIDTH",
+    "Box",
+    "Corner",
+    "StampPlacement",
+    "default_stamp_box",
+    "placement_adjustments",
+    "placement_for",
+    "placement_in_pdf",
+    "stamp_placement",
+]
+
+Box = tuple[float, float, float, float]
+"""A rectangle (x0, y0, x1, y1) in PDF points."""
+
+Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
+
+STAMP_WIDTH = 220.0
+"""Default stamp width in points."""
+
+STAMP_HEIGHT = 70.0
+"""Default stamp height in points."""
+
+STAMP_MARGIN = 36.0
+"""Default distance in points between the stamp and the page's right and bottom edges."""
+
+MM = 72 / 25.4
+"""Points in a millimetre."""
+
+
+@dataclass(frozen=True)
+class StampPlacement:
+    """Where a stamp goes: a page and a rectangle, or a corner, a size and a margin."""
+
+    page: int = -1
+    """Zero-based index of the page; negative counts from the end (-1 is the last page)."""
+
+    corner: Corner = "bottom-right"
+    """Corner of the page the stamp sits in when no explicit ``box`` is given."""
+
+    width: float = STAMP_WIDTH
+    """Stamp width in points (at most ``page_share`` of the page width)."""
+
+    height: float = STAMP_HEIGHT
+    """Stamp height in points (at most a quarter of the page height)."""
+
+    margin: float = STAMP_MARGIN
+    """Distance in points from the two page edges of the corner (at most a tenth of the page)."""
+
+    box: Box | None = None
+    """Explicit rectangle (x0, y0, x1, y1) in points; overrides corner, size and margin."""
+
+    page_share: float = 0.5
+    """Largest share of the page width the stamp may take."""
+
+    margin_y: float | None = None
+    """Distance in points from the top or bottom edge of the corner; None is ``margin``."""
+
+    exact: bool = False
+    """Take ``width``, ``height`` and the margins as given (a procedure's configured box)
+    instead of capping them to shares of the page; a page too small for them still gets
+    the stamp inside it, moved towards the corner and then shrunk."""
+
+    page_fallback: bool = False
+    """When the document has no page ``page``, put the stamp on its last page (its first,
+    for a negative index beyond the start) instead of refusing to sign."""
+
+    def box_in(self, page_box: Box) -> Box:
+        """Return the stamp rectangle for a page whose visible area is ``page_box``."""
+        if self.box is not None:
+            return self.box
+        x0, y0, x1, y1 = page_box
+        if self.exact:
+            width, height = min(self.width, x1 - x0), min(self.height, y1 - y0)
+            margin = max(min(self.margin, x1 - x0 - width), 0.0)
+            margin_y = self.margin if self.margin_y is None else self.margin_y
+            margin_y = max(min(margin_y, y1 - y0 - height), 0.0)
+            left = x0 + margin if self.corner.endswith("left") else x1 - margin - width
+            bottom = y1 - margin_y - height if self.corner.startswith("top") else y0 + margin_y
+            return (left, bottom, left + width, bottom + height)
+        width = min(self.width, (x1 - x0) * self.page_share)
+        height = min(self.height, (y1 - y0) / 4)
+        margin = min(self.margin, (x1 - x0) / 10, (y1 - y0) / 10)
+        left = x0 + margin if self.corner.endswith("left") else x1 - margin - width
+        bottom = y1 - margin - height if self.corner.startswith("top") else y0 + margin
+        return (left, bottom, left + width, bottom + height)
+
+
+LAYOUT_PLACEMENTS: Mapping[Layout, StampPlacement] = MappingProxyType(
+    {
+        "text": StampPlacement(),
+        "personal": StampPlacement(width=300.0, height=90.0, page_share=0.6),
+        "certified_copy": StampPlacement(
+            page=0, corner="top-right", width=250.0, height=56.0, margin=28.0
+        ),
+    }
+)
+"""Default placement per layout: bottom right of the last page, except a certified copy,
+which Decree 30/2020 puts at the top right of the first page."""
+
+
+def default_stamp_box(
+    page_box: tuple[float, float, float, float],
+) -> tuple[float, float, float, float]:
+    """Return the default stamp rectangle in the bottom-right corner of ``page_box``."""
+    return LAYOUT_PLACEMENTS["text"].box_in(page_box)
+
+
+def placement_for(stamp: StampText) -> StampPlacement:
+    """Return where ``stamp`` goes: its own placement, else its layout's default."""
+    if stamp.placement is not None:
+        return stamp.placement
+    default = LAYOUT_PLACEMENTS[stamp.layout]
+    if stamp.verify_url is None:
+        return default
+    # the QR code is a square as high as the content, beside the text
+    extra = min(default.height - 2 * PAD, QR_MAX_SIDE) + PAD
+    return StampPlacement(
+        page=default.page,
+        corner=default.corner,
+        width=default.width + extra,
+        height=default.height,
+        margin=default.margin,
+        page_share=default.page_share,
+    )
+
+
+def stamp_placement(
+    stamp: StampText, page_count: int, page_box_of: Callable[[int], Box]
+) -> tuple[int, Box]:
+    """Return the zero-based page index and the rectangle of ``stamp`` in a document.
+
+    ``page_box_of`` gives a page's visible area (CropBox, else MediaBox) by index.
+    """
+    placement = placement_for(stamp)
+    index = _page_index(placement, page_count)
+    return index, placement.box_in(page_box_of(index))
+
+
+def _page_index(placement: StampPlacement, page_count: int) -> int:
+    """The zero-based page of ``placement`` in a document of ``page_count`` pages."""
+    index = placement.page + page_count if placement.page < 0 else placement.page
+    if 0 <= index < page_count:
+        return index
+    if placement.page_fallback and page_count > 0:
+        return page_count - 1 if index >= page_count else 0
+    raise StampError(f"Tài liệu có {page_count} trang, không có trang số {placement.page + 1}")
+
+
+def placement_adjustments(stamp: StampText, pdf: bytes) -> tuple[str, ...]:
+    """Say in Vietnamese how the document ``pdf`` made ``stamp``'s place differ from the asked one.
+
+    Only a placement with ``page_fallback`` or ``exact`` is ever adjusted (another page,
+    a box moved or shrunk into a small page); for the others, and when everything
+    fits, the result is empty. Reads the PDF with pypdf, as :func:`placement_in_pdf`.
+    """
+    placement = placement_for(stamp)
+    if not (placement.page_fallback or placement.exact):
+        return ()
+    try:
+        reader = PdfReader(io.BytesIO(pdf))
+        count = len(reader.pages)
+        index = _page_index(placement, count)
+        x0, y0, x1, y1 = (float(v) for v in reader.pages[index].cropbox)
+    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
+        raise PdfInputError() from exc
+    notes: list[str] = []
+    wanted = placement.page + count if placement.page < 0 else placement.page
+    if wanted != index:
+        notes.append(
+            f"Tài liệu có {count} trang, không có trang số {placement.page + 1}; "
+            f"chữ ký đặt ở trang {index + 1}."
+        )
+    if placement.exact:
+        page_w, page_h = abs(x1 - x0), abs(y1 - y0)
+        margin_y = placement.margin if placement.margin_y is None else placement.margin_y
+        if placement.margin + placement.width > page_w or margin_y + placement.height > page_h:
+            notes.append(
+                f"Ô chữ ký {_mm(placement.width)} × {_mm(placement.height)} mm cách mép "
+                f"{_mm(placement.margin)} mm và {_mm(margin_y)} mm không vừa trang "
+                f"{_mm(page_w)} × {_mm(page_h)} mm; đã dời và thu nhỏ cho vừa trang."
+            )
+    return tuple(notes)
+
+
+def _mm(points: float) -> str:
+    """Points as millimetres, one decimal, Vietnamese decimal comma."""
+    return f"{points / MM:.1f}".replace(".", ",").removesuffix(",0")
+
+
+def placement_in_pdf(stamp: StampText, pdf: bytes) -> tuple[int, Box]:
+    """Return :func:`stamp_placement` for the PDF ``pdf``, read with pypdf.
+
+    The result goes into ``SignOptions(page=…, box=…)`` so that the layout's default
+    place holds whatever the caller's defaults are.
+    """
+    try:
+        reader = PdfReader(io.BytesIO(pdf))
+        pages = reader.pages
+
+        def page_box_of(index: int) -> Box:
+            x0, y0, x1, y1 = (float(v) for v in pages[index].cropbox)
+            return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+        return stamp_placement(stamp, len(pages), page_box_of)
+    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
+        raise PdfInputError() from exc

@@ -1,0 +1,1 @@
+"""Verification of signed PDFs: integrity, trust, timestamps, revocation, changes."""

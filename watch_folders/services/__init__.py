@@ -1,0 +1,1 @@
+"""The watch-folder service layer: claiming quiet folders and the watcher loop."""
