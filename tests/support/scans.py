@@ -17,8 +17,8 @@ from PIL import Image, ImageDraw, ImageFont
 LIBERATION_SERIF = Path("/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf")
 """A Times-compatible serif font with Vietnamese glyphs."""
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared/corpus/vi_admin.txt"
-"""Vietnamese administrative prose, one paragraph a line (the repo is cloned beside shared/)."""
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "vi_onestop.txt"
+"""The team's own Vietnamese one-stop documents, NFC, one paragraph a line."""
 
 A4_MM = (210.0, 297.0)
 """A4 page size in millimetres."""
