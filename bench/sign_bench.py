@@ -42,8 +42,9 @@ from digitize.textlayer import PageLayout, write_layout
 from signing.devpki import IssuedKey, make_dev_pki
 from signing.engine.jobs import SignJob
 from signing.engine.run import default_jobs, sign_batch
-from signing.keys.certificates import load_pkcs12_signer, signer_identity
-from signing.pades.sign import SignOptions
+from signing.keys.certificates import signer_identity
+from signing.keys.pkcs12 import load_pkcs12_signer
+from signing.pades.options import SignOptions
 from signing.stamp.text import StampText
 from signing.verify.check import verify_pdf
 

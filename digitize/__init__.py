@@ -11,7 +11,6 @@ if TYPE_CHECKING:
         AssembleError,
         BadInputError,
         DigitizeError,
-        Disposition,
         OcrError,
         OcrTimeout,
     )
@@ -24,7 +23,6 @@ __all__ = [
     "BadInputError",
     "DigitizeError",
     "DigitizeResult",
-    "Disposition",
     "DossierMetadata",
     "OcrError",
     "OcrSettings",
@@ -42,7 +40,6 @@ _HOMES = {
     "AssembleError": "errors",
     "BadInputError": "errors",
     "DigitizeError": "errors",
-    "Disposition": "errors",
     "OcrError": "errors",
     "OcrTimeout": "errors",
     "DossierMetadata": "assemble",

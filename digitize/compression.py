@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +11,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageChops
 
+from core.files import atomic_write
+from digitize.levels import grey_levels
 from digitize.pages import PageImage, load_page_image
-from digitize.quality import grey_levels
 
 __all__ = [
     "JPEG_QUALITY",
@@ -113,14 +113,9 @@ def write_encoded(encoded: EncodedImage, path: Path) -> Path:
         "height": encoded.height,
         "black_is_1": encoded.black_is_1,
     }
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with temp.open("wb") as handle:
-            handle.write(json.dumps(header, separators=(",", ":")).encode("ascii") + b"\n")
-            handle.write(encoded.data)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    with atomic_write(path, durable=False) as handle:  # a working file: a retry rebuilds it
+        handle.write(json.dumps(header, separators=(",", ":")).encode("ascii") + b"\n")
+        handle.write(encoded.data)
     return path
 
 

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar
 
-Disposition = Literal["retry", "quarantine", "fail"]
-"""What the task boundary or the CLI does with an error: try again later, set the
-input aside for a person to look at, or mark the document failed."""
+from core.errors import Disposition, PipelineError
 
 __all__ = [
     "AssembleError",
     "BadInputError",
     "DigitizeError",
-    "Disposition",
     "OcrError",
     "OcrTimeout",
 ]
 
 
-class DigitizeError(Exception):
+class DigitizeError(PipelineError):
     """Root of every error raised by :mod:`digitize`.
 
     ``message_vi`` is a Vietnamese sentence a clerk can read (no personal data
@@ -26,58 +23,32 @@ class DigitizeError(Exception):
     ``detail`` is optional technical context for operators' logs.
     """
 
-    disposition: Disposition = "fail"
-
-    def __init__(
-        self,
-        message_vi: str,
-        *,
-        disposition: Disposition | None = None,
-        detail: str = "",
-    ) -> None:
-        super().__init__(message_vi)
-        self.message_vi = message_vi
-        self.detail = detail
-        if disposition is not None:
-            self.disposition = disposition
-
-    def __str__(self) -> str:
-        return self.message_vi
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # Keep disposition and detail when the error crosses a process boundary.
-        return (
-            _rebuild,
-            (type(self), self.message_vi, self.disposition, self.detail),
-        )
-
-
-def _rebuild(
-    cls: type[DigitizeError], message_vi: str, disposition: Disposition, detail: str
-) -> DigitizeError:
-    """Recreate an error from its pickled parts."""
-    return cls(message_vi, disposition=disposition, detail=detail)
+    default_message_vi = "Không số hóa được hồ sơ"
 
 
 class BadInputError(DigitizeError):
-    """The input files cannot be digitized as they are (unreadable, unsupported, empty)."""
+    """The input files cannot be digitized as they are (unreadable, unsupported, empty).
 
-    disposition: Disposition = "fail"
+    Set aside for the clerk with the reason (``quarantine``): rescanning or fixing the
+    files is what helps, not trying again.
+    """
+
+    default_disposition: ClassVar[Disposition] = "quarantine"
 
 
 class OcrError(DigitizeError):
     """Tesseract could not be run or failed on a page."""
 
-    disposition: Disposition = "fail"
+    default_disposition: ClassVar[Disposition] = "fail"
 
 
 class OcrTimeout(OcrError):
     """Tesseract took longer than the configured time on a page; trying again may succeed."""
 
-    disposition: Disposition = "retry"
+    default_disposition: ClassVar[Disposition] = "retry"
 
 
 class AssembleError(DigitizeError):
     """The searchable PDF could not be built from the pages and their OCR layers."""
 
-    disposition: Disposition = "fail"
+    default_disposition: ClassVar[Disposition] = "fail"

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from core.errors import exit_code
 from digitize.errors import DigitizeError
 from digitize.ocr import OcrSettings
 from digitize.pipeline import digitize_files
@@ -55,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Digitize the inputs; 0 on success, 2 with a one-line message on stderr on failure."""
+    """Digitize the inputs; 0 on success, else a one-line message on stderr and the exit code
+    of the error's disposition (2 bad input, 3 needs a person, 75 try again later)."""
     inputs: list[Path] = list(args.inputs)
     missing = [path for path in inputs if not path.is_file()]
     if missing:
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except DigitizeError as exc:
         print(f"lỗi: {_one_line(exc.message_vi)}", file=sys.stderr)
-        return 2
+        return exit_code(exc)
     mean = sum(result.confidences) / len(result.confidences) if result.confidences else 0.0
     print(
         f"{args.output}: {result.pages} trang, {result.seconds:.1f} giây, "

@@ -14,15 +14,13 @@ from pathlib import Path
 from digitize.assemble import DossierMetadata, assemble_pdf
 from digitize.compression import encode_image, write_encoded
 from digitize.errors import BadInputError, DigitizeError
+from digitize.findings import Finding, ScanQualityError, blocking
 from digitize.ocr import OcrSettings, PageOcr, ocr_page
 from digitize.pages import PageImage, count_pages, iter_split_file
 from digitize.prepare import PreparedPage, PrepareSettings, prepare_images
 from digitize.quality import (
-    Finding,
     PageQuality,
     QualitySettings,
-    ScanQualityError,
-    blocking,
     confidence_findings,
     document_rules,
     inspect_page,
@@ -96,7 +94,7 @@ def digitize_files(
 
     Pages are split out of the inputs and measured by the quality gate: a blocking
     finding (resolution under the minimum, every page blank, too dark, too faint)
-    raises :class:`~digitize.quality.ScanQualityError` before any OCR, unless
+    raises :class:`~digitize.findings.ScanQualityError` before any OCR, unless
     ``enforce_quality`` is off. Each page is then turned upright, deskewed and
     recognised by Tesseract, ``jobs`` pages at a time (each in its own process),
     and the upright pages are assembled with ``metadata``. Intermediate files live

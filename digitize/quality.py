@@ -2,52 +2,31 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 from PIL import Image
 
-from digitize.errors import BadInputError, DigitizeError, Disposition
+from digitize.errors import DigitizeError
+from digitize.findings import Finding
+from digitize.levels import GreyLevels, estimate_noise, grey_levels
 from digitize.pages import PageImage, load_page_image
 
 __all__ = [
-    "Finding",
-    "GreyLevels",
     "PageQuality",
     "QualitySettings",
-    "ScanQualityError",
-    "Severity",
-    "blocking",
-    "blocking_reason",
     "check_pages",
     "confidence_findings",
-    "estimate_noise",
-    "grey_levels",
     "inspect_page",
     "orientation_finding",
-    "otsu_threshold",
 ]
-
-Severity = Literal["block", "warn"]
-"""What a finding does: ``block`` sends the document back to the clerk to be scanned
-again (nothing is recognised or signed); ``warn`` lets it through and shows the finding
-to the signing official beside the page."""
 
 _PAPER_SIDES_IN = ((3.5, 12.5), (4.9, 17.5))
 """Plausible short and long sides, in inches, of a document page (A6 to A3 with slack)."""
 
 _A4_SHORT_IN = 210 / 25.4
 """Short side of an A4 sheet in inches: the paper assumed when the recorded size is implausible."""
-
-_CELL = 8
-"""Side in pixels (at the measuring resolution) of the cells counted as inked or not."""
-
-_CELL_INK = 6
-"""Ink pixels that make a cell count as inked (dust specks stay below)."""
 
 
 @dataclass(frozen=True)
@@ -88,75 +67,6 @@ class QualitySettings:
 
 
 @dataclass(frozen=True)
-class Finding:
-    code: str
-    """What was found: ``low_resolution``, ``implausible_scale``, ``blank``, ``near_blank``,
-    ``too_dark``, ``dark``, ``too_faint``, ``faint``, ``orientation_uncertain`` or
-    ``low_confidence``."""
-
-    severity: Severity
-    """Whether it blocks the document or is shown at the signing review."""
-
-    page: int
-    """Page number, from 1."""
-
-    message_vi: str
-    """One Vietnamese sentence for the clerk or the official, starting with the page."""
-
-    value: float | None = None
-    """The measured value behind the finding (dpi, grey level, confidence …), if any."""
-
-    def as_dict(self) -> dict[str, object]:
-        """The finding as JSON-ready data (what a page's ``flags`` stores)."""
-        return {
-            "code": self.code,
-            "severity": self.severity,
-            "page": self.page,
-            "message_vi": self.message_vi,
-            "value": self.value,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> Finding:
-        """Rebuild a finding from :meth:`as_dict` data."""
-        value = data.get("value")
-        severity: Severity = "block" if data.get("severity") == "block" else "warn"
-        return cls(
-            code=str(data.get("code", "")),
-            severity=severity,
-            page=int(str(data.get("page", 0))),
-            message_vi=str(data.get("message_vi", "")),
-            value=float(value) if isinstance(value, int | float) else None,
-        )
-
-
-@dataclass(frozen=True)
-class GreyLevels:
-    paper: float
-    """Grey level of the paper (the page's 90th percentile)."""
-
-    ink: float
-    """Grey level of the ink (10th percentile of the pixels counted as ink), or the paper's."""
-
-    threshold: float
-    """Grey level below which a pixel counts as ink."""
-
-    noise: float
-    """Estimated noise of the image, in grey levels (standard deviation)."""
-
-    ink_share: float
-    """Share of pixels counted as ink."""
-
-    inked_cells: int
-    """Cells of 8 × 8 pixels holding at least a few ink pixels."""
-
-    @property
-    def contrast(self) -> float:
-        """Grey levels between ink and paper."""
-        return self.paper - self.ink
-
-
-@dataclass(frozen=True)
 class PageQuality:
     number: int
     """Page number, from 1."""
@@ -178,33 +88,6 @@ class PageQuality:
     def blank(self) -> bool:
         """Whether the page was found blank."""
         return any(f.code == "blank" for f in self.findings)
-
-
-class ScanQualityError(BadInputError):
-    """Pages fail the scan-quality gate (too low resolution, all blank, too dark or faint).
-
-    The document goes back to the clerk with every blocking finding in the message.
-    """
-
-    disposition: Disposition = "quarantine"
-
-    def __init__(self, findings: Sequence[Finding], *, detail: str = "") -> None:
-        super().__init__(blocking_reason(findings), detail=detail or _codes(findings))
-        self.findings = tuple(findings)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # Keep the findings when the error crosses a process boundary.
-        return (_rebuild_quality_error, (self.findings, self.detail))
-
-
-def _rebuild_quality_error(findings: tuple[Finding, ...], detail: str) -> ScanQualityError:
-    """Recreate a quality error from its pickled parts."""
-    return ScanQualityError(findings, detail=detail)
-
-
-def _codes(findings: Iterable[Finding]) -> str:
-    """The findings as a compact technical line for operators' logs."""
-    return ", ".join(f"p{f.page}:{f.code}" for f in findings)
 
 
 def check_pages(
@@ -310,82 +193,6 @@ def orientation_finding(number: int) -> Finding:
         number,
         f"Trang {number}: không xác định chắc chắn chiều của trang; đề nghị kiểm tra "
         "trang có bị ngược hoặc xoay ngang không",
-    )
-
-
-def blocking(findings: Iterable[Finding]) -> list[Finding]:
-    """The findings that stop a document."""
-    return [f for f in findings if f.severity == "block"]
-
-
-def blocking_reason(findings: Iterable[Finding]) -> str:
-    """The clerk's reason for sending a document back: each blocking finding on a line."""
-    messages = [f.message_vi for f in blocking(findings)]
-    return "\n".join(messages) if messages else ""
-
-
-def otsu_threshold(pixels: npt.NDArray[np.uint8]) -> int:
-    """Otsu's threshold of grey pixels: the level that best splits them into two classes."""
-    histogram = np.bincount(pixels.ravel(), minlength=256).astype(np.float64)
-    share = histogram / max(1.0, float(histogram.sum()))
-    omega = np.cumsum(share)
-    mu = np.cumsum(share * np.arange(256))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = (mu[-1] * omega - mu) ** 2 / (omega * (1.0 - omega))
-    finite = np.where(np.isfinite(between), between, -1.0)
-    return int(np.argmax(finite)) if finite.max() > 0 else 128
-
-
-def estimate_noise(pixels: npt.NDArray[np.uint8]) -> float:
-    """Noise of a grey image, in grey levels, from the differences of neighbouring pixels.
-
-    The median absolute difference is dominated by the plain paper, not by the few
-    edges of the text; every fourth row is enough.
-    """
-    rows = pixels[::4].astype(np.int16)
-    if rows.shape[1] < 2:
-        return 0.0
-    differences = np.abs(np.diff(rows, axis=1))
-    # For Gaussian noise of deviation s, neighbour differences have deviation s·√2 and a
-    # median absolute value of 0.6745·s·√2.
-    return float(np.median(differences)) / (0.6745 * math.sqrt(2.0))
-
-
-def grey_levels(pixels: npt.NDArray[np.uint8]) -> GreyLevels:
-    """Paper, ink and noise levels of a downscaled grey page, and how much of it is inked.
-
-    Paper is the 90th percentile; a pixel is ink when it is darker than Otsu's
-    threshold and than the paper by five times the noise (at least 10 levels). The
-    ink level is the 10th percentile of the ink in inked cells (writing), so that
-    isolated specks of dust do not stand for the text.
-    """
-    histogram = np.bincount(pixels.ravel(), minlength=256)
-    cumulative = np.cumsum(histogram) / max(1, pixels.size)
-    paper = float(np.searchsorted(cumulative, 0.90))
-    noise = estimate_noise(pixels)
-    threshold = min(paper - max(10.0, 5.0 * noise), float(otsu_threshold(pixels)))
-    ink_mask = pixels < threshold
-    ink_count = int(ink_mask.sum())
-    height, width = pixels.shape
-    rows, cols = height // _CELL, width // _CELL
-    cropped = ink_mask[: rows * _CELL, : cols * _CELL]
-    inked_cells = cropped.reshape(rows, _CELL, cols, _CELL).sum(axis=(1, 3)) >= _CELL_INK
-    inked = int(inked_cells.sum())
-    # The ink level is read where there is writing: specks of dust, darker than faint
-    # print, would otherwise make faint text look contrasted enough to read.
-    in_writing = cropped & np.repeat(np.repeat(inked_cells, _CELL, axis=0), _CELL, axis=1)
-    written = pixels[: rows * _CELL, : cols * _CELL][in_writing]
-    if written.size:
-        ink = float(np.percentile(written, 10))
-    else:
-        ink = float(np.percentile(pixels[ink_mask], 10)) if ink_count else paper
-    return GreyLevels(
-        paper=paper,
-        ink=ink,
-        threshold=threshold,
-        noise=noise,
-        ink_share=ink_count / max(1, pixels.size),
-        inked_cells=inked,
     )
 
 

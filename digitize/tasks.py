@@ -1,28 +1,35 @@
-"""Celery tasks of the digitize stage: split and gate pages, prepare and OCR each, assemble."""
+"""Celery tasks of the digitize stage: split and gate pages, OCR each, assemble, recover."""
 
 from __future__ import annotations
 
 import logging
+import shutil
 import statistics
+import time
 from pathlib import Path
 
 from celery import Task, shared_task
 from django.conf import settings
 from django.db import transaction
 
+from core.errors import RetryPolicy
 from digitize.assemble import DossierMetadata, assemble_pdf
-from digitize.errors import DigitizeError
+from digitize.errors import BadInputError, DigitizeError
+from digitize.findings import Finding, blocking, blocking_reason
 from digitize.models import Page
 from digitize.ocr import OcrSettings, PageOcr
 from digitize.pages import PageImage
 from digitize.pipeline import process_page, split_and_inspect
-from digitize.quality import Finding, blocking, blocking_reason
 from dossiers.files import store_file
 from dossiers.models import Document, DocumentState
-from dossiers.services.workflow import fail_document, transition
+from dossiers.services.boundary import STAGE_RETRIES, act_on
+from dossiers.services.recovery import active_document_ids, stuck_documents
+from dossiers.services.workflow import transition
 
 log = logging.getLogger(__name__)
-OCR_RETRIES = 3
+
+OCR_RETRIES = RetryPolicy(max_retries=3)
+"""A page's OCR is tried four times at most: each try may take the whole OCR time limit."""
 
 
 def _workdir(document: Document) -> Path:
@@ -45,8 +52,8 @@ def _source_files(document: Document) -> list[Path]:
     return sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
-@shared_task(acks_late=True)
-def prepare_document(document_id: int) -> None:
+@shared_task(bind=True, acks_late=True)
+def prepare_document(self: Task, document_id: int) -> None:  # type: ignore[type-arg]
     """Split a received document into pages, gate their quality, fan out one OCR task a page.
 
     Each page's findings are stored with it; a blocking one (resolution too low,
@@ -65,7 +72,7 @@ def prepare_document(document_id: int) -> None:
         try:
             images, checked = split_and_inspect(_source_files(document), _workdir(document))
         except DigitizeError as exc:
-            fail_document(document_id, exc.message_vi, detail={"stage": "pages"})
+            act_on(exc, document_id=document_id, stage="pages", task=self)
             return
         with transaction.atomic():
             Page.objects.bulk_create(
@@ -87,13 +94,11 @@ def prepare_document(document_id: int) -> None:
             Document.objects.filter(pk=document_id).update(page_count=len(images))
     stopping = blocking(_stored_findings(document_id))
     if stopping:
-        fail_document(
-            document_id,
-            blocking_reason(stopping),
-            detail={
-                "stage": "quality",
-                "findings": [{"page": f.page, "code": f.code} for f in stopping],
-            },
+        act_on(
+            BadInputError(blocking_reason(stopping)),
+            document_id=document_id,
+            stage="quality",
+            detail={"findings": [{"page": f.page, "code": f.code} for f in stopping]},
         )
         return
     dispatch_pending(document_id)
@@ -120,7 +125,7 @@ def dispatch_pending(document_id: int) -> None:
         assemble_document.delay(document_id)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=OCR_RETRIES)
+@shared_task(bind=True, acks_late=True, max_retries=OCR_RETRIES.max_retries)
 def ocr_page(self: Task, page_id: int) -> None:  # type: ignore[type-arg]
     """Prepare one page (upright, deskewed) and OCR it; if it was the last, enqueue assembly.
 
@@ -140,10 +145,13 @@ def ocr_page(self: Task, page_id: int) -> None:  # type: ignore[type-arg]
                 _page_image(page), page.index + 1, _workdir(document), ocr_settings, blank=blank
             )
         except DigitizeError as exc:
-            if exc.disposition == "retry" and self.request.retries < OCR_RETRIES:
-                raise self.retry(countdown=10 * (self.request.retries + 1)) from exc
-            fail_document(
-                document.pk, exc.message_vi, detail={"stage": "ocr", "page": str(page.index + 1)}
+            act_on(
+                exc,
+                document_id=document.pk,
+                stage="ocr",
+                task=self,
+                detail={"page": str(page.index + 1)},
+                policy=OCR_RETRIES,
             )
             return
         kept = outcome.prepared.page
@@ -165,8 +173,8 @@ def ocr_page(self: Task, page_id: int) -> None:  # type: ignore[type-arg]
         assemble_document.delay(document.pk)
 
 
-@shared_task(acks_late=True)
-def assemble_document(document_id: int) -> None:
+@shared_task(bind=True, acks_late=True, max_retries=STAGE_RETRIES.max_retries)
+def assemble_document(self: Task, document_id: int) -> None:  # type: ignore[type-arg]
     """Assemble the searchable PDF with the dossier's metadata and send it for approval."""
     document = Document.objects.select_related(
         "dossier", "dossier__office", "dossier__procedure"
@@ -203,7 +211,7 @@ def assemble_document(document_id: int) -> None:
             identity=(str(document.pk), document.created_at),
         )
     except DigitizeError as exc:
-        fail_document(document_id, exc.message_vi, detail={"stage": "assemble"})
+        act_on(exc, document_id=document_id, stage="assemble", task=self)
         return
     path, digest = store_file(out, Path(settings.STORE_DIR))
     confidences = [p.confidence for p in pages if p.confidence is not None]
@@ -225,3 +233,48 @@ def assemble_document(document_id: int) -> None:
         text="\f".join(p.text for p in pages),
         mean_confidence=mean_conf,
     )
+
+
+WORKING = (DocumentState.RECEIVED, DocumentState.DIGITIZING)
+WORK_FOLDER_QUIET_S = 3600
+"""A work folder is removed once its document left digitizing and it has been quiet this long
+(a folder just created may belong to a document that the query did not see yet)."""
+
+
+@shared_task
+def recover_digitizing() -> dict[str, int]:
+    """Put the documents stuck in receiving or digitizing back in line; clear old work folders.
+
+    A killed worker, a lost message or a broker restart leaves a document in a working
+    state past its limit; its stage's task runs again (tasks are idempotent): a
+    document already split gets only its unfinished pages. Work folders of documents
+    past digitizing are removed (their pages live in the assembled PDF).
+    """
+    counts: dict[str, int] = {}
+    for document_id, _ in stuck_documents(DocumentState.RECEIVED):
+        prepare_document.delay(document_id)
+        counts["RECEIVED"] = counts.get("RECEIVED", 0) + 1
+    for document_id, page_count in stuck_documents(DocumentState.DIGITIZING):
+        if page_count:  # already split: only its unfinished pages
+            dispatch_pending(document_id)
+        else:
+            prepare_document.delay(document_id)
+        counts["DIGITIZING"] = counts.get("DIGITIZING", 0) + 1
+    _clear_work_folders()
+    if counts:
+        log.info("digitize recovery re-enqueued %s", counts)
+    return counts
+
+
+def _clear_work_folders() -> None:
+    """Remove the quiet work folders of documents no longer receiving or digitizing."""
+    work = Path(settings.WORK_DIR)
+    if not work.exists():
+        return
+    active = {str(pk) for pk in active_document_ids(WORKING)}
+    quiet_before = time.time() - WORK_FOLDER_QUIET_S
+    for folder in work.iterdir():
+        if not folder.name.isdigit() or folder.name in active or not folder.is_dir():
+            continue
+        if folder.stat().st_mtime < quiet_before:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from core.files import write_atomically
 
 __all__ = [
     "FONT_NAME",
@@ -108,12 +109,8 @@ def write_layout(layout: PageLayout, path: Path) -> None:
             for line in layout.lines
         ],
     }
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_text(json.dumps(document, ensure_ascii=False, separators=(",", ":")), "utf-8")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    encoded = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    write_atomically(path, encoded, durable=False)  # a working file: a retry rebuilds it
 
 
 def read_layout(path: Path) -> PageLayout:

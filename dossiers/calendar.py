@@ -8,14 +8,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Final, Literal
-from zoneinfo import ZoneInfo
 
-import holidays
+from core.vntime import VN_TZ
 
 __all__ = [
     "END_OF_WORKING_DAY",
     "TIMELINESS_LABELS_VI",
-    "VN_TZ",
     "Timeliness",
     "WorkCalendar",
     "due_at",
@@ -23,9 +21,6 @@ __all__ = [
     "timeliness",
     "working_days_late",
 ]
-
-VN_TZ: Final = ZoneInfo("Asia/Ho_Chi_Minh")
-"""The zone in which offices work and citizens read times."""
 
 END_OF_WORKING_DAY: Final = time(17, 0)
 """Local time at which a due date expires (the end of office hours)."""
@@ -41,6 +36,8 @@ TIMELINESS_LABELS_VI: Final[Mapping[Timeliness, str]] = MappingProxyType(
 @lru_cache(maxsize=64)
 def _library_year(year: int) -> tuple[Mapping[date, str], frozenset[date]]:
     """Return the `holidays` library's days off and swapped working Saturdays for one year."""
+    import holidays  # loaded on the first due date, not by every process that starts Django
+
     calendar = holidays.country_holidays("VN", years=year, language="vi")
     days_off = MappingProxyType(
         {day: str(name) for day, name in calendar.items() if day.year == year}

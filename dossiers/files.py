@@ -7,16 +7,25 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dossiers.calendar import VN_TZ
+from core.files import fsync_folder, write_atomically
+from core.vntime import VN_TZ
 
 REASON_FILE = "LY_DO.txt"
 CHUNK = 1 << 20
 #: The prefix claiming puts before a folder's name in the intake archive: 12 hex digits, "-".
 ARCHIVE_PREFIX = re.compile(r"^[0-9a-f]{12}-")
+
+CLERK_ACTION_VI = "kiểm tra lại tệp, quét lại nếu cần, rồi đặt lại vào thư mục tiếp nhận."
+"""What a clerk does with a refused input (bad scans, an unknown dossier)."""
+
+ADMIN_ACTION_VI = (
+    "lỗi cần quản trị viên xử lý (cấu hình, máy chủ); báo quản trị viên, sau khi khắc phục "
+    "đặt lại thư mục này vào thư mục tiếp nhận."
+)
+"""What a clerk does with an input that failed for a reason a person must fix on the server."""
 
 
 def original_name(archived: Path) -> str:
@@ -45,18 +54,18 @@ def store_file(src: Path, store_dir: Path, suffix: str = ".pdf") -> tuple[Path, 
         src.unlink(missing_ok=True)
     else:
         os.replace(src, dest)
+        fsync_folder(dest.parent)
     return dest, digest
 
 
 def store_bytes(data: bytes, store_dir: Path, suffix: str = ".pdf") -> tuple[Path, str]:
-    """Write bytes into the content-addressed store (temp name, then rename)."""
-    store_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=store_dir, prefix=".incoming-", suffix=suffix)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return store_file(Path(tmp), store_dir, suffix)
+    """Write bytes into the content-addressed store atomically; return its path and SHA-256."""
+    digest = hashlib.sha256(data).hexdigest()
+    dest = store_dir / digest[:2] / f"{digest}{suffix}"
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(dest, data)
+    return dest, digest
 
 
 def quarantine(
@@ -66,6 +75,7 @@ def quarantine(
     *,
     detail: dict[str, str] | None = None,
     name: str | None = None,
+    action_vi: str = CLERK_ACTION_VI,
 ) -> Path:
     """Move a file or folder into failed/ beside a reason file a clerk can read.
 
@@ -84,16 +94,21 @@ def quarantine(
     dest.mkdir(parents=True)
     if src.exists():
         shutil.move(str(src), str(dest / name))
-    write_reason(dest, reason_vi, detail=detail)
+    write_reason(dest, reason_vi, detail=detail, action_vi=action_vi)
     return dest
 
 
-def write_reason(folder: Path, reason_vi: str, *, detail: dict[str, str] | None = None) -> None:
+def write_reason(
+    folder: Path,
+    reason_vi: str,
+    *,
+    detail: dict[str, str] | None = None,
+    action_vi: str = CLERK_ACTION_VI,
+) -> None:
     """Write the clerk-readable reason file (and a JSON twin for tools) into a folder."""
     when = datetime.now(UTC).astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M:%S")
     (folder / REASON_FILE).write_text(
-        f"Thời điểm: {when}\nLý do: {reason_vi}\n"
-        "Cách xử lý: kiểm tra lại tệp, quét lại nếu cần, rồi đặt lại vào thư mục tiếp nhận.\n",
+        f"Thời điểm: {when}\nLý do: {reason_vi}\nCách xử lý: {action_vi}\n",
         encoding="utf-8",
     )
     (folder / "reason.json").write_text(

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from reportlab.lib.colors import black, white
 from reportlab.lib.pagesizes import A4
@@ -18,12 +17,12 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from core.vntime import VN_TZ
 from dossiers.qr import QR_BORDER, qr_matrix
 
 __all__ = ["ReceiptData", "group_secret", "receipt_qr_matrix", "render_receipt"]
 
 _FONT_DIR = Path("/usr/share/fonts/truetype/liberation2")
-_VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 TITLE = "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"
 """The receipt's title, as on the one-stop form."""
@@ -101,7 +100,7 @@ def _nfc(text: str) -> str:
 
 
 def _local(moment: datetime) -> str:
-    return moment.astimezone(_VN_TZ).strftime("%d/%m/%Y %H:%M")
+    return moment.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
 
 
 def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
@@ -244,7 +243,7 @@ def render_receipt(data: ReceiptData) -> bytes:
         office_y -= 13.5
     canvas.setLineWidth(0.6)
     canvas.line(left_centre - 30, office_y + 5, left_centre + 30, office_y + 5)
-    received = data.received_at.astimezone(_VN_TZ)
+    received = data.received_at.astimezone(VN_TZ)
     page.y = min(office_y, page.y - 16) - 28
     canvas.setFont(page.regular, 12)
     canvas.drawRightString(

@@ -16,6 +16,10 @@ DJANGO_COMMANDS = {
     "status": "status",
 }
 QUEUES = "default,ocr,assemble,sign,notify"
+#: The service roles: they log what they do (INFO); every other command is quiet by default.
+SERVICE_ROLES = {"run", "web", "worker", "beat", "watch"}
+#: Libraries whose INFO lines (font subsetting, glyph lists) are noise to any reader.
+NOISY_LIBRARIES = ("fontTools", "PIL", "pyhanko.sign.general")
 
 
 def _django() -> None:
@@ -32,6 +36,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         description="Số hóa và ký số hồ sơ một cửa / one-stop dossier digitization and signing.",
     )
     parser.add_argument("--data-dir", type=Path, help="thư mục dữ liệu (mặc định ./var)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="in thêm nhật ký (-vv: chi tiết)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="chạy toàn bộ dịch vụ trên một máy (nhúng Redis, Celery)")
@@ -55,17 +62,19 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     digitize = sub.add_parser(
         "digitize", help="OCR ảnh quét thành PDF tìm kiếm được (không cần CSDL)"
     )
-    if command in (None, "digitize"):
+    if command in ("digitize", "sign", "verify"):  # no Django: set up logging here
+        _quiet_logging(os.environ["MOTCUA_LOG_LEVEL"])
+    if command == "digitize":
         from digitize import oneshot as digitize_oneshot
 
         digitize_oneshot.add_arguments(digitize)
     sign = sub.add_parser("sign", help="ký số một hoặc nhiều tệp PDF thành một lô (không cần CSDL)")
-    if command in (None, "sign"):
+    if command == "sign":
         from signing import oneshot as signing_oneshot
 
         signing_oneshot.add_sign_arguments(sign)
     verify = sub.add_parser("verify", help="kiểm tra chữ ký số của một tệp PDF")
-    if command in (None, "verify"):
+    if command == "verify":
         from signing import oneshot as signing_oneshot
 
         signing_oneshot.add_verify_arguments(verify)
@@ -78,19 +87,48 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _split_global(argv: list[str]) -> tuple[Path | None, list[str]]:
-    """Take a leading ``--data-dir DIR`` off the arguments."""
-    if argv[:1] == ["--data-dir"] and len(argv) > 1:
-        return Path(argv[1]), argv[2:]
-    if argv[:1] and argv[0].startswith("--data-dir="):
-        return Path(argv[0].split("=", 1)[1]), argv[1:]
-    return None, argv
+def _split_global(argv: list[str]) -> tuple[Path | None, int, list[str]]:
+    """Take the leading ``--data-dir DIR`` and ``-v``/``--verbose`` off the arguments."""
+    data_dir: Path | None = None
+    verbose = 0
+    while argv:
+        if argv[0] == "--data-dir" and len(argv) > 1:
+            data_dir, argv = Path(argv[1]), argv[2:]
+        elif argv[0].startswith("--data-dir="):
+            data_dir, argv = Path(argv[0].split("=", 1)[1]), argv[1:]
+        elif argv[0] in ("-v", "-vv", "--verbose"):
+            verbose += 2 if argv[0] == "-vv" else 1
+            argv = argv[1:]
+        else:
+            break
+    return data_dir, verbose, argv
+
+
+def _log_level(command: str | None, verbose: int) -> str:
+    """WARNING for a person's command (INFO with -v, DEBUG with -vv); INFO for the roles."""
+    if verbose >= 2:
+        return "DEBUG"
+    if verbose == 1 or command in SERVICE_ROLES:
+        return "INFO"
+    return "WARNING"
+
+
+def _quiet_logging(level: str) -> None:
+    """Log to stderr at ``level``, with third-party chatter below WARNING kept out."""
+    import logging
+
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for name in NOISY_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``motcua`` command."""
     raw = list(sys.argv[1:] if argv is None else argv)
-    global_dir, rest = _split_global(raw)
+    global_dir, verbose, rest = _split_global(raw)
+    command_word = next((word for word in rest if not word.startswith("-")), None)
+    # Settings read it (the one place that reads the environment); the user's own wins.
+    os.environ.setdefault("MOTCUA_LOG_LEVEL", _log_level(command_word, verbose))
     if rest and (rest[0] in DJANGO_COMMANDS or rest[0] == "manage"):
         # Back-office commands parse their own options (Django's argparse).
         if global_dir is not None:
@@ -105,13 +143,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             execute_from_command_line([f"motcua {rest[0]}", name, *rest[1:]])
         return 0
 
-    command_word = next((word for word in rest if not word.startswith("-")), None)
-    args = _parser(command_word).parse_args(raw)
-    data_dir = getattr(args, "run_data_dir", None) or args.data_dir
+    args = _parser(command_word).parse_args(rest)
+    data_dir = getattr(args, "run_data_dir", None) or args.data_dir or global_dir
     if data_dir is not None:
         os.environ["MOTCUA_DATA_DIR"] = str(Path(data_dir).resolve())
     command: str = args.command
 
+    if command in ("digitize", "sign", "verify"):  # no Django: set up logging here
+        _quiet_logging(os.environ["MOTCUA_LOG_LEVEL"])
     if command == "digitize":
         from digitize import oneshot as digitize_oneshot
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import dj_database_url
 import django_stubs_ext
-from kombu import Exchange, Queue
 
 django_stubs_ext.monkeypatch()  # admin and other generics subscriptable at run time
 
@@ -64,6 +63,7 @@ ALLOWED_HOSTS = [
 CSRF_TRUSTED_ORIGINS = [o for o in _env("MOTCUA_CSRF_TRUSTED_ORIGINS").split(",") if o]
 
 INSTALLED_APPS = [
+    "motcua.apps.MotcuaConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -170,10 +170,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = [
-    Queue(name, Exchange(name, type="direct"), routing_key=name)
-    for name in ("default", "ocr", "assemble", "sign", "notify")
-]
+TASK_QUEUES = ("default", "ocr", "assemble", "sign", "notify")
+"""The queues tasks are routed to; Celery creates each (a direct exchange of its name)."""
 CELERY_TASK_ROUTES = {
     "digitize.tasks.ocr_page": {"queue": "ocr"},
     "digitize.tasks.prepare_document": {"queue": "assemble"},
@@ -184,10 +182,16 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_ALWAYS_EAGER = _env_bool("MOTCUA_TASKS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 RECONCILE_EVERY_S = float(_env("MOTCUA_RECONCILE_EVERY_S", "60"))
+# Each package recovers its own stage: what a killed worker or a lost message left behind.
 CELERY_BEAT_SCHEDULE = {
-    "reconcile": {"task": "dossiers.tasks.reconcile", "schedule": RECONCILE_EVERY_S},
+    f"recover-{stage}": {"task": f"{package}.tasks.recover_{stage}", "schedule": RECONCILE_EVERY_S}
+    for package, stage in (
+        ("digitize", "digitizing"),
+        ("signing", "signing"),
+        ("publishing", "publishing"),
+    )
 }
-# Seconds a document may sit in a working state before the reconciler re-enqueues it.
+# Seconds a document may sit in a working state before its stage's recovery re-enqueues it.
 STAGE_LIMITS_S = {
     "RECEIVED": float(_env("MOTCUA_LIMIT_RECEIVED_S", "120")),
     "DIGITIZING": float(_env("MOTCUA_LIMIT_DIGITIZING_S", "900")),
@@ -228,5 +232,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": _env("MOTCUA_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # font subsetting and glyph lists: noise in a person's terminal and in the logs
+        "fontTools": {"level": "WARNING"},
+        "PIL": {"level": "WARNING"},
+    },
 }

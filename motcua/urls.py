@@ -6,7 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views.generic import TemplateView
 
-from publishing import views as publishing_views
+from dossiers import views as dossier_views
+from publishing.views import lookup as lookup_views
+from publishing.views import verify as verify_views
 from signing import views as signing_views
 
 
@@ -20,7 +22,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("dang-nhap/", auth_views.LoginView.as_view(), name="login"),
     path("dang-xuat/", auth_views.LogoutView.as_view(), name="logout"),
-    path("tiep-nhan/", publishing_views.register, name="register"),
+    path("tiep-nhan/", dossier_views.register, name="register"),
     path("ky-duyet/", signing_views.batch_list, name="batch-list"),
     path("ky-duyet/<int:batch_id>/", signing_views.batch_detail, name="batch-detail"),
     path(
@@ -37,8 +39,8 @@ urlpatterns = [
         signing_views.document_preview,
         name="document-preview",
     ),
-    path("tra-cuu/", publishing_views.lookup, name="lookup"),
-    path("tra-cuu/tai-ve/", publishing_views.download, name="download"),
-    path("kiem-tra/", publishing_views.verify, name="verify"),
+    path("tra-cuu/", lookup_views.lookup, name="lookup"),
+    path("tra-cuu/tai-ve/", lookup_views.download, name="download"),
+    path("kiem-tra/", verify_views.verify, name="verify"),
     path("quan-tri/", admin.site.urls),
 ]

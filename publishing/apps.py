@@ -10,6 +10,6 @@ class PublishingConfig(AppConfig):
 
     def ready(self) -> None:
         from dossiers.services.workflow import state_changed
-        from publishing.tasks import on_state_changed
+        from publishing.services.publication import on_state_changed
 
         state_changed.connect(on_state_changed, dispatch_uid="publishing.after_signing")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
+
+from core.files import write_atomically
 
 
 class SmsBackend(Protocol):
@@ -26,8 +27,5 @@ class FileSmsBackend:
     def send(self, phone: str, text: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.json"
-        tmp = self.folder / f".{name}"
-        tmp.write_text(
-            json.dumps({"to": phone, "text": text}, ensure_ascii=False), encoding="utf-8"
-        )
-        os.replace(tmp, self.folder / name)
+        message = json.dumps({"to": phone, "text": text}, ensure_ascii=False)
+        write_atomically(self.folder / name, message.encode("utf-8"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
@@ -12,20 +11,15 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from dossiers.calendar import TIMELINESS_LABELS_VI, VN_TZ
-from dossiers.models import Document, DocumentState, Dossier
-from dossiers.services.workflow import record_event, transition
+from core.vntime import VN_TZ
+from dossiers.calendar import TIMELINESS_LABELS_VI
+from dossiers.models import Document, DocumentState
+from dossiers.services.recovery import stuck_documents
+from dossiers.services.workflow import record_event, resolve_dossier, transition
 from publishing.models import OutboxMessage
 from publishing.sms import FileSmsBackend
 
 log = logging.getLogger(__name__)
-
-
-def on_state_changed(sender: object, *, document: Document, new: str, **_: Any) -> None:
-    """Publish a document once its signature is committed."""
-    if new == DocumentState.SIGNED:
-        document_id = document.pk
-        transaction.on_commit(lambda: publish_document.delay(document_id))
 
 
 @shared_task(acks_late=True)
@@ -42,18 +36,7 @@ def publish_document(document_id: int) -> None:
             document_id, DocumentState.SIGNED, DocumentState.PUBLISHED, kind="published"
         ):
             return
-        now = timezone.now()
-        updated = Dossier.objects.filter(pk=dossier.pk, resolved_at__isnull=True).update(
-            resolved_at=now, status=Dossier.Status.RESOLVED
-        )
-        if updated:
-            dossier.refresh_from_db()
-            record_event(
-                dossier,
-                "resolved",
-                document=document,
-                detail={"timeliness": dossier.timeliness or ""},
-            )
+        resolve_dossier(dossier, document)
         if dossier.email:
             OutboxMessage.objects.get_or_create(
                 document=document, channel=OutboxMessage.Channel.EMAIL
@@ -149,3 +132,19 @@ def deliver_document(self: Task, document_id: int) -> None:  # type: ignore[type
         )
         return
     transition(document_id, DocumentState.PUBLISHED, DocumentState.DELIVERED, kind="delivered")
+
+
+@shared_task
+def recover_publishing() -> dict[str, int]:
+    """Put back in line the signed results not yet published and the deliveries still owed."""
+    counts: dict[str, int] = {}
+    for document_id, _ in stuck_documents(DocumentState.SIGNED):
+        publish_document.delay(document_id)
+        counts["SIGNED"] = counts.get("SIGNED", 0) + 1
+    for document_id, _ in stuck_documents(DocumentState.PUBLISHED):
+        if delivery_owed(document_id):
+            deliver_document.delay(document_id)
+            counts["PUBLISHED"] = counts.get("PUBLISHED", 0) + 1
+    if counts:
+        log.info("publishing recovery re-enqueued %s", counts)
+    return counts

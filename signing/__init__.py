@@ -16,9 +16,12 @@ if TYPE_CHECKING:
         StampError,
         TrustStoreError,
     )
-    from signing.keys.certificates import load_pkcs12_signer, read_passphrase_file
-    from signing.pades.sign import SignOptions, StampText, sign_file, sign_pdf
-    from signing.verify.check import SignatureReport, VerifyReport, verify_pdf
+    from signing.keys.pkcs12 import load_pkcs12_signer, read_passphrase_file
+    from signing.pades.options import SignOptions
+    from signing.pades.sign import sign_file, sign_pdf
+    from signing.stamp.text import StampText
+    from signing.verify.check import verify_pdf
+    from signing.verify.report import SignatureReport, VerifyReport
 
 __all__ = [
     "CertificateError",
@@ -53,14 +56,14 @@ _HOMES = {
     "SigningError": "signing.errors",
     "StampError": "signing.errors",
     "TrustStoreError": "signing.errors",
-    "load_pkcs12_signer": "signing.keys.certificates",
-    "read_passphrase_file": "signing.keys.certificates",
-    "SignOptions": "signing.pades.sign",
-    "StampText": "signing.pades.sign",
+    "load_pkcs12_signer": "signing.keys.pkcs12",
+    "read_passphrase_file": "signing.keys.pkcs12",
+    "SignOptions": "signing.pades.options",
+    "StampText": "signing.stamp.text",
     "sign_file": "signing.pades.sign",
     "sign_pdf": "signing.pades.sign",
-    "SignatureReport": "signing.verify.check",
-    "VerifyReport": "signing.verify.check",
+    "SignatureReport": "signing.verify.report",
+    "VerifyReport": "signing.verify.report",
     "verify_pdf": "signing.verify.check",
 }
 

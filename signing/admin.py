@@ -105,7 +105,7 @@ class AutoSignatureAdmin(admin.ModelAdmin[AutoSignature]):
 
     @admin.action(description="Thử ký tự động lại ngay")
     def retry_now(self, request: HttpRequest, queryset: QuerySet[AutoSignature]) -> None:
-        from signing.tasks import enqueue_due_auto_signatures
+        from signing.services.autosign_plan import enqueue_due_auto_signatures
 
         selected = list(queryset.values_list("pk", flat=True))
         AutoSignature.objects.filter(
@@ -122,7 +122,7 @@ class AutoSignatureAdmin(admin.ModelAdmin[AutoSignature]):
 
     @admin.action(description="Chuyển cho lãnh đạo ký duyệt")
     def give_to_officials(self, request: HttpRequest, queryset: QuerySet[AutoSignature]) -> None:
-        from signing.services.autosign import hand_over
+        from signing.services.autosign_plan import hand_over
 
         actor = request.user.get_username()
         moved = sum(hand_over(record, actor) for record in queryset)

@@ -10,7 +10,7 @@ class SigningConfig(AppConfig):
 
     def ready(self) -> None:
         from dossiers.services.workflow import state_changed
-        from signing.services.autosign import on_state_changed
+        from signing.services.autosign_plan import on_state_changed
 
         # automatic signing where the office's policy says so, else the officials' batch
         state_changed.connect(on_state_changed, dispatch_uid="signing.batch_assignment")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from core.errors import PipelineError
 
 __all__ = [
+    "ApprovalError",
     "CertificateError",
-    "Disposition",
     "KeyUnlockError",
     "PdfInputError",
     "SignatureOutputError",
@@ -15,10 +15,8 @@ __all__ = [
     "TrustStoreError",
 ]
 
-Disposition = Literal["retry", "quarantine", "fail"]
 
-
-class SigningError(Exception):
+class SigningError(PipelineError):
     """Root of every error raised by the signing package.
 
     ``message_vi`` is a sentence a clerk or official can read; ``disposition`` tells
@@ -27,13 +25,13 @@ class SigningError(Exception):
     configuration, key or certificate). The message never contains a passphrase.
     """
 
-    default_message_vi: ClassVar[str] = "Ký số thất bại"
-    default_disposition: ClassVar[Disposition] = "fail"
+    default_message_vi = "Ký số thất bại"
 
-    def __init__(self, message_vi: str | None = None, *, disposition: Disposition | None = None):
-        self.message_vi: str = message_vi or self.default_message_vi
-        self.disposition: Disposition = disposition or self.default_disposition
-        super().__init__(self.message_vi)
+
+class ApprovalError(SigningError):
+    """The approval cannot go on (no signer role, a refused item, a batch in use): tell why."""
+
+    default_message_vi = "Không phê duyệt được lô hồ sơ"
 
 
 class KeyUnlockError(SigningError):

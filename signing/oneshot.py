@@ -13,15 +13,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from core.errors import exit_code
 from core.vntime import format_vn_datetime
 from signing.engine.jobs import BatchResult, JobOutcome, SignJob
 from signing.engine.run import sign_batch
 from signing.errors import SigningError
-from signing.keys.certificates import load_pkcs12_signer, read_passphrase_file, signer_identity
-from signing.pades.evidence import LEVELS, level_at_least, revocation_context
-from signing.pades.sign import SignOptions
+from signing.keys.certificates import signer_identity
+from signing.keys.pkcs12 import load_pkcs12_signer, read_passphrase_file
+from signing.pades.evidence import revocation_context
+from signing.pades.options import SignOptions
+from signing.pades.timestamps import LEVELS, level_at_least
 from signing.stamp.text import StampText
-from signing.verify.check import SignatureReport, VerifyReport, load_trust_roots, verify_pdf
+from signing.verify.check import load_trust_roots, verify_pdf
+from signing.verify.report import SignatureReport, VerifyReport
 
 __all__ = ["add_sign_arguments", "add_verify_arguments", "run_sign", "run_verify"]
 
@@ -122,12 +126,17 @@ def run_sign(args: argparse.Namespace) -> int:
         bar.close()
     except SigningError as exc:
         print(f"Lỗi: {_one_line(exc.message_vi)}", file=sys.stderr)
-        return EXIT_ERROR
+        return exit_code(exc)
     except KeyboardInterrupt:
         bar.close()
         print("Lỗi: đã dừng; chạy lại lệnh để ký tiếp các tài liệu còn lại", file=sys.stderr)
         return EXIT_ERROR
     return _report_batch(jobs, result, single, args.output)
+
+
+def _usage(message_vi: str) -> SigningError:
+    """A command line that cannot be carried out as written: exit 2, as for bad input."""
+    return SigningError(message_vi, disposition="quarantine")
 
 
 def _positive_int(value: str) -> int:
@@ -145,9 +154,9 @@ def _sign_jobs(inputs: list[Path], output: Path) -> tuple[list[SignJob], bool]:
     if len(inputs) == 1 and output.suffix.lower() == ".pdf" and not output.is_dir():
         return [SignJob(inputs[0], output)], True
     if output.suffix.lower() == ".pdf" and not output.is_dir():
-        raise SigningError("Có nhiều tài liệu cần ký: -o phải là một thư mục, không phải tệp .pdf")
+        raise _usage("Có nhiều tài liệu cần ký: -o phải là một thư mục, không phải tệp .pdf")
     if output.exists() and not output.is_dir():
-        raise SigningError(f"-o phải là một thư mục: {output}")
+        raise _usage(f"-o phải là một thư mục: {output}")
     return [SignJob(path, output / path.name) for path in inputs], False
 
 
@@ -162,9 +171,9 @@ def _sign_options(args: argparse.Namespace) -> SignOptions:
     """Check the level's services before the passphrase is asked, and build the options."""
     level = args.level
     if level_at_least(level, "B-T") and not args.tsa:
-        raise SigningError(f"Ký mức {level} cần địa chỉ máy chủ cấp dấu thời gian (--tsa URL)")
+        raise _usage(f"Ký mức {level} cần địa chỉ máy chủ cấp dấu thời gian (--tsa URL)")
     if level_at_least(level, "B-LT") and not args.trust:
-        raise SigningError(f"Ký mức {level} cần chứng thư gốc tin cậy (--trust CERT.pem)")
+        raise _usage(f"Ký mức {level} cần chứng thư gốc tin cậy (--trust CERT.pem)")
     context = None
     if level_at_least(level, "B-LT"):
         context = revocation_context(load_trust_roots(list(args.trust)))
@@ -257,7 +266,7 @@ def run_verify(args: argparse.Namespace) -> int:
             report = verify_pdf(data, list(args.trust))
     except SigningError as exc:
         print(f"Lỗi: {exc.message_vi}", file=sys.stderr)
-        return EXIT_ERROR
+        return exit_code(exc)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:

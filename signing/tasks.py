@@ -1,12 +1,11 @@
-"""Celery tasks of the signing stage: automatic signing with the office's organisation key."""
+"""Celery tasks of the signing stage: automatic signing with the organisation key, recovery."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from celery import shared_task
 
-from signing.services.autosign import due_for_retry, sign_automatically
+from signing.services.autosign import sign_automatically
+from signing.services.autosign_plan import enqueue_due_auto_signatures
 
 
 @shared_task(acks_late=True)
@@ -20,12 +19,8 @@ def auto_sign_document(document_id: int) -> str:
     return sign_automatically(document_id)
 
 
-def enqueue_due_auto_signatures(only: Collection[int] | None = None) -> int:
-    """Put in line every document whose automatic signing is due again; return how many.
-
-    ``only`` (automatic-signature record ids) limits it to those records.
-    """
-    due = due_for_retry(only=only)
-    for document_id in due:
-        auto_sign_document.delay(document_id)
-    return len(due)
+@shared_task
+def recover_signing() -> dict[str, int]:
+    """Put in line the automatic signatures due again: a lost message, a passing failure."""
+    due = enqueue_due_auto_signatures()
+    return {"AUTO_SIGN": due} if due else {}

@@ -20,9 +20,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from dossiers.files import sha256_file
 from dossiers.models import Document, DocumentState
-from signing.errors import SigningError
+from signing.errors import ApprovalError, SigningError
 from signing.models import Batch, BatchItem, Signer
-from signing.services.approval import ApprovalError, signer_for, unlock_key
+from signing.services.approval import signer_for, unlock_key
 from signing.services.batch_run import run_alive, start_signing
 from signing.services.batches import BATCH_MAX_AGE, BATCH_SIZE, LOW_CONFIDENCE, batch_counts
 from signing.services.decisions import record_decisions
@@ -162,7 +162,7 @@ def _decide(
         shown = {int(v) for v in shown_raw.split(",") if v.strip().isdigit()}
     try:
         unlocked = unlock_key(signer, passphrase)
-    except (ApprovalError, SigningError) as exc:
+    except SigningError as exc:  # ApprovalError too
         messages.error(request, exc.message_vi)
         return
     finally:
@@ -176,7 +176,7 @@ def _decide(
         # from here start_signing owns the key: it closes a token session when done
         started = start_signing(batch, user, unlocked.signer, release=unlocked.close)
         del unlocked
-    except (ApprovalError, SigningError) as exc:
+    except SigningError as exc:  # ApprovalError too
         messages.error(request, exc.message_vi)
         return
     if started == "signed":

@@ -18,7 +18,7 @@ from dossiers.models import Document, DocumentState, Dossier, Office, Procedure
 from dossiers.services.registry import Registered, register_dossier
 from dossiers.services.workflow import transition
 from signing.devpki import IssuedKey
-from signing.keys.certificates import load_pkcs12_signer
+from signing.keys.pkcs12 import load_pkcs12_signer
 from signing.models import Signer
 from signing.pades.sign import sign_pdf
 from tests.support.pki import TEST_PASSPHRASE, make_test_pdf, make_test_pki

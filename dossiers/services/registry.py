@@ -9,23 +9,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from dossiers.calendar import VN_TZ, due_at
+from core.vntime import VN_TZ
+from dossiers.calendar import due_at
+from dossiers.errors import RegistrationError
 from dossiers.models import CalendarDay, Dossier, Office, Procedure, hash_secret
+from dossiers.receipt import ReceiptData, render_receipt
 from dossiers.services.workflow import record_event
 
 CSV_COLUMNS = ("code", "office", "procedure", "applicant_name", "email", "phone", "received_at")
-
-
-class RegistrationError(Exception):
-    """A dossier could not be registered; ``message_vi`` says why, for the clerk."""
-
-    def __init__(self, message_vi: str) -> None:
-        super().__init__(message_vi)
-        self.message_vi = message_vi
 
 
 @dataclass(frozen=True)
@@ -33,6 +29,23 @@ class Registered:
     dossier: Dossier
     secret: str
     """The lookup secret in clear: shown once on the receipt, never stored."""
+
+
+def receipt_pdf(registered: Registered) -> bytes:
+    """The printable receipt of a just-registered dossier, with its secret (shown only there)."""
+    dossier = registered.dossier
+    return render_receipt(
+        ReceiptData(
+            dossier_code=dossier.code,
+            office_name=dossier.office.name,
+            procedure_name=dossier.procedure.name,
+            applicant_name=dossier.applicant_name,
+            received_at=dossier.received_at,
+            due_at=dossier.due_at,
+            lookup_secret=registered.secret,
+            lookup_url=f"{settings.PUBLIC_BASE_URL}/tra-cuu/",
+        )
+    )
 
 
 def new_secret() -> str:

@@ -82,21 +82,51 @@ def transition(
     return True
 
 
+def start_processing(dossier: Dossier) -> bool:
+    """Mark a received dossier as being processed (its first scans arrived); False if it was."""
+    return bool(
+        Dossier.objects.filter(pk=dossier.pk, status=Dossier.Status.RECEIVED).update(
+            status=Dossier.Status.PROCESSING
+        )
+    )
+
+
+def resolve_dossier(dossier: Dossier, document: Document) -> bool:
+    """Mark the dossier resolved now by ``document`` with its timeliness, once.
+
+    The first resolution wins (a redelivered publication changes nothing); the event
+    records whether it came early, on time or late against the due date.
+    """
+    updated = Dossier.objects.filter(pk=dossier.pk, resolved_at__isnull=True).update(
+        resolved_at=timezone.now(), status=Dossier.Status.RESOLVED
+    )
+    if not updated:
+        return False
+    dossier.refresh_from_db()
+    record_event(
+        dossier, "resolved", document=document, detail={"timeliness": dossier.timeliness or ""}
+    )
+    return True
+
+
 def fail_document(
     document_id: int,
     reason_vi: str,
     *,
     expected: tuple[DocumentState, ...] = (DocumentState.RECEIVED, DocumentState.DIGITIZING),
     detail: dict[str, Any] | None = None,
+    needs_admin: bool = False,
 ) -> bool:
     """Mark a document FAILED with a clerk-readable reason and keep its files in failed/.
 
     The originals move from the intake archive into a dated folder under failed/
     beside a reason file, so nothing is lost and the clerk can fix and re-drop them.
+    ``needs_admin`` says the cause is on the server (configuration, a bug, retries spent),
+    so the reason file sends the clerk to the administrator instead of the scanner.
     """
     from django.conf import settings
 
-    from dossiers.files import original_name, quarantine
+    from dossiers.files import ADMIN_ACTION_VI, CLERK_ACTION_VI, original_name, quarantine
 
     if not transition(
         document_id, expected, DocumentState.FAILED, kind="failed", detail=detail, reason=reason_vi
@@ -112,6 +142,7 @@ def fail_document(
             reason_vi,
             detail={"document": str(document_id)},
             name=name,
+            action_vi=ADMIN_ACTION_VI if needs_admin else CLERK_ACTION_VI,
         )
         Document.objects.filter(pk=document_id).update(source_dir=str(kept / name))
     return True

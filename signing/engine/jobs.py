@@ -11,9 +11,11 @@ from typing import Literal, TypeVar
 
 from pyhanko.sign.signers import Signer
 
-from signing.errors import Disposition, SigningError
+from core.errors import Disposition
+from signing.errors import SigningError
+from signing.pades.options import SignOptions
 from signing.pades.resume import is_signed_output
-from signing.pades.sign import SignOptions, sign_pdf, write_atomic
+from signing.pades.sign import sign_pdf, write_signed
 
 __all__ = [
     "BatchResult",
@@ -161,7 +163,7 @@ class _Signed:
     data: bytes
 
     def write(self) -> JobOutcome:
-        write_atomic(self.output, self.data)
+        write_signed(self.output, self.data)
         return JobOutcome("signed", sha256=hashlib.sha256(self.data).hexdigest())
 
 

@@ -21,7 +21,7 @@ from signing.engine.jobs import (
 from signing.engine.signer import BatchSigner
 from signing.engine.workers import run_forked
 from signing.errors import SigningError
-from signing.pades.sign import SignOptions
+from signing.pades.options import SignOptions
 
 __all__ = [
     "default_jobs",
@@ -101,10 +101,16 @@ def _normalise(jobs: Iterable[SignJob | tuple[Path | bytes, Path]]) -> list[Sign
     for job in work:
         out = _resolved(job.output)
         if out in seen:
-            raise SigningError(f"Hai tài liệu cùng được ghi ra một tệp: {job.output.name}")
+            raise SigningError(
+                f"Hai tài liệu cùng được ghi ra một tệp: {job.output.name}",
+                disposition="quarantine",
+            )
         seen.add(out)
         if isinstance(job.source, Path) and _resolved(job.source) == out:
-            raise SigningError(f"Tệp đã ký không được ghi đè lên tệp gốc: {job.output.name}")
+            raise SigningError(
+                f"Tệp đã ký không được ghi đè lên tệp gốc: {job.output.name}",
+                disposition="quarantine",
+            )
     return work
 
 

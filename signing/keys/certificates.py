@@ -1,4 +1,4 @@
-"""Signing keys: open a PKCS#12 file once, and check a certificate may sign and is the signer's."""
+"""Signers' certificates: may this one sign now, is it the signer's, its fingerprint and name."""
 
 from __future__ import annotations
 
@@ -6,26 +6,19 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
-import re
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
-from asn1crypto import keys as asn1_keys
-from asn1crypto import pkcs12 as asn1_pkcs12
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
-from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
-from pyhanko.sign.signers import Signer, SimpleSigner
-from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko.sign.signers import Signer
 
 from core.vntime import format_vn_date
-from signing.errors import CertificateError, KeyUnlockError
+from signing.errors import CertificateError
+from signing.keys.config import parse_fingerprint_sha256
 
 __all__ = [
     "AnyCertificate",
@@ -34,130 +27,13 @@ __all__ = [
     "check_signing_certificate",
     "common_name",
     "fingerprint_sha256",
-    "load_pkcs12_signer",
-    "parse_fingerprint_sha256",
-    "read_passphrase_file",
     "signer_identity",
 ]
 
 logger = logging.getLogger(__name__)
 
-SigningPrivateKey = (
-    rsa.RSAPrivateKey
-    | ec.EllipticCurvePrivateKey
-    | ed25519.Ed25519PrivateKey
-    | ed448.Ed448PrivateKey
-)
 AnyCertificate: TypeAlias = x509.Certificate | asn1_x509.Certificate
 """A certificate as cryptography parses it or as pyHanko carries it (asn1crypto)."""
-
-_SIGNING_KEY_TYPES = (
-    rsa.RSAPrivateKey,
-    ec.EllipticCurvePrivateKey,
-    ed25519.Ed25519PrivateKey,
-    ed448.Ed448PrivateKey,
-)
-
-
-def read_passphrase_file(path: Path) -> bytes:
-    """Return the passphrase stored in ``path``, without one trailing newline.
-
-    The file's content is never logged nor put in an error message.
-    """
-    try:
-        data = path.read_bytes()
-    except OSError:
-        raise KeyUnlockError("Không đọc được tệp mật khẩu khóa ký") from None
-    if data.endswith(b"\r\n"):
-        return data[:-2]
-    if data.endswith(b"\n"):
-        return data[:-1]
-    return data
-
-
-def load_pkcs12_signer(
-    path: Path, passphrase: bytes | None, *, now: dt.datetime | None = None
-) -> SimpleSigner:
-    """Open the PKCS#12 file at ``path`` and return a signer ready to be reused.
-
-    Raises :class:`KeyUnlockError` when the file cannot be read or opened (wrong
-    passphrase, not a PKCS#12 file, no key inside) and :class:`CertificateError`
-    when its certificate may not sign at ``now`` (default: the current time).
-    """
-    try:
-        data = path.read_bytes()
-    except OSError:
-        raise KeyUnlockError("Không đọc được tệp khóa ký (PKCS#12)") from None
-    try:
-        key, cert, extra_certs = pkcs12.load_key_and_certificates(data, passphrase)
-    except (ValueError, TypeError):
-        # The same error comes for a wrong passphrase and a damaged file; tell
-        # them apart by parsing the outer structure, which needs no passphrase.
-        # ``from None`` keeps the library's exception (and its arguments) out.
-        if not _looks_like_pkcs12(data):
-            raise KeyUnlockError("Tệp khóa ký không phải tệp PKCS#12 hợp lệ") from None
-        raise KeyUnlockError() from None
-    if key is None or cert is None:
-        raise KeyUnlockError("Tệp PKCS#12 không chứa khóa bí mật và chứng thư số")
-    if not isinstance(key, _SIGNING_KEY_TYPES):
-        raise CertificateError("Loại khóa trong tệp PKCS#12 không hỗ trợ ký số")
-    check_signing_certificate(cert, now=now)
-
-    registry = SimpleCertificateStore()  # type: ignore[no-untyped-call]  # unannotated upstream
-    registry.register_multiple(_asn1_cert(c) for c in extra_certs)
-    signer = _LoadedKeySigner(
-        private_key=key,
-        signing_cert=_asn1_cert(cert),
-        signing_key=asn1_keys.PrivateKeyInfo.load(
-            key.private_bytes(
-                serialization.Encoding.DER,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        ),
-        cert_registry=registry,
-    )
-    logger.info("signing key loaded (certificate serial %x)", cert.serial_number)
-    return signer
-
-
-class _LoadedKeySigner(SimpleSigner):
-    """A SimpleSigner that keeps the parsed private key between signatures.
-
-    pyHanko's SimpleSigner re-parses (and re-validates) the DER key on every raw
-    signature, about 30 ms for RSA-2048, twice per document; this signer does it
-    once, so one loaded signer can sign a whole batch quickly.
-    """
-
-    def __init__(self, *, private_key: SigningPrivateKey, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._private_key = private_key
-
-    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
-        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
-        try:  # same dispatch as pyHanko's SimpleSigner.sign_raw
-            name = mechanism.signature_algo
-        except ValueError:
-            name = mechanism["algorithm"].native
-        key = self._private_key
-        if name == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
-            return key.sign(data, PKCS1v15(), _hash(digest_algorithm))
-        if name == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
-            return key.sign(data, ec.ECDSA(_hash(digest_algorithm)))
-        if name == "ed25519" and isinstance(key, ed25519.Ed25519PrivateKey):
-            return key.sign(data)
-        if name == "ed448" and isinstance(key, ed448.Ed448PrivateKey):
-            return key.sign(data)
-        # anything else (RSASSA-PSS parameters, …): pyHanko's own implementation
-        result: bytes = super().sign_raw(data, digest_algorithm)
-        return result
-
-
-def _hash(digest_algorithm: str) -> hashes.HashAlgorithm:
-    algorithm = getattr(hashes, digest_algorithm.upper(), None)
-    if not isinstance(algorithm, type) or not issubclass(algorithm, hashes.HashAlgorithm):
-        raise CertificateError(f"Thuật toán băm không hỗ trợ: {digest_algorithm}")
-    return algorithm()
 
 
 def check_signing_certificate(cert: AnyCertificate, *, now: dt.datetime | None = None) -> None:
@@ -228,22 +104,6 @@ def fingerprint_sha256(cert: AnyCertificate) -> str:
     return hashlib.sha256(_der(cert)).hexdigest()
 
 
-_HEX_SEPARATORS = re.compile(r"[\s:]")
-
-
-def parse_fingerprint_sha256(text: str) -> str:
-    """Return ``text`` as a bare lowercase hex SHA-256 fingerprint (colons and spaces dropped).
-
-    Raises :class:`CertificateError` when it is not 64 hexadecimal digits.
-    """
-    bare = _HEX_SEPARATORS.sub("", text).lower()
-    if len(bare) != 64 or any(c not in "0123456789abcdef" for c in bare):
-        raise CertificateError(
-            "Dấu vân tay SHA-256 của chứng thư số không hợp lệ (cần 64 chữ số hex)"
-        )
-    return bare
-
-
 def common_name(cert: AnyCertificate) -> str:
     """Return the subject common name (CN) of ``cert``, or an empty string."""
     return _attr(_crypto_cert(cert).subject, NameOID.COMMON_NAME)
@@ -294,15 +154,3 @@ def _attr(name: x509.Name, oid: x509.ObjectIdentifier) -> str:
         return ""
     value = values[0].value
     return value if isinstance(value, str) else value.decode("utf-8", "replace")
-
-
-def _looks_like_pkcs12(data: bytes) -> bool:
-    try:
-        pfx = asn1_pkcs12.Pfx.load(data, strict=True)
-        return bool(pfx["auth_safe"]["content_type"].native == "data")
-    except (ValueError, TypeError, KeyError):
-        return False
-
-
-def _asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))

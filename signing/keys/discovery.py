@@ -17,6 +17,7 @@ from pkcs11 import exceptions as p11
 
 from signing.errors import CertificateError, SigningError
 from signing.keys.certificates import check_signing_certificate, common_name, fingerprint_sha256
+from signing.keys.config import TokenConfig
 from signing.keys.token_errors import (
     AmbiguousKeyError,
     TokenKeyNotFoundError,
@@ -37,38 +38,6 @@ __all__ = [
     "parse_key_id",
     "read_keys",
 ]
-
-
-@dataclass(frozen=True)
-class TokenConfig:
-    module_path: Path
-    """PKCS#11 module of the token or HSM, e.g. /usr/lib/softhsm/libsofthsm2.so."""
-
-    token_label: str | None = None
-    """Label of the token; None accepts any token (the only one present, or in ``slot_id``)."""
-
-    slot_id: int | None = None
-    """Slot ID as the module numbers it (``pkcs11-tool -L``); None looks in every slot."""
-
-    key_id: str | None = None
-    """CKA_ID of the private key in hex (colons and spaces allowed); None: any key."""
-
-    cert_sha256: str | None = None
-    """SHA-256 fingerprint (hex) of the signer's certificate on the token; None: any."""
-
-    cert_subject: str | None = None
-    """Subject of the signer's certificate: its common name or its RFC 4514 string.
-
-    Compared after Unicode NFC, ignoring case. When several certificates match,
-    the one valid now is taken (a renewed certificate next to the expired one).
-    """
-
-    raw_mechanism: bool | None = None
-    """Hash in software and sign the digest on the token (CKM_RSA_PKCS, CKM_ECDSA).
-
-    None decides from the token's mechanism list: raw only when the token lacks
-    the hash-and-sign mechanism (CKM_SHA256_RSA_PKCS, CKM_ECDSA_SHA256).
-    """
 
 
 @dataclass(frozen=True)

@@ -8,31 +8,19 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from signing.errors import SigningError
-from signing.keys.certificates import (
-    check_belongs_to,
-    check_signing_certificate,
-    load_pkcs12_signer,
-)
+from signing.errors import ApprovalError, SigningError
+from signing.keys.certificates import check_belongs_to, check_signing_certificate
 from signing.keys.pkcs11 import TokenSession, open_token
+from signing.keys.pkcs12 import load_pkcs12_signer
 from signing.models import Batch, Signer
 
 __all__ = [
-    "ApprovalError",
     "UnlockedKey",
     "check_certificate",
     "check_key",
     "signer_for",
     "unlock_key",
 ]
-
-
-class ApprovalError(Exception):
-    """The approval cannot go on; ``message_vi`` tells the official why."""
-
-    def __init__(self, message_vi: str) -> None:
-        super().__init__(message_vi)
-        self.message_vi = message_vi
 
 
 def signer_for(user: User, batch: Batch) -> Signer:

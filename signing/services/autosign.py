@@ -5,10 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
 import secrets
-import stat
-from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,37 +14,31 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.errors import Disposition
 from dossiers.files import sha256_file, store_file
 from dossiers.models import Document, DocumentState
 from dossiers.services.workflow import record_event, transition
 from signing.engine.jobs import SignJob
 from signing.engine.run import sign_batch
-from signing.errors import Disposition, KeyUnlockError, SigningError
-from signing.keys.certificates import common_name, fingerprint_sha256, load_pkcs12_signer
-from signing.models import AutoSignature, AutoSignPolicy, OrganisationKey, refuse_officials_key
-from signing.services import batches as batching
-from signing.services.approval import ApprovalError, check_certificate
+from signing.errors import ApprovalError, SigningError
+from signing.keys.certificates import common_name, fingerprint_sha256
+from signing.keys.pkcs12 import load_pkcs12_signer, read_passphrase_file
+from signing.models import (
+    RUN_STALE_AFTER,
+    AutoSignature,
+    OrganisationKey,
+    refuse_officials_key,
+)
+from signing.services.approval import check_certificate
 from signing.services.options import office_sign_options, stamp_text
 from signing.services.placement import note_adjustments
 
 __all__ = [
-    "FIRST_TRY_WITHIN",
-    "RUN_STALE_AFTER",
     "AutoSignOutcome",
-    "due_for_retry",
-    "hand_over",
-    "on_state_changed",
-    "read_service_passphrase",
     "sign_automatically",
 ]
 
 log = logging.getLogger(__name__)
-
-FIRST_TRY_WITHIN = dt.timedelta(minutes=5)
-"""A document planned for automatic signing and not tried by then is put in line again."""
-
-RUN_STALE_AFTER = dt.timedelta(minutes=10)
-"""A signing attempt that has not finished by then is taken to be dead (its worker was killed)."""
 
 _RETRY_MINUTES = (1, 2, 5, 15, 30)
 """Waits before trying again after a passing failure (timestamp authority down, disk), then 30."""
@@ -55,123 +46,19 @@ _RETRY_MINUTES = (1, 2, 5, 15, 30)
 _NEEDS_PERSON_RETRY = dt.timedelta(hours=1)
 """Wait before trying again after a failure a person must fix (passphrase file, certificate)."""
 
-PASSPHRASE_MAX_BYTES = 4096
-"""Longest passphrase file read; a longer one is refused (it is not a passphrase file)."""
 
 AutoSignOutcome = Literal["signed", "failed", "busy", "skipped"]
 """What :func:`sign_automatically` did with a document."""
 
 
-# --- the decision: where a digitized document goes ---------------------------------------------
-
-
-def on_state_changed(sender: object, *, document: Document, new: str, **kwargs: Any) -> None:
-    """Send a document that awaits approval to automatic signing, else to the officials' batch.
-
-    Runs inside the transition's transaction. A document goes to automatic
-    signing once, when its office's (or procedure's) policy says so and the
-    office has an active organisation key; one handed over to the officials,
-    or of an office without a usable key, joins the batch as before.
-    """
-    if new != DocumentState.AWAITING_APPROVAL:
-        return
-    if not _plan(document):
-        batching.on_state_changed(sender, document=document, new=new, **kwargs)
-
-
-def _plan(document: Document) -> bool:
-    """Plan automatic signing of ``document`` after commit; False when officials decide."""
-    existing = AutoSignature.objects.filter(document=document).first()
-    if existing is not None:
-        if existing.handed_over_at is not None:
-            return False
-        _enqueue_after_commit(document.pk)
-        return True
-    dossier = document.dossier
-    if not AutoSignPolicy.applies(dossier.office_id, dossier.procedure_id):
-        return False
-    if dossier.procedure.stamp_layout == "personal":
-        record_event(
-            dossier,
-            "auto_sign_unavailable",
-            document=document,
-            detail={
-                "reason": f"Thủ tục {dossier.procedure.code} dùng mẫu chữ ký cá nhân; khóa tổ "
-                "chức không ký tự động được; chuyển lãnh đạo ký."
-            },
-        )
-        return False
-    key = OrganisationKey.objects.filter(office=dossier.office_id, active=True).first()
-    if key is None:
-        record_event(
-            dossier,
-            "auto_sign_unavailable",
-            document=document,
-            detail={"reason": "Cơ quan chưa có khóa ký của tổ chức đang dùng; chuyển lãnh đạo ký."},
-        )
-        return False
-    AutoSignature.objects.create(
-        document=document, organisation_key=key, retry_at=timezone.now() + FIRST_TRY_WITHIN
-    )
-    record_event(dossier, "auto_sign_planned", document=document)
-    _enqueue_after_commit(document.pk)
-    return True
-
-
-def _enqueue_after_commit(document_id: int) -> None:
-    from signing.tasks import auto_sign_document
-
-    transaction.on_commit(lambda: auto_sign_document.delay(document_id))
-
-
 # --- the organisation key ------------------------------------------------------------------------
-
-
-def read_service_passphrase(path: Path) -> bytes:
-    """Return the passphrase in ``path``, a file only this service's account may read.
-
-    The file must be a regular file owned by the user this process runs as,
-    with no permission for its group or others (mode 600 or 400); otherwise a
-    :class:`KeyUnlockError` says, in Vietnamese, what to fix. The checks are on
-    the file actually opened (no window for a swap between check and read). One
-    trailing newline is dropped; the content is never logged nor put in a message. The
-    file is opened without blocking (a FIFO is refused, not waited on) and a file longer
-    than :data:`PASSPHRASE_MAX_BYTES` is refused.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
-    except OSError:
-        raise KeyUnlockError(f"Không mở được tệp mật khẩu khóa tổ chức {path}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise KeyUnlockError(f"Tệp mật khẩu khóa tổ chức {path} không phải tệp thường")
-        if info.st_uid != os.geteuid():
-            raise KeyUnlockError(
-                f"Tệp mật khẩu khóa tổ chức {path} không thuộc tài khoản chạy dịch vụ; không dùng"
-            )
-        if info.st_mode & 0o077:
-            raise KeyUnlockError(
-                f"Tệp mật khẩu khóa tổ chức {path} có quyền {stat.filemode(info.st_mode)}: nhóm "
-                "hoặc người khác truy cập được; hãy đặt quyền 600 (chmod 600) rồi thử lại"
-            )
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(PASSPHRASE_MAX_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(data) > PASSPHRASE_MAX_BYTES:
-        raise KeyUnlockError(
-            f"Tệp mật khẩu khóa tổ chức {path} dài quá {PASSPHRASE_MAX_BYTES} byte; không phải "
-            "tệp mật khẩu, không dùng"
-        )
-    if data.endswith(b"\r\n"):
-        return data[:-2]
-    return data.removesuffix(b"\n")
 
 
 def _open_key(key: OrganisationKey) -> Any:
     """Open and check the organisation key: validity, key usage, and that it is the office's."""
-    passphrase = read_service_passphrase(Path(key.passphrase_file))
+    passphrase = read_passphrase_file(
+        Path(key.passphrase_file), service_only=True, label="khóa tổ chức"
+    )
     try:
         signer = load_pkcs12_signer(Path(key.pkcs12_path), passphrase)
     finally:
@@ -191,8 +78,9 @@ def _open_key(key: OrganisationKey) -> Any:
 # --- signing one document ------------------------------------------------------------------------
 
 
-class _Refused(Exception):
-    """The document cannot be signed as it is (it changed); it waits for a person."""
+def _refused(message_vi: str) -> SigningError:
+    """The document cannot be signed as it is (it changed): set aside for a person."""
+    return SigningError(message_vi, disposition="quarantine")
 
 
 def sign_automatically(document_id: int) -> AutoSignOutcome:
@@ -253,14 +141,8 @@ def _attempt(record: AutoSignature, claimed_at: dt.datetime) -> AutoSignOutcome:
     try:
         if not _sign(record, document, claimed_at):
             return "busy"
-    except SigningError as exc:
+    except SigningError as exc:  # ApprovalError (fail) and a changed file (quarantine) too
         _record_failure(record, document, exc.message_vi, exc.disposition)
-        return "failed"
-    except ApprovalError as exc:
-        _record_failure(record, document, exc.message_vi, "fail")
-        return "failed"
-    except _Refused as exc:
-        _record_failure(record, document, str(exc), "quarantine")
         return "failed"
     except Exception:
         log.exception("document %s: automatic signing failed", document.pk)
@@ -300,7 +182,7 @@ def _sign(record: AutoSignature, document: Document, claimed_at: dt.datetime) ->
             actor=actor,
             detail={"approved_sha256": record.approved_sha256, "sha256": digest},
         )
-        raise _Refused(f"Tệp của hồ sơ {dossier.code} đã thay đổi sau khi phê duyệt; không ký.")
+        raise _refused(f"Tệp của hồ sơ {dossier.code} đã thay đổi sau khi phê duyệt; không ký.")
     note_adjustments(document, stamp, data, actor)
     # each attempt its own output: a stale attempt taken over never writes another's file
     output = Path(settings.WORK_DIR) / "signing" / f"auto-{document.pk}-{secrets.token_hex(8)}.pdf"
@@ -393,7 +275,7 @@ def _approve(
 ) -> None:
     """Record the service's approval of exactly the bytes about to be signed."""
     if digest != document.pdf_sha256:
-        raise _Refused(
+        raise _refused(
             f"Tệp của hồ sơ {document.dossier.code} không còn là tệp đã số hóa; không ký."
         )
     with transaction.atomic():
@@ -447,60 +329,3 @@ def _record_failure(
         disposition,
         retry_at,
     )
-
-
-# --- what the reconciler and the administrator do ------------------------------------------------
-
-
-def due_for_retry(
-    now: dt.datetime | None = None, *, only: Collection[int] | None = None
-) -> list[int]:
-    """Ids of documents whose automatic signing is due again; each is given time to run.
-
-    Covers a lost message as well as a planned retry: every unsigned record with a
-    time to try that has passed, and no live attempt. ``only`` (record ids) limits
-    it to those records, e.g. the ones an administrator selected.
-    """
-    now = now or timezone.now()
-    records = (
-        AutoSignature.objects.all() if only is None else AutoSignature.objects.filter(pk__in=only)
-    )
-    due = (
-        records.filter(signed_at__isnull=True, handed_over_at__isnull=True, retry_at__lte=now)
-        .filter(Q(running_since__isnull=True) | Q(running_since__lt=now - RUN_STALE_AFTER))
-        .values_list("pk", "document_id")
-    )
-    picked = dict(due)
-    AutoSignature.objects.filter(pk__in=picked, retry_at__lte=now).update(
-        retry_at=now + FIRST_TRY_WITHIN
-    )
-    return sorted(picked.values())
-
-
-def hand_over(record: AutoSignature, actor: str) -> bool:
-    """Give an unsigned document back to the officials' batch; False when it cannot be.
-
-    For a document the service cannot sign (its key is gone, its file refused):
-    it goes back to awaiting approval and joins its office's batch, so an
-    official decides. A document being signed right now is not handed over.
-    """
-    now = timezone.now()
-    with transaction.atomic():
-        taken = (
-            AutoSignature.objects.filter(
-                pk=record.pk, signed_at__isnull=True, handed_over_at__isnull=True
-            )
-            .filter(Q(running_since__isnull=True) | Q(running_since__lt=now - RUN_STALE_AFTER))
-            .update(handed_over_at=now, retry_at=None)
-        )
-        if not taken or not transition(
-            record.document_id,
-            (DocumentState.AWAITING_APPROVAL, DocumentState.APPROVED),
-            DocumentState.AWAITING_APPROVAL,
-            kind="auto_sign_handed_over",
-            actor=actor,
-            reason="",
-        ):
-            transaction.set_rollback(True)
-            return False
-    return True

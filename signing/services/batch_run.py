@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import threading
@@ -22,16 +21,15 @@ from dossiers.models import DocumentState
 from dossiers.services.workflow import record_event, transition
 from signing.engine.jobs import JobOutcome, SignJob
 from signing.engine.run import sign_batch
-from signing.errors import SigningError
-from signing.models import Batch, BatchItem
-from signing.pades.sign import StampText
-from signing.services.approval import ApprovalError, check_key, signer_for
+from signing.errors import ApprovalError, SigningError
+from signing.models import RUN_STALE_AFTER, Batch, BatchItem
+from signing.services.approval import check_key, signer_for
 from signing.services.decisions import finish_if_settled, record_decisions
 from signing.services.options import sign_options_for, stamp_for
 from signing.services.placement import note_adjustments
+from signing.stamp.text import StampText
 
 __all__ = [
-    "RUN_STALE_AFTER",
     "Progress",
     "SigningStart",
     "approve_batch",
@@ -42,9 +40,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-RUN_STALE_AFTER = dt.timedelta(seconds=90)
-"""A signing run that has not reported for this long is taken to be dead (resumable)."""
 
 
 @dataclass(frozen=True)
@@ -150,10 +145,7 @@ def sign_approved(
             raise ApprovalError(" ".join(errors + refused))
         finish_if_settled(batch.pk)
         return results
-    except SigningError as exc:
-        Batch.objects.filter(pk=batch.pk).update(last_error=exc.message_vi)
-        raise ApprovalError(exc.message_vi) from exc
-    except ApprovalError as exc:
+    except SigningError as exc:  # ApprovalError included
         Batch.objects.filter(pk=batch.pk).update(last_error=exc.message_vi)
         raise
     finally:
@@ -220,7 +212,7 @@ def _run_signing(batch: Batch, user: User, key: Any, release: Callable[[], None]
     """Body of the background signing thread of :func:`start_signing`."""
     try:
         sign_approved(batch, user, key, claimed=True)
-    except ApprovalError as exc:
+    except SigningError as exc:
         log.warning("batch %s: signing stopped: %s", batch.pk, exc.message_vi)
     except Exception:
         log.exception("batch %s: signing failed", batch.pk)

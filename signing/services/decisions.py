@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from dossiers.models import Document, DocumentState
 from dossiers.services.workflow import transition
+from signing.errors import ApprovalError
 from signing.models import Batch, BatchItem
-from signing.services.approval import ApprovalError, signer_for
+from signing.services.approval import signer_for
 
 __all__ = [
     "approve_item",

@@ -11,13 +11,14 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from dossiers.models import Office, Procedure
+from signing.errors import ApprovalError
 from signing.models import Batch, OfficeSigningPolicy, Signer
-from signing.pades.evidence import level_at_least, revocation_context
-from signing.pades.sign import SignOptions, StampText
-from signing.services.approval import ApprovalError
+from signing.pades.evidence import revocation_context
+from signing.pades.options import SignOptions
+from signing.pades.timestamps import level_at_least
 from signing.services.placement import procedure_placement
 from signing.stamp.place import placement_for
-from signing.stamp.text import Layout
+from signing.stamp.text import Layout, StampText
 from signing.verify.check import load_trust_roots
 
 __all__ = [

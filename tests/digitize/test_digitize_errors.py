@@ -12,8 +12,8 @@ from digitize.errors import BadInputError, DigitizeError, OcrError, OcrTimeout
 
 
 def test_subclasses_carry_their_disposition() -> None:
-    """Bad input fails, a timeout retries, and every error is a DigitizeError."""
-    assert BadInputError("x").disposition == "fail"
+    """Bad input is set aside for the clerk, a timeout retries, every error is a DigitizeError."""
+    assert BadInputError("x").disposition == "quarantine"
     assert OcrTimeout("x").disposition == "retry"
     assert OcrError("x").disposition == "fail"
     assert OcrError("x", disposition="retry").disposition == "retry"

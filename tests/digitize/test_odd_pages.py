@@ -11,8 +11,8 @@ from pypdf import PdfReader
 
 from core.pdfa.check import check_pdfa
 from digitize.errors import BadInputError
+from digitize.findings import ScanQualityError
 from digitize.pipeline import DigitizeResult, digitize_files
-from digitize.quality import ScanQualityError
 from tests.support.oddpages import Written, odd_case, pdf_images, run_digitize_command
 from tests.support.scans import corpus_paragraphs, write_scan
 from tests.support.text import cer
@@ -226,7 +226,7 @@ def test_text_file_named_as_a_jpeg_is_refused_naming_it(tmp_path: Path) -> None:
     with pytest.raises(BadInputError) as caught:
         _digitize(written, out)
     assert not isinstance(caught.value, ScanQualityError)
-    assert caught.value.disposition == "fail"
+    assert caught.value.disposition == "quarantine"
     assert caught.value.message_vi.startswith(
         "Tệp 'don-de-nghi.jpg' không phải ảnh quét hoặc PDF ảnh được hỗ trợ"
     )

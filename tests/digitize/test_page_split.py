@@ -200,7 +200,7 @@ def test_unsupported_file_is_refused_naming_it_in_vietnamese(tmp_path: Path) -> 
     with pytest.raises(BadInputError) as caught:
         split_pages([tmp_path / "x.doc"], tmp_path / "work")
     assert "Tệp 'x.doc' không phải ảnh quét hoặc PDF ảnh được hỗ trợ" in caught.value.message_vi
-    assert caught.value.disposition == "fail"
+    assert caught.value.disposition == "quarantine"
 
 
 def test_gif_is_refused_as_unsupported(tmp_path: Path) -> None:

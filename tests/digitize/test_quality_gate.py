@@ -11,18 +11,11 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from digitize.findings import Finding, ScanQualityError, blocking, blocking_reason
 from digitize.models import Page
 from digitize.pages import split_pages
 from digitize.pipeline import digitize_files
-from digitize.quality import (
-    Finding,
-    PageQuality,
-    ScanQualityError,
-    blocking,
-    blocking_reason,
-    check_pages,
-    confidence_findings,
-)
+from digitize.quality import PageQuality, check_pages, confidence_findings
 from digitize.tasks import prepare_document
 from dossiers.models import Document, DocumentState, Dossier, Event
 from tests.conftest import DataDirs
@@ -270,7 +263,11 @@ def test_task_fails_a_low_resolution_document_with_the_reason(
     assert not page.done
     assert [flag["code"] for flag in page.flags] == ["low_resolution"]
     event = Event.objects.get(document=document, kind="failed")
-    assert event.detail == {"stage": "quality", "findings": [{"page": 1, "code": "low_resolution"}]}
+    assert event.detail == {
+        "stage": "quality",
+        "disposition": "quarantine",
+        "findings": [{"page": 1, "code": "low_resolution"}],
+    }
     # A redelivered message fails nothing twice and runs no OCR.
     prepare_document(document.pk)
     assert Event.objects.filter(document=document, kind="failed").count() == 1

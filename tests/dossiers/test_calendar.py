@@ -8,9 +8,9 @@ from typing import get_args
 import holidays
 import pytest
 
+from core.vntime import VN_TZ
 from dossiers.calendar import (
     TIMELINESS_LABELS_VI,
-    VN_TZ,
     Timeliness,
     WorkCalendar,
     due_at,

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 
-from dossiers.calendar import VN_TZ
+from core.vntime import VN_TZ
+from dossiers.errors import RegistrationError
 from dossiers.models import CalendarDay, Dossier, Event, Office, Procedure, hash_secret
 from dossiers.services.registry import (
     CSV_COLUMNS,
-    RegistrationError,
     import_rows,
     new_secret,
     normalise_secret,

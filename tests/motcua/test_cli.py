@@ -11,7 +11,7 @@ from unittest import mock
 import pytest
 
 from dossiers.models import Dossier
-from motcua.cli import _split_global, main
+from motcua.cli import QUEUES, _log_level, _split_global, main
 from tests.conftest import DataDirs, MakeAwaiting, MakeDossier
 
 HEADER = "code,office,procedure,applicant_name,email,phone,received_at\n"
@@ -228,14 +228,39 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["--data-dir", "/srv/motcua", "status", "X"], (Path("/srv/motcua"), ["status", "X"])),
-        (["--data-dir=/srv/m", "batches"], (Path("/srv/m"), ["batches"])),
-        (["status", "--data-dir", "X"], (None, ["status", "--data-dir", "X"])),
-        ([], (None, [])),
+        (["--data-dir", "/srv/motcua", "status", "X"], (Path("/srv/motcua"), 0, ["status", "X"])),
+        (["--data-dir=/srv/m", "batches"], (Path("/srv/m"), 0, ["batches"])),
+        (["status", "--data-dir", "X"], (None, 0, ["status", "--data-dir", "X"])),
+        (["-v", "--data-dir", "/d", "-vv", "approve"], (Path("/d"), 3, ["approve"])),
+        (["sign", "-v"], (None, 0, ["sign", "-v"])),
+        ([], (None, 0, [])),
     ],
 )
-def test_split_global_takes_only_a_leading_data_dir(
-    argv: list[str], expected: tuple[Path | None, list[str]]
+def test_split_global_takes_only_leading_data_dir_and_verbosity(
+    argv: list[str], expected: tuple[Path | None, int, list[str]]
 ) -> None:
-    """Only a leading --data-dir is the global option; later ones belong to the command."""
+    """Only a leading --data-dir and -v are global options; later ones belong to the command."""
     assert _split_global(argv) == expected
+
+
+@pytest.mark.parametrize(
+    ("command", "verbose", "level"),
+    [
+        ("approve", 0, "WARNING"),
+        ("sign", 0, "WARNING"),
+        ("status", 1, "INFO"),
+        ("digitize", 2, "DEBUG"),
+        ("run", 0, "INFO"),
+        ("worker", 0, "INFO"),
+    ],
+)
+def test_a_persons_command_is_quiet_unless_asked(command: str, verbose: int, level: str) -> None:
+    """Commands a person runs log warnings only; -v adds INFO, -vv DEBUG; the roles log INFO."""
+    assert _log_level(command, verbose) == level
+
+
+def test_the_default_worker_queues_are_the_settings_queues() -> None:
+    """``motcua worker`` with no -Q consumes every queue tasks are routed to."""
+    from django.conf import settings
+
+    assert QUEUES.split(",") == list(settings.TASK_QUEUES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import stat
 from pathlib import Path
 
@@ -10,10 +11,15 @@ from django.contrib.auth.models import User
 
 from dossiers.models import Office
 from motcua.firstrun import CLERK_GROUP, DEMO_OFFICE, DEMO_PROCEDURES, SIGNER_GROUP, prepare
-from signing.keys.certificates import common_name, load_pkcs12_signer, read_passphrase_file
+from signing.keys.certificates import common_name
+from signing.keys.pkcs12 import load_pkcs12_signer, read_passphrase_file
 from signing.models import AutoSignPolicy, OrganisationKey, Signer
-from signing.services.autosign import read_service_passphrase
 from tests.conftest import DataDirs
+
+read_org_passphrase = functools.partial(
+    read_passphrase_file, service_only=True, label="khóa tổ chức"
+)
+"""The organisation key's passphrase, read as automatic signing reads it."""
 
 
 def private(path: Path) -> bool:
@@ -61,7 +67,7 @@ def test_first_run_makes_a_working_demo_office(
     assert key.signing_cert is not None
 
     org_key = OrganisationKey.objects.get(office=office, active=True)
-    org_passphrase = read_service_passphrase(Path(org_key.passphrase_file))
+    org_passphrase = read_org_passphrase(Path(org_key.passphrase_file))
     org_cert = load_pkcs12_signer(Path(org_key.pkcs12_path), org_passphrase).signing_cert
     assert org_cert is not None and common_name(org_cert) == office.name
     assert not AutoSignPolicy.objects.exists()  # automatic signing waits for an administrator

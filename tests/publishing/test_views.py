@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from dossiers.files import store_bytes
 from dossiers.models import Document, DocumentState, Dossier, Office, Procedure
-from publishing.views import LOOKUP_LIMIT
+from publishing.views.lookup import LOOKUP_LIMIT
 from signing.devpki import IssuedKey
 from tests.conftest import DataDirs, MakeDossier
 from tests.support.pki import append_text_update

@@ -9,8 +9,10 @@ import pytest
 from pyhanko.sign.signers import SimpleSigner
 
 from signing.devpki import IssuedKey
-from signing.keys.certificates import load_pkcs12_signer
-from signing.pades.sign import SignOptions, StampText, sign_pdf
+from signing.keys.pkcs12 import load_pkcs12_signer
+from signing.pades.options import SignOptions
+from signing.pades.sign import sign_pdf
+from signing.stamp.text import StampText
 from tests.support.pki import (
     TEST_OFFICE,
     TEST_PASSPHRASE,

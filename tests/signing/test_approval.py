@@ -16,10 +16,9 @@ from pyhanko.sign.signers import SimpleSigner
 from dossiers.files import sha256_file
 from dossiers.models import Document, DocumentState, Dossier, Event, Office
 from signing.devpki import IssuedKey
-from signing.errors import SignatureOutputError
+from signing.errors import ApprovalError, SignatureOutputError
 from signing.models import Batch, BatchItem, Signer
 from signing.pades.sign import sign_pdf
-from signing.services.approval import ApprovalError
 from signing.services.batch_run import Progress, approve_batch
 from signing.verify.check import verify_pdf
 from tests.conftest import MakeAwaiting, MakeDossier

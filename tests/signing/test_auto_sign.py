@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 from collections.abc import Iterator
@@ -18,14 +19,16 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks
 
+from core.passphrase import PASSPHRASE_MAX_BYTES
 from dossiers.models import Document, DocumentState, Dossier, Event, Office, Procedure
-from dossiers.tasks import reconcile
 from signing import tasks
 from signing.devpki import IssuedKey
 from signing.engine import run as engine
 from signing.errors import KeyUnlockError
-from signing.keys.certificates import fingerprint_sha256, load_pkcs12_signer
+from signing.keys.certificates import fingerprint_sha256
+from signing.keys.pkcs12 import load_pkcs12_signer, read_passphrase_file
 from signing.models import (
+    RUN_STALE_AFTER,
     AutoSignature,
     AutoSignPolicy,
     BatchItem,
@@ -35,8 +38,10 @@ from signing.models import (
 )
 from signing.pades.sign import TSA_DOWN_VI
 from signing.services import autosign
-from signing.services.autosign import hand_over, read_service_passphrase, sign_automatically
+from signing.services.autosign import sign_automatically
+from signing.services.autosign_plan import hand_over
 from signing.services.batch_run import approve_batch
+from signing.tasks import recover_signing
 from signing.verify.check import verify_pdf
 from tests.conftest import DataDirs, MakeAwaiting, MakeDossier
 from tests.support.pki import (
@@ -49,6 +54,12 @@ from tests.support.pki import (
 from tests.support.testpki_services import PkiServices, running_pki_services
 
 ACTOR = f"Khóa tổ chức: {TEST_OFFICE}"
+
+
+read_org_passphrase = functools.partial(
+    read_passphrase_file, service_only=True, label="khóa tổ chức"
+)
+"""The organisation key's passphrase, read as automatic signing reads it."""
 
 
 @pytest.fixture(scope="module")
@@ -256,11 +267,11 @@ def test_a_passphrase_file_of_another_user_is_refused(passphrase_file: Path) -> 
     """A file the service's account does not own is not read, whatever its mode."""
     os.chown(passphrase_file, 65534, 65534)  # the suite runs as root
     with pytest.raises(KeyUnlockError, match="không thuộc tài khoản chạy dịch vụ"):
-        read_service_passphrase(passphrase_file)
+        read_org_passphrase(passphrase_file)
     os.chown(passphrase_file, os.geteuid(), os.getegid())
-    assert read_service_passphrase(passphrase_file) == TEST_PASSPHRASE
+    assert read_org_passphrase(passphrase_file) == TEST_PASSPHRASE
     with pytest.raises(KeyUnlockError, match="Không mở được"):
-        read_service_passphrase(passphrase_file.with_name("khong-co"))
+        read_org_passphrase(passphrase_file.with_name("khong-co"))
 
 
 # --- the certificate ------------------------------------------------------------------------------
@@ -342,11 +353,11 @@ def test_a_tsa_outage_waits_approved_and_the_reconciler_signs_it_later(
     assert record.approved_sha256 == document.pdf_sha256
     assert record.retry_at is not None
     assert record.retry_at <= timezone.now() + dt.timedelta(minutes=1)
-    assert reconcile().get("AUTO_SIGN") is None  # not due yet
+    assert recover_signing().get("AUTO_SIGN") is None  # not due yet
 
     AutoSignature.objects.filter(pk=record.pk).update(retry_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
-        counts = reconcile()
+        counts = recover_signing()
 
     assert counts["AUTO_SIGN"] == 1
     document.refresh_from_db()
@@ -371,11 +382,11 @@ def test_a_lost_message_is_sent_again_and_nothing_is_signed_twice(
     assert len(dropped) == 1  # the message that gets lost
     record = AutoSignature.objects.get(document=document)
     assert record.retry_at is not None and record.retry_at > timezone.now()
-    assert reconcile().get("AUTO_SIGN") is None
+    assert recover_signing().get("AUTO_SIGN") is None
 
     AutoSignature.objects.filter(pk=record.pk).update(retry_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
-        reconcile()
+        recover_signing()
     AutoSignature.objects.filter(pk=record.pk).update(running_since=timezone.now())
 
     assert sign_automatically(document.pk) == "skipped"  # signed already
@@ -485,7 +496,7 @@ def test_a_stale_attempt_taken_over_neither_clears_the_new_claim_nor_publishes(
     def slow_sign_batch(*args: Any, **kwargs: Any) -> Any:
         result = real_sign_batch(*args, **kwargs)
         if not claims:  # A is still signing when its claim goes stale: B takes it over
-            later = real_now() + autosign.RUN_STALE_AFTER + dt.timedelta(minutes=1)
+            later = real_now() + RUN_STALE_AFTER + dt.timedelta(minutes=1)
             monkeypatch.setattr(timezone, "now", lambda: later)
             claim = autosign._claim(record)
             assert claim is not None
@@ -587,12 +598,12 @@ def test_a_fifo_or_an_overlong_passphrase_file_is_refused(passphrase_file: Path)
     fifo = passphrase_file.with_name("fifo")
     os.mkfifo(fifo, 0o600)
     with pytest.raises(KeyUnlockError, match="không phải tệp thường"):
-        read_service_passphrase(fifo)
-    passphrase_file.write_bytes(b"x" * (autosign.PASSPHRASE_MAX_BYTES + 1))
+        read_org_passphrase(fifo)
+    passphrase_file.write_bytes(b"x" * (PASSPHRASE_MAX_BYTES + 1))
     with pytest.raises(KeyUnlockError, match="dài quá 4096 byte"):
-        read_service_passphrase(passphrase_file)
-    passphrase_file.write_bytes(b"x" * autosign.PASSPHRASE_MAX_BYTES)
-    assert read_service_passphrase(passphrase_file) == b"x" * 4096
+        read_org_passphrase(passphrase_file)
+    passphrase_file.write_bytes(b"x" * PASSPHRASE_MAX_BYTES)
+    assert read_org_passphrase(passphrase_file) == b"x" * 4096
 
 
 def test_a_personal_layout_set_after_the_policy_goes_to_the_officials(

@@ -23,10 +23,10 @@ from dossiers.models import Document, DocumentState, Dossier, Event, Procedure
 from dossiers.services.registry import register_dossier
 from publishing.tasks import publish_document
 from signing.devpki import IssuedKey
+from signing.errors import ApprovalError
 from signing.models import Batch, BatchItem, Signer
 from signing.pades.sign import sign_pdf
 from signing.services import batches as batching
-from signing.services.approval import ApprovalError
 from signing.services.batch_run import approve_batch
 from signing.services.decisions import approve_item
 from signing.services.options import stamp_for

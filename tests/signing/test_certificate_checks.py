@@ -21,8 +21,8 @@ from signing.keys.certificates import (
     check_signing_certificate,
     common_name,
     fingerprint_sha256,
-    parse_fingerprint_sha256,
 )
+from signing.keys.config import parse_fingerprint_sha256
 from tests.support.pki import TEST_SIGNER
 from tests.support.softhsm import issue_signer_certificate
 

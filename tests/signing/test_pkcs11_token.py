@@ -26,8 +26,8 @@ from pyhanko.sign.signers import Signer
 from signing.devpki import IssuedKey
 from signing.errors import CertificateError, KeyUnlockError, SigningError
 from signing.keys.certificates import common_name, fingerprint_sha256
-from signing.keys.discovery import TokenConfig
-from signing.keys.pkcs11 import open_token, signature_bytes_reserved
+from signing.keys.config import TokenConfig
+from signing.keys.pkcs11 import open_token
 from signing.keys.token_errors import (
     AmbiguousKeyError,
     TokenBusyError,
@@ -39,7 +39,9 @@ from signing.keys.token_errors import (
     TokenPinLockedError,
     translate_token_error,
 )
-from signing.pades.sign import SignOptions, sign_pdf
+from signing.keys.token_signer import signature_bytes_reserved
+from signing.pades.options import SignOptions
+from signing.pades.sign import sign_pdf
 from signing.verify.check import verify_pdf
 from tests.support.pki import TEST_PASSPHRASE, TEST_SIGNER
 from tests.support.softhsm import (

@@ -20,10 +20,10 @@ from signing.devpki import IssuedKey
 from signing.engine.jobs import JobOutcome, SignJob
 from signing.engine.run import sign_batch
 from signing.errors import SigningError
-from signing.keys.certificates import load_pkcs12_signer
+from signing.keys.pkcs12 import load_pkcs12_signer
+from signing.pades.options import SignOptions
 from signing.pades.resume import is_signed_output
-from signing.pades.sign import SignOptions, StampText
-from signing.stamp.text import stamp_lines
+from signing.stamp.text import StampText, stamp_lines
 from signing.verify.check import verify_pdf
 from tests.support.pki import (
     TEST_OFFICE,

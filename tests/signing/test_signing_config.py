@@ -22,12 +22,13 @@ from pyhanko.sign.signers import SimpleSigner
 
 from dossiers.models import Document, DocumentState, Dossier, Procedure
 from signing.devpki import IssuedKey
-from signing.keys.certificates import fingerprint_sha256, load_pkcs12_signer
-from signing.keys.discovery import TokenConfig
+from signing.errors import ApprovalError
+from signing.keys.certificates import fingerprint_sha256
+from signing.keys.config import TokenConfig
 from signing.keys.pkcs11 import open_token
+from signing.keys.pkcs12 import load_pkcs12_signer
 from signing.models import Batch, BatchItem, KeyKind, OfficeSigningPolicy, Signer
 from signing.pades.sign import TSA_DOWN_VI
-from signing.services.approval import ApprovalError
 from signing.services.batch_run import approve_batch
 from signing.services.options import stamp_for
 from signing.verify.check import verify_pdf

@@ -17,7 +17,8 @@ from cryptography.x509.oid import NameOID
 
 from signing.devpki import CA_KEY_FILE, IssuedKey, make_dev_pki
 from signing.errors import CertificateError, KeyUnlockError, SigningError
-from signing.keys.certificates import load_pkcs12_signer, read_passphrase_file, signer_identity
+from signing.keys.certificates import signer_identity
+from signing.keys.pkcs12 import load_pkcs12_signer, read_passphrase_file
 from tests.support.pki import (
     TEST_OFFICE,
     TEST_PASSPHRASE,

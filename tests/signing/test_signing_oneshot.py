@@ -79,17 +79,17 @@ def test_sign_prompts_for_the_passphrase(
     assert verify_pdf(signed, trust).ok
 
 
-def test_sign_with_wrong_passphrase_exits_2_with_one_line(
+def test_sign_with_wrong_passphrase_exits_3_with_one_line(
     files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A wrong passphrase prints one Vietnamese line on stderr, exits 2 and writes nothing."""
+    """A wrong passphrase prints one Vietnamese line on stderr, exits 3 and writes nothing."""
     files["pass"].write_bytes(b"sai-mat-khau-77\n")
     code = _sign(
         [str(files["src"]), "-o", str(files["out"]), "--pkcs12", str(files["p12"]),
          "--passphrase-file", str(files["pass"])]
     )  # fmt: skip
     captured = capsys.readouterr()
-    assert code == 2
+    assert code == 3  # a person must fix it: the key's passphrase
     assert captured.err == "Lỗi: Mật khẩu khóa ký không đúng\n"
     assert "sai-mat-khau-77" not in captured.out + captured.err
     assert not files["out"].exists()
@@ -154,11 +154,11 @@ def test_verify_json(
     assert json.loads(capsys.readouterr().out)["signatures"] == []
 
 
-def test_verify_bad_trust_root_exits_2(
+def test_verify_bad_trust_root_exits_3(
     tmp_path: Path, signed_pdf: bytes, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An unreadable --trust file is an error (exit 2), not a verification result."""
     good = tmp_path / "good.pdf"
     good.write_bytes(signed_pdf)
-    assert _verify([str(good), "--trust", str(tmp_path / "khong-co.pem")]) == 2
+    assert _verify([str(good), "--trust", str(tmp_path / "khong-co.pem")]) == 3
     assert "chứng thư gốc" in capsys.readouterr().err

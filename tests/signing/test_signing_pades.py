@@ -17,7 +17,9 @@ from pypdf.generic import ArrayObject, DictionaryObject, NumberObject
 
 from signing.devpki import IssuedKey
 from signing.errors import PdfInputError, SignatureOutputError, SigningError, StampError
-from signing.pades.sign import SignOptions, StampText, sign_file, sign_pdf
+from signing.pades.options import SignOptions
+from signing.pades.sign import sign_file, sign_pdf
+from signing.stamp.text import StampText
 from signing.verify.check import verify_pdf
 from tests.support.pki import (
     TEST_OFFICE,
@@ -168,7 +170,7 @@ def test_one_loaded_signer_signs_many_documents(
     def no_reload(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the PKCS#12 file was opened again")
 
-    monkeypatch.setattr("signing.keys.certificates.pkcs12.load_key_and_certificates", no_reload)
+    monkeypatch.setattr("signing.keys.pkcs12.pkcs12.load_key_and_certificates", no_reload)
     documents = [make_test_pdf(pages=1, title=f"Giấy phép số {n}") for n in range(3)]
     signed = [sign_pdf(doc, signer, visible_options) for doc in documents]
     for original, result in zip(documents, signed, strict=True):

@@ -10,7 +10,8 @@ import pytest
 
 from signing.devpki import IssuedKey
 from signing.errors import TrustStoreError
-from signing.verify.check import SignatureReport, VerifyReport, verify_pdf
+from signing.verify.check import verify_pdf
+from signing.verify.report import SignatureReport, VerifyReport
 
 
 def test_non_pdf_gives_an_empty_report(trust: list[Path]) -> None:

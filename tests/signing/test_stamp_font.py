@@ -11,7 +11,8 @@ from fontTools import ttLib  # type: ignore[import-untyped]
 from PIL import Image
 from pyhanko.sign.signers import SimpleSigner
 
-from signing.pades.sign import SignOptions, sign_pdf
+from signing.pades.options import SignOptions
+from signing.pades.sign import sign_pdf
 from signing.stamp.font import STAMP_REPERTOIRE, VIETNAMESE_LETTERS, prepared_font_for
 from signing.stamp.place import placement_in_pdf
 from signing.stamp.text import DEFAULT_FONT, LAYOUTS, Layout, StampText, stamp_lines

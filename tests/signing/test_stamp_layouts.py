@@ -19,7 +19,8 @@ from pypdf import PdfReader
 from pypdf.generic import ArrayObject, ContentStream, DictionaryObject, StreamObject
 
 from signing.errors import StampError
-from signing.pades.sign import SignOptions, sign_pdf
+from signing.pades.options import SignOptions
+from signing.pades.sign import sign_pdf
 from signing.stamp.place import LAYOUT_PLACEMENTS, StampPlacement, placement_in_pdf
 from signing.stamp.text import CERTIFIED_COPY_TYPE, Layout, StampText
 from signing.verify.check import verify_pdf

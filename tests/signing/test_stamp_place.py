@@ -15,11 +15,13 @@ from pypdf import PdfWriter
 from dossiers.models import Document, Dossier, Event, Procedure
 from signing.devpki import IssuedKey
 from signing.models import Batch, BatchItem, Signer
-from signing.pades.sign import SignOptions, StampText, sign_pdf
+from signing.pades.options import SignOptions
+from signing.pades.sign import sign_pdf
 from signing.services.batch_run import approve_batch
 from signing.services.options import stamp_for
 from signing.services.placement import procedure_placement
 from signing.stamp.place import LAYOUT_PLACEMENTS, MM, StampPlacement, placement_adjustments
+from signing.stamp.text import StampText
 from signing.verify.check import verify_pdf
 from tests.conftest import MakeAwaiting
 from tests.support.pki import TEST_OFFICE, TEST_SIGNED_AT, TEST_SIGNER, read_stamps

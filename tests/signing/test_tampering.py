@@ -17,10 +17,14 @@ from pypdf.generic import ArrayObject, DictionaryObject, NameObject, StreamObjec
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from signing.keys.certificates import load_pkcs12_signer
-from signing.pades.evidence import revocation_context, timestamper_for
-from signing.pades.sign import SignOptions, StampText, sign_pdf
-from signing.verify.check import VerifyReport, verify_pdf
+from signing.keys.pkcs12 import load_pkcs12_signer
+from signing.pades.evidence import revocation_context
+from signing.pades.options import SignOptions
+from signing.pades.sign import sign_pdf
+from signing.pades.timestamps import timestamper_for
+from signing.stamp.text import StampText
+from signing.verify.check import verify_pdf
+from signing.verify.report import VerifyReport
 from tests.support.pki import TEST_OFFICE, TEST_PASSPHRASE, TEST_SIGNER
 from tests.support.testpki_services import PkiServices, running_pki_services
 

@@ -123,7 +123,7 @@ def test_unreadable_scan_fails_with_a_reason_and_keeps_the_files(
     assert document.reason in (kept.parent / REASON_FILE).read_text(encoding="utf-8")
     assert not BatchItem.objects.exists()
     failed = Event.objects.get(document=document, kind="failed")
-    assert failed.detail == {"stage": "pages"}
+    assert failed.detail == {"stage": "pages", "disposition": "quarantine"}
 
 
 @pytest.mark.usefixtures("eager_celery")
@@ -148,6 +148,7 @@ def test_page_that_keeps_timing_out_is_retried_then_fails_the_document(
     assert "vượt quá thời gian" in document.reason
     assert Event.objects.get(document=document, kind="failed").detail == {
         "stage": "ocr",
+        "disposition": "retry",
         "page": "1",
     }
     assert (Path(document.source_dir) / "trang-1.png").is_file()

@@ -13,9 +13,10 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from core.queue import enqueue
 from dossiers.files import original_name, quarantine, sha256_file
 from dossiers.models import Document, DocumentState, Dossier
-from dossiers.services.workflow import record_event
+from dossiers.services.workflow import record_event, start_processing
 from watch_folders.models import Intake
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,6 @@ def claim_folder(folder: Path, office_code: str) -> ClaimResult:
             Intake.Outcome.DUPLICATE,
             name=dossier_code,
         )
-    from digitize.tasks import prepare_document
 
     with transaction.atomic():
         document = Document.objects.create(
@@ -124,8 +124,7 @@ def claim_folder(folder: Path, office_code: str) -> ClaimResult:
             outcome=Intake.Outcome.ACCEPTED,
             document=document,
         )
-        if dossier.status == Dossier.Status.RECEIVED:
-            Dossier.objects.filter(pk=dossier.pk).update(status=Dossier.Status.PROCESSING)
+        start_processing(dossier)
         record_event(
             dossier,
             "scans_received",
@@ -134,7 +133,7 @@ def claim_folder(folder: Path, office_code: str) -> ClaimResult:
             detail={"files": len(listing), "sha256": combined},
         )
         document_id = document.pk
-        transaction.on_commit(lambda: prepare_document.delay(document_id))
+        transaction.on_commit(lambda: enqueue("digitize.tasks.prepare_document", document_id))
     log.info("intake accepted: %s/%s -> document %s", office_code, folder.name, document_id)
     return ClaimResult(outcome=Intake.Outcome.ACCEPTED, path=target, document_id=document_id)
 

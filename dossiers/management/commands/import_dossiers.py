@@ -7,12 +7,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dossiers.calendar import VN_TZ
-from dossiers.receipt import ReceiptData, render_receipt
-from dossiers.services.registry import CSV_COLUMNS, RegistrationError, import_rows, read_csv
+from core.vntime import VN_TZ
+from dossiers.errors import RegistrationError
+from dossiers.services.registry import CSV_COLUMNS, import_rows, read_csv, receipt_pdf
 
 
 class Command(BaseCommand):
@@ -60,21 +59,11 @@ class Command(BaseCommand):
                             f"✗ dòng {outcome.line} ({outcome.code}): {outcome.error_vi}"
                         )
                     continue
-                dossier, secret = outcome.registered.dossier, outcome.registered.secret
+                dossier = outcome.registered.dossier
                 receipt = receipts / f"giay-hen-{dossier.code}.pdf"
-                data = ReceiptData(
-                    dossier_code=dossier.code,
-                    office_name=dossier.office.name,
-                    procedure_name=dossier.procedure.name,
-                    applicant_name=dossier.applicant_name,
-                    received_at=dossier.received_at,
-                    due_at=dossier.due_at,
-                    lookup_secret=secret,
-                    lookup_url=f"{settings.PUBLIC_BASE_URL}/tra-cuu/",
-                )
                 fd = os.open(receipt, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "wb") as fh:
-                    fh.write(render_receipt(data))
+                    fh.write(receipt_pdf(outcome.registered))
                 due = dossier.due_at.astimezone(VN_TZ)
                 results.append(
                     {
@@ -83,7 +72,7 @@ class Command(BaseCommand):
                         "ok": True,
                         "due_at": dossier.due_at.isoformat(),
                         "receipt": str(receipt),
-                        "secret": secret,
+                        "secret": outcome.registered.secret,
                     }
                 )
                 if not opts["json"]:

@@ -7,11 +7,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dossiers.calendar import TIMELINESS_LABELS_VI, VN_TZ
+from core.vntime import VN_TZ
+from dossiers.calendar import TIMELINESS_LABELS_VI
 from dossiers.models import Dossier
 
 
 class Command(BaseCommand):
+    # Read-only and quick: the whole-project checks (URLs, views, signing) are not loaded.
+    requires_system_checks: list[str] = []
     help = "Trạng thái hồ sơ và các tài liệu của nó."
 
     def add_arguments(self, parser: CommandParser) -> None:

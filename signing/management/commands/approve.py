@@ -11,9 +11,9 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from signing.errors import SigningError
-from signing.keys.certificates import read_passphrase_file
+from signing.keys.pkcs12 import read_passphrase_file
 from signing.models import Batch
-from signing.services.approval import ApprovalError, signer_for, unlock_key
+from signing.services.approval import signer_for, unlock_key
 from signing.services.batch_run import Progress, approve_batch
 
 OUTCOME_VI = {"signed": "đã ký", "rejected": "từ chối", "skipped": "bỏ qua", "approved": "đã duyệt"}
@@ -79,7 +79,7 @@ class Command(BaseCommand):
                     progress=self._show,
                     processes=unlocked.processes,
                 )
-        except (ApprovalError, SigningError) as exc:
+        except SigningError as exc:  # ApprovalError too
             raise CommandError(exc.message_vi) from exc
         signed = sum(1 for r in results if r.outcome == "signed")
         rejected = sum(1 for r in results if r.outcome == "rejected")

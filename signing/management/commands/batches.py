@@ -13,6 +13,8 @@ from signing.models import Batch
 
 
 class Command(BaseCommand):
+    # Read-only and quick: the whole-project checks (URLs, views, signing) are not loaded.
+    requires_system_checks: list[str] = []
     help = "Danh sách lô ký."
 
     def add_arguments(self, parser: CommandParser) -> None:

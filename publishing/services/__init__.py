@@ -1,0 +1,1 @@
+"""The publishing service layer: publication of signed results, delivery to citizens."""

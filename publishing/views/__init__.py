@@ -1,0 +1,1 @@
+"""The public pages of the citizen portal: lookup with download, and signature verification."""

@@ -1,0 +1,177 @@
+"""Signers: officials and their keys, and what an office's signatures carry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from dossiers.models import Office
+from signing.errors import CertificateError
+from signing.keys.config import TokenConfig, parse_fingerprint_sha256
+
+
+def _clean_fingerprint(value: str, errors: dict[str, str]) -> str:
+    """A fingerprint as bare lowercase hex ("" for none); a bad one goes into ``errors``."""
+    if not value.strip():
+        return ""
+    try:
+        return parse_fingerprint_sha256(value)
+    except CertificateError as exc:
+        errors["cert_sha256"] = exc.message_vi
+        return value
+
+
+class KeyKind(models.TextChoices):
+    """Where a signing official's key lives."""
+
+    PKCS12 = "pkcs12", "Tệp PKCS#12"
+    PKCS11 = "pkcs11", "Thiết bị ký số PKCS#11 (USB token, HSM)"
+
+
+class Signer(models.Model):
+    """A signing official of an office and where their key lives."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signers"
+    )
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="signers")
+    display_name = models.CharField("họ tên hiển thị", max_length=255)
+    title = models.CharField("chức vụ", max_length=255, blank=True)
+    key_kind = models.CharField(
+        "loại khóa ký", max_length=16, choices=KeyKind.choices, default=KeyKind.PKCS12
+    )
+    pkcs12_path = models.CharField(
+        "tệp khóa PKCS#12",
+        max_length=1024,
+        blank=True,
+        help_text="Bắt buộc khi loại khóa là tệp PKCS#12.",
+    )
+    pkcs11_module = models.CharField(
+        "thư viện PKCS#11",
+        max_length=1024,
+        blank=True,
+        help_text="Thư viện PKCS#11 của thiết bị ký số (USB token, HSM), ví dụ "
+        "/usr/lib/softhsm/libsofthsm2.so. Bắt buộc khi loại khóa là thiết bị PKCS#11.",
+    )
+    token_label = models.CharField(
+        "nhãn thiết bị ký số",
+        max_length=255,
+        blank=True,
+        help_text="Để trống: thiết bị duy nhất đang cắm.",
+    )
+    key_id = models.CharField(
+        "mã khóa (CKA_ID, hex)",
+        max_length=255,
+        blank=True,
+        help_text="Để trống: chọn theo dấu vân tay chứng thư hoặc tên người ký.",
+    )
+    cert_sha256 = models.CharField(
+        "dấu vân tay SHA-256 của chứng thư số",
+        max_length=100,
+        blank=True,
+        help_text="64 chữ số hex (cho phép dấu hai chấm). Có giá trị này thì chỉ chứng thư "
+        "đúng dấu vân tay mới được ký; để trống thì tên trong chứng thư phải trùng họ tên "
+        "hiển thị.",
+    )
+    signature_image = models.CharField(
+        "ảnh chữ ký",
+        max_length=1024,
+        blank=True,
+        help_text="Đường dẫn tệp PNG nền trong suốt; có ảnh này thì chữ ký hiển thị theo "
+        "mẫu Phụ lục I Nghị định 30/2020/NĐ-CP.",
+    )
+    seal_image = models.CharField(
+        "ảnh con dấu",
+        max_length=1024,
+        blank=True,
+        help_text="Đường dẫn tệp PNG nền trong suốt; phủ lên 1/3 bên trái ảnh chữ ký.",
+    )
+    active = models.BooleanField("đang hoạt động", default=True)
+
+    class Meta:
+        verbose_name = "người ký"
+        verbose_name_plural = "người ký"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "office"], name="one_signer_per_office")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.office.code})"
+
+    @property
+    def on_token(self) -> bool:
+        """True when the key lives on a PKCS#11 token or HSM (it signs in this process only)."""
+        return self.key_kind == KeyKind.PKCS11
+
+    def token_config(self) -> TokenConfig:
+        """How :func:`signing.keys.pkcs11.open_token` finds this official's key on the token."""
+        return TokenConfig(
+            module_path=Path(self.pkcs11_module),
+            token_label=self.token_label or None,
+            key_id=self.key_id or None,
+            cert_sha256=self.cert_sha256 or None,
+            cert_subject=None if self.key_id or self.cert_sha256 else self.display_name,
+        )
+
+    def clean(self) -> None:
+        """Refuse a key configuration that cannot work; store the fingerprint as bare hex."""
+        errors: dict[str, str] = {}
+        self.cert_sha256 = _clean_fingerprint(self.cert_sha256, errors)
+        if self.key_kind == KeyKind.PKCS11:
+            if not self.pkcs11_module.strip():
+                errors["pkcs11_module"] = "Cần đường dẫn thư viện PKCS#11 của thiết bị ký số."
+        elif not self.pkcs12_path.strip():
+            errors["pkcs12_path"] = "Cần đường dẫn tệp khóa PKCS#12."
+        if errors:
+            raise ValidationError(errors)
+
+
+class OfficeSigningPolicy(models.Model):
+    """The PAdES level an office's signatures must reach, and its timestamp authority.
+
+    An office without a row signs at B-B. A level is never lowered: when the
+    timestamp authority or a revocation source does not answer, the signing run
+    fails and can be run again.
+    """
+
+    class Level(models.TextChoices):
+        B_B = "B-B", "PAdES B-B (chỉ chữ ký)"
+        B_T = "B-T", "PAdES B-T (có dấu thời gian)"
+        B_LT = "B-LT", "PAdES B-LT (kèm dữ liệu kiểm tra dài hạn)"
+        B_LTA = "B-LTA", "PAdES B-LTA (kèm dấu thời gian lưu trữ)"
+
+    office = models.OneToOneField(
+        Office, on_delete=models.CASCADE, related_name="signing_policy", verbose_name="cơ quan"
+    )
+    level = models.CharField(
+        "mức chữ ký PAdES", max_length=8, choices=Level.choices, default=Level.B_B
+    )
+    tsa_url = models.URLField(
+        "máy chủ cấp dấu thời gian (RFC 3161)",
+        max_length=1024,
+        blank=True,
+        help_text="Bắt buộc từ mức B-T trở lên.",
+    )
+
+    class Meta:
+        verbose_name = "chính sách ký số của cơ quan"
+        verbose_name_plural = "chính sách ký số của cơ quan"
+
+    def __str__(self) -> str:
+        return f"{self.office.code}: {self.level}"
+
+    @classmethod
+    def for_office(cls, office_id: int) -> OfficeSigningPolicy:
+        """The office's policy, or an unsaved B-B policy when the office has none."""
+        found = cls.objects.filter(office=office_id).first()
+        return found if found is not None else cls(office_id=office_id)
+
+    def clean(self) -> None:
+        """Refuse a timestamped level without a timestamp authority."""
+        if self.level != self.Level.B_B and not self.tsa_url.strip():
+            raise ValidationError(
+                {"tsa_url": "Mức từ B-T trở lên cần địa chỉ máy chủ cấp dấu thời gian."}
+            )
