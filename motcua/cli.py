@@ -62,8 +62,6 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     digitize = sub.add_parser(
         "digitize", help="OCR ảnh quét thành PDF tìm kiếm được (không cần CSDL)"
     )
-    if command in ("digitize", "sign", "verify"):  # no Django: set up logging here
-        _quiet_logging(os.environ["MOTCUA_LOG_LEVEL"])
     if command == "digitize":
         from digitize import oneshot as digitize_oneshot
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from dossiers.models import Document, Office, Procedure
-from signing.models.signers import Signer, _clean_fingerprint
+from signing.models.signers import Signer, clean_fingerprint
 
 
 class OrganisationKey(models.Model):
@@ -62,7 +62,7 @@ class OrganisationKey(models.Model):
             setattr(self, name, value)
             if not Path(value).is_absolute():
                 errors[name] = "Cần đường dẫn tuyệt đối (bắt đầu bằng /)."
-        self.cert_sha256 = _clean_fingerprint(self.cert_sha256, errors)
+        self.cert_sha256 = clean_fingerprint(self.cert_sha256, errors)
         officials = officials_key_reasons(
             fingerprint="" if "cert_sha256" in errors else self.cert_sha256,
             subject="",
@@ -86,13 +86,13 @@ def officials_key_reasons(*, fingerprint: str, subject: str, pkcs12_path: str) -
     or a key file an official's account points at, is refused (messages in Vietnamese).
     """
     reasons: dict[str, str] = {}
-    wanted = _clean_fingerprint(fingerprint, {}) if fingerprint else ""
+    wanted = clean_fingerprint(fingerprint, {}) if fingerprint else ""
     path = os.path.realpath(pkcs12_path) if pkcs12_path.strip() else ""
     folded = _fold(subject) if subject.strip() else ""
     for signer_fp, signer_path, name in Signer.objects.values_list(
         "cert_sha256", "pkcs12_path", "display_name"
     ):
-        if wanted and signer_fp.strip() and _clean_fingerprint(signer_fp, {}) == wanted:
+        if wanted and signer_fp.strip() and clean_fingerprint(signer_fp, {}) == wanted:
             reasons["cert_sha256"] = (
                 "Chứng thư số này là chứng thư cá nhân của người ký (lãnh đạo); khóa tổ chức "
                 "phải là chứng thư của cơ quan."

@@ -13,7 +13,7 @@ from signing.errors import CertificateError
 from signing.keys.config import TokenConfig, parse_fingerprint_sha256
 
 
-def _clean_fingerprint(value: str, errors: dict[str, str]) -> str:
+def clean_fingerprint(value: str, errors: dict[str, str]) -> str:
     """A fingerprint as bare lowercase hex ("" for none); a bad one goes into ``errors``."""
     if not value.strip():
         return ""
@@ -119,7 +119,7 @@ class Signer(models.Model):
     def clean(self) -> None:
         """Refuse a key configuration that cannot work; store the fingerprint as bare hex."""
         errors: dict[str, str] = {}
-        self.cert_sha256 = _clean_fingerprint(self.cert_sha256, errors)
+        self.cert_sha256 = clean_fingerprint(self.cert_sha256, errors)
         if self.key_kind == KeyKind.PKCS11:
             if not self.pkcs11_module.strip():
                 errors["pkcs11_module"] = "Cần đường dẫn thư viện PKCS#11 của thiết bị ký số."
