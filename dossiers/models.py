@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import secrets
 from datetime import date
 from decimal import Decimal
 
@@ -255,6 +257,15 @@ class Dossier(models.Model):
         return timeliness(self.resolved_at, self.due_at)
 
 
+def new_verify_code() -> str:
+    """A document's public verification code: 80 random bits as 16 base32 letters and digits.
+
+    It goes into the stamp's QR code (``/kiem-tra/<code>/``) and says nothing about the
+    dossier or its applicant; it cannot be guessed from another document's.
+    """
+    return base64.b32encode(secrets.token_bytes(10)).decode("ascii")
+
+
 class DocumentState(models.TextChoices):
     RECEIVED = "RECEIVED", "Đã nhận bản quét"
     DIGITIZING = "DIGITIZING", "Đang số hóa"
@@ -289,7 +300,15 @@ class Document(models.Model):
     pdf_path = models.CharField(max_length=1024, blank=True)
     pdf_sha256 = models.CharField(max_length=64, blank=True)
     signed_path = models.CharField(max_length=1024, blank=True)
-    signed_sha256 = models.CharField(max_length=64, blank=True)
+    signed_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    verify_code = models.CharField(
+        "mã kiểm tra",
+        max_length=32,
+        unique=True,
+        default=new_verify_code,
+        editable=False,
+        help_text="Mã ngẫu nhiên trong mã QR của chữ ký: mở trang kiểm tra của chính tài liệu.",
+    )
     reason = models.TextField("lý do", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

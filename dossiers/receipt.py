@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from reportlab.lib.colors import black, white
 from reportlab.lib.pagesizes import A4
@@ -20,7 +21,7 @@ from reportlab.pdfgen.canvas import Canvas
 from core.vntime import VN_TZ
 from dossiers.qr import QR_BORDER, qr_matrix
 
-__all__ = ["ReceiptData", "group_secret", "receipt_qr_matrix", "render_receipt"]
+__all__ = ["ReceiptData", "group_secret", "lookup_link", "receipt_qr_matrix", "render_receipt"]
 
 _FONT_DIR = Path("/usr/share/fonts/truetype/liberation2")
 
@@ -36,7 +37,7 @@ class ReceiptData:
     """What a receipt shows; all text is printed as given (normalised to NFC)."""
 
     dossier_code: str
-    """The dossier's code (mã hồ sơ), printed and encoded, alone, in the QR code."""
+    """The dossier's code (mã hồ sơ), printed, and in the QR code's link to the lookup."""
 
     office_name: str
     """The office that received the dossier, printed in the header."""
@@ -57,7 +58,8 @@ class ReceiptData:
     """The secret that, with the code, opens the public lookup; printed only here, never log it."""
 
     lookup_url: str
-    """The public portal's address, printed for the citizen; it carries no secret."""
+    """The public lookup's address, printed for the citizen; the QR code opens it with the
+    code filled in (``lookup_link``). It carries no secret."""
 
     font_path: Path = _FONT_DIR / "LiberationSerif-Regular.ttf"
     """A TrueType font with Vietnamese glyphs for the body text; embedded in the PDF."""
@@ -77,9 +79,18 @@ class ReceiptData:
             raise ValueError("dossier_code must not be empty")
 
 
-def receipt_qr_matrix(code: str) -> list[list[bool]]:
-    """Return the QR modules the receipt draws for `code`, row by row, True for dark."""
-    return qr_matrix(code)
+def lookup_link(lookup_url: str, code: str) -> str:
+    """Return the address the receipt's QR code holds: the lookup with `code` filled in.
+
+    ``https://…/tra-cuu/?ma=<code>``; never the secret, which is typed from the paper.
+    """
+    separator = "&" if "?" in lookup_url else "?"
+    return f"{lookup_url}{separator}ma={quote(code, safe='')}"
+
+
+def receipt_qr_matrix(link: str) -> list[list[bool]]:
+    """Return the QR modules the receipt draws for `link`, row by row, True for dark."""
+    return qr_matrix(link)
 
 
 def group_secret(secret: str, size: int = 4) -> str:
@@ -214,7 +225,7 @@ def render_receipt(data: ReceiptData) -> bytes:
     """Return the receipt of `data` as a one-page A4 PDF with its fonts embedded.
 
     The page shows the national motto, the office, the title, the dossier code as
-    text and as a QR code (holding exactly the code), the applicant, the
+    text and as a QR code (the lookup's link with the code), the applicant, the
     procedure, the times of receipt and of the promised result in Vietnam time,
     the lookup secret in groups of four with the warning to keep it secret, how to
     look the dossier up online, and places for both signatures.
@@ -265,12 +276,15 @@ def render_receipt(data: ReceiptData) -> bytes:
     canvas.drawString(start + code_label, page.y, code)
     page.y -= 30
 
-    # Fields on the left, the QR code of the dossier code on the right.
+    # Fields on the left, the QR code (the lookup with the code filled in) on the right.
     qr_side = 38 * mm
     qr_top = page.y + 12
-    _draw_qr(canvas, receipt_qr_matrix(code), page.right - qr_side, qr_top - qr_side, qr_side)
+    link = lookup_link(_nfc(data.lookup_url), code)
+    _draw_qr(canvas, receipt_qr_matrix(link), page.right - qr_side, qr_top - qr_side, qr_side)
     canvas.setFont(page.regular, 9)
-    canvas.drawCentredString(page.right - qr_side / 2, qr_top - qr_side - 10, "QR: mã hồ sơ")
+    canvas.drawCentredString(
+        page.right - qr_side / 2, qr_top - qr_side - 10, "QR: mở trang tra cứu"
+    )
     text_width = page.width - qr_side - 6 * mm
     page.field("Cơ quan tiếp nhận:", _nfc(data.office_name), width=text_width)
     page.field("Người nộp hồ sơ:", _nfc(data.applicant_name), width=text_width)
@@ -306,7 +320,8 @@ def render_receipt(data: ReceiptData) -> bytes:
         f"1. Truy cập cổng tra cứu: {_nfc(data.lookup_url)}",
         "2. Nhập mã hồ sơ và mã tra cứu in trên giấy này (không cần nhập dấu cách).",
         "3. Xem tình trạng giải quyết; khi có kết quả, tải văn bản đã ký số và kiểm tra chữ ký.",
-        "Khi đến nhận kết quả, mang theo giấy này; mã QR chỉ chứa mã hồ sơ.",
+        "Quét mã QR để mở trang tra cứu với mã hồ sơ đã điền sẵn (mã QR không chứa mã tra cứu).",
+        "Khi đến nhận kết quả, mang theo giấy này.",
     ]
     for step in steps:
         page.paragraph(step, page.regular, 11.5, indent=4 * mm)

@@ -50,6 +50,10 @@ def register(request: HttpRequest) -> HttpResponse:
             pdf = receipt_pdf(registered)
             response = HttpResponse(pdf, content_type="application/pdf")
             response["Content-Disposition"] = f'inline; filename="giay-hen-{dossier.code}.pdf"'
+            # The receipt carries the lookup secret: no copy kept, no Referer leaked from it.
             response["Cache-Control"] = "no-store"
+            response["Referrer-Policy"] = "no-referrer"
             return response
-    return render(request, "dossiers/register.html", {"form": form, "error": error})
+    page = render(request, "dossiers/register.html", {"form": form, "error": error})
+    page["Cache-Control"] = "no-store"  # a refused form shows the applicant's data again
+    return page

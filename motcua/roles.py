@@ -18,12 +18,27 @@ def serve_web(host: str, port: int, threads: int = 8) -> None:
     """Serve the Django application with waitress until terminated."""
     from waitress import serve
 
+    from motcua.middleware import largest_body_limit
     from motcua.wsgi import application
+    from publishing.services.verification import start_verifiers
 
     # SIGTERM (from the supervisor or a container runtime) ends the server cleanly.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     log.info("web on http://%s:%s/", host, port)
-    serve(application, host=host, port=port, threads=threads, ident="motcua")
+    start_verifiers()  # the public verification's spare processes, pyHanko imported
+    # waitress reads a whole body before the application sees the request: beyond the
+    # largest limit of any path it answers 413 itself (its default would be 1 GiB)
+    serve(
+        application,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="motcua",
+        max_request_body_size=largest_body_limit(),
+        # waitress drops X-Forwarded-For by default; with trusted proxies configured it is
+        # passed on, and publishing.services.clients decides whose entries to believe
+        clear_untrusted_proxy_headers=not settings.TRUSTED_PROXIES,
+    )
 
 
 def exec_celery(args: list[str]) -> NoReturn:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
 
 django_stubs_ext.monkeypatch()  # admin and other generics subscriptable at run time
 
@@ -79,6 +82,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # before anything that reads a body: refuses an oversized or unsized one (motcua.middleware)
+    "motcua.middleware.BodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -100,6 +105,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -152,14 +158,89 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# --- request bodies and the public verification page (/kiem-tra/) --------------------------
+VERIFY_MAX_BYTES = 20 * 1024 * 1024
+"""The largest PDF a citizen may upload for verification."""
+REQUEST_BODY_MAX_BYTES = 2 * 1024 * 1024
+"""The largest request body of every path not in REQUEST_BODY_LIMITS (forms, the admin)."""
+REQUEST_BODY_LIMITS = {"/kiem-tra/": VERIFY_MAX_BYTES + 64 * 1024}
+"""Larger bodies by exact path: the verification upload, its form and multipart framing.
+``motcua.middleware.BodyLimitMiddleware`` refuses a larger Content-Length with 413 before
+anything reads the body; waitress refuses beyond the largest of all (``motcua.roles``)."""
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES  # the non-file fields of a request
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # a larger upload goes to a temporary file
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+VERIFY_TIMEOUT_S = float(_env("MOTCUA_VERIFY_TIMEOUT_S", "4"))
+"""Wall-clock seconds one verification may take before its process is killed."""
+VERIFY_CPU_S = int(_env("MOTCUA_VERIFY_CPU_S", "4"))
+VERIFY_MEMORY_MB = int(_env("MOTCUA_VERIFY_MEMORY_MB", "768"))
+VERIFY_CONCURRENCY = int(_env("MOTCUA_VERIFY_CONCURRENCY", "2"))
+"""Verifications one web process runs at once; beyond that the page answers "busy"."""
+VERIFY_SPARES = int(_env("MOTCUA_VERIFY_SPARES", "2"))
+"""Verification processes kept started (pyHanko imported, about 70 MB each) for the next,
+one per slot: a process starts in about a second of CPU, a warm one checks at once."""
+VERIFY_RATE_LIMIT = int(_env("MOTCUA_VERIFY_RATE_LIMIT", "30"))
+VERIFY_RATE_WINDOW_S = int(_env("MOTCUA_VERIFY_RATE_WINDOW_S", "600"))
+"""At most VERIFY_RATE_LIMIT verifications per client address in this many seconds."""
+VERIFY_CACHE_S = 300
+"""How long the verification of a stored document (its QR code's page) is reused."""
 
 # --- broker and Celery ----------------------------------------------------------------------
 REDIS_SOCKET = RUN_DIR / "redis.sock"
 BROKER_URL = _env("MOTCUA_BROKER_URL")
 EMBEDDED = not BROKER_URL
 CELERY_BROKER_URL = BROKER_URL or f"redis+socket://{REDIS_SOCKET}"
+
+
+def _cache_url(broker_url: str) -> str:
+    """The shared cache (lookup throttle, download tokens): Redis, another DB than the broker's.
+
+    MOTCUA_CACHE_URL when given; embedded, the private Redis's socket, DB 1; distributed
+    with a Redis broker, the broker's server with the next DB number; otherwise required.
+    """
+    configured = _env("MOTCUA_CACHE_URL")
+    if configured:
+        return configured
+    if not broker_url:
+        return f"unix://{REDIS_SOCKET}?db=1"
+    parsed = urlsplit(broker_url)
+    if parsed.scheme in {"redis", "rediss"}:
+        db = int(parsed.path.strip("/") or 0)
+        return urlunsplit(parsed._replace(path=f"/{(db + 1) % 16}"))
+    raise ImproperlyConfigured(
+        "MOTCUA_CACHE_URL is required when MOTCUA_BROKER_URL is not redis:// "
+        "(e.g. redis://host:6379/1)"
+    )
+
+
+CACHE_URL = _cache_url(BROKER_URL)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "motcua",
+        # A Redis that does not answer fails the request in seconds instead of hanging it.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
+
+
+def _trusted_proxies(raw: str) -> int | tuple[str, ...]:
+    """MOTCUA_TRUSTED_PROXIES: a count of reverse proxies in front, or their networks (CIDRs)."""
+    raw = raw.strip()
+    if not raw:
+        return 0
+    if raw.isdigit():
+        return int(raw)
+    networks = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for network in networks:
+        ipaddress.ip_network(network, strict=False)  # a typo fails at start-up
+    return networks
+
+
+TRUSTED_PROXIES = _trusted_proxies(_env("MOTCUA_TRUSTED_PROXIES"))
+"""Whose X-Forwarded-For the public pages believe (``publishing.services.clients``); 0: nobody's."""
+
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
@@ -218,13 +299,27 @@ DEFAULT_FROM_EMAIL = _env("MOTCUA_FROM_EMAIL", "motcua@localhost")
 if _env("MOTCUA_EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = _env("MOTCUA_EMAIL_HOST")
-    EMAIL_PORT = int(_env("MOTCUA_EMAIL_PORT", "587"))
+    # implicit TLS (SMTPS, port 465) or STARTTLS (port 587); never both
+    EMAIL_USE_SSL = _env_bool("MOTCUA_EMAIL_SSL", False)
+    EMAIL_USE_TLS = not EMAIL_USE_SSL and _env_bool("MOTCUA_EMAIL_TLS", True)
+    EMAIL_PORT = int(_env("MOTCUA_EMAIL_PORT", "465" if EMAIL_USE_SSL else "587"))
     EMAIL_HOST_USER = _env("MOTCUA_EMAIL_USER")
     EMAIL_HOST_PASSWORD = _env("MOTCUA_EMAIL_PASSWORD")
-    EMAIL_USE_TLS = _env_bool("MOTCUA_EMAIL_TLS", True)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(OUTBOX_DIR / "email")
+EMAIL_TIMEOUT = float(_env("MOTCUA_EMAIL_TIMEOUT_S", "30"))
+EMAIL_ATTACHMENT_MAX_BYTES = int(float(_env("MOTCUA_EMAIL_ATTACH_MAX_MB", "8")) * 1024 * 1024)
+"""Above this size the signed result is not attached; the email links to the lookup page."""
+
+# --- SMS ------------------------------------------------------------------------------------
+SMS_URL = _env("MOTCUA_SMS_URL")
+"""The HTTP gateway (``https://gw.example/send?to={phone}&text={text}``, or without
+``{text}`` a POST of JSON); unset: messages are files in ``OUTBOX_DIR/sms``."""
+SMS_USER = _env("MOTCUA_SMS_USER")
+SMS_PASSWORD = _env("MOTCUA_SMS_PASSWORD")
+SMS_TOKEN = _env("MOTCUA_SMS_TOKEN")
+SMS_TIMEOUT_S = float(_env("MOTCUA_SMS_TIMEOUT_S", "10"))
 
 LOGGING = {
     "version": 1,

@@ -4,10 +4,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
+from django.views.i18n import set_language
 
 from dossiers import views as dossier_views
 from publishing.views import lookup as lookup_views
+from publishing.views import rating as rating_views
 from publishing.views import verify as verify_views
 from signing import views as signing_views
 
@@ -40,7 +43,12 @@ urlpatterns = [
         name="document-preview",
     ),
     path("tra-cuu/", lookup_views.lookup, name="lookup"),
-    path("tra-cuu/tai-ve/", lookup_views.download, name="download"),
+    path("tra-cuu/tai-ve/<str:token>/", lookup_views.download, name="download"),
     path("kiem-tra/", verify_views.verify, name="verify"),
+    path("kiem-tra/<str:code>/", verify_views.verify_code, name="verify-code"),
+    path("danh-gia/<str:token>/", rating_views.rate, name="rating"),
+    # The language is no secret and no privilege, so its switch needs no CSRF token: it then
+    # works on the pages that send no referrer (a lookup result), where a token cannot.
+    path("ngon-ngu/", csrf_exempt(set_language), name="set_language"),
     path("quan-tri/", admin.site.urls),
 ]

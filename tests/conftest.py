@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.test import override_settings
 from pyhanko.sign.signers import SimpleSigner
 from pytest_django import Settings
 
@@ -97,6 +98,16 @@ def eager_celery() -> Iterator[None]:
         yield
     finally:
         app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_cache() -> Iterator[None]:
+    """Unit tests use a per-process memory cache, not the private Redis of ``motcua run``
+    (tests/publishing/test_throttle_redis.py starts a Redis of its own where one is needed)."""
+    with override_settings(
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    ):
+        yield
 
 
 @pytest.fixture()

@@ -2,93 +2,170 @@
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 from pathlib import Path
+from typing import Any, TypeVar
 
 from django import forms
-from django.core.cache import cache
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.utils.functional import Promise as StrPromise
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods
 
-from dossiers.models import Document, DocumentState, Dossier
+from dossiers.models import Document, DocumentState, Dossier, hash_secret
 from dossiers.services.registry import normalise_secret
+from publishing.services.clients import client_address
+from publishing.services.status import dossier_status
+from publishing.services.throttle import LookupThrottle, note_guessing, wait_text
+from publishing.services.tokens import TOKEN_TTL_S, issue_download, redeem_download
 
-LOOKUP_LIMIT = 20
-LOOKUP_WINDOW_S = 600
+WRONG = _("Mã hồ sơ hoặc mã tra cứu không đúng.")
+GONE = _(
+    "Liên kết tải đã được dùng hoặc đã hết hạn (mỗi liên kết chỉ dùng được một lần, "
+    "trong 5 phút). Vui lòng tra cứu lại để nhận liên kết mới."
+)
+RESULT_STATES = (DocumentState.PUBLISHED, DocumentState.DELIVERED)
+_NO_SUCH_SECRET = hash_secret("")  # compared against when the code is unknown: same work
+
+
+class SecretInput(forms.TextInput):
+    """A visible text input (the secret is long and read off paper) that never shows its value.
+
+    A bound form would otherwise write the typed secret back into the page it re-renders.
+    """
+
+    def format_value(self, value: Any) -> str | None:
+        return None
+
+
+_TYPED = {"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
 
 
 class LookupForm(forms.Form):
-    code = forms.CharField(label="Mã hồ sơ", max_length=64)
+    code = forms.CharField(
+        label=_("Mã hồ sơ"),
+        max_length=64,
+        widget=forms.TextInput(attrs={**_TYPED, "inputmode": "text"}),
+    )
     secret = forms.CharField(
-        label="Mã tra cứu", max_length=64, widget=forms.PasswordInput(render_value=True)
+        label=_("Mã tra cứu"),
+        max_length=64,
+        help_text=_(
+            "32 ký tự in trên giấy tiếp nhận, gõ theo từng nhóm 4 ký tự; "
+            "có dấu cách, gạch ngang hay chữ thường đều được."
+        ),
+        widget=SecretInput(
+            attrs={
+                **_TYPED,
+                "inputmode": "text",
+                "autocorrect": "off",
+                "class": "secret",
+                "placeholder": "XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX",
+            }
+        ),
     )
 
 
-def _client_key(request: HttpRequest) -> str:
-    ip = request.META.get("REMOTE_ADDR", "")
-    return "lookup-fail:" + hashlib.sha256(ip.encode()).hexdigest()[:16]
+Response = TypeVar("Response", bound=HttpResponseBase)
 
 
-def _find(request: HttpRequest, form: LookupForm) -> tuple[Dossier | None, str]:
-    if cache.get(_client_key(request), 0) >= LOOKUP_LIMIT:
-        return None, "Bạn đã thử sai quá nhiều lần. Vui lòng thử lại sau 10 phút."
-    code = form.cleaned_data["code"].strip()
-    secret = normalise_secret(form.cleaned_data["secret"])
+def _private(response: Response, *, personal: bool) -> Response:
+    """No copy kept by a browser or proxy; pages with personal data leak no Referer.
+
+    Only pages without a form to post get ``no-referrer``: under it a browser sends
+    ``Origin: null`` with a POST, which the CSRF check refuses.
+    """
+    response["Cache-Control"] = "no-store"
+    if personal:
+        response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _form_page(
+    request: HttpRequest, form: LookupForm, *, error: str | StrPromise = "", status: int = 200
+) -> HttpResponse:
+    response = render(
+        request, "publishing/lookup.html", {"form": form, "error": error}, status=status
+    )
+    return _private(response, personal=False)
+
+
+def _check(code: str, secret: str) -> tuple[Dossier | None, bool]:
+    """The dossier of ``code`` (None if unknown) and whether ``secret`` is its own.
+
+    An unknown code costs the same hash and comparison as a wrong secret.
+    """
     dossier = Dossier.objects.select_related("office", "procedure").filter(code=code).first()
-    if dossier is None or not dossier.check_secret(secret):
-        try:
-            cache.incr(_client_key(request))
-        except ValueError:
-            cache.set(_client_key(request), 1, LOOKUP_WINDOW_S)
-        return None, "Mã hồ sơ hoặc mã tra cứu không đúng."
-    return dossier, ""
-
-
-def _result_document(dossier: Dossier) -> Document | None:
-    return (
-        dossier.documents.filter(state__in=[DocumentState.PUBLISHED, DocumentState.DELIVERED])
-        .order_by("-pk")
-        .first()
-    )
+    if dossier is None:
+        hmac.compare_digest(_NO_SUCH_SECRET, hash_secret(secret))
+        return None, False
+    return dossier, dossier.check_secret(secret)
 
 
 @require_http_methods(["GET", "POST"])
 def lookup(request: HttpRequest) -> HttpResponse:
-    """Public: the dossier's status, and its signed result, given the code and the secret."""
-    form = LookupForm(request.POST or None)
-    context: dict[str, object] = {"form": form}
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        dossier, error = _find(request, form)
-        if dossier is None:
-            context["error"] = error
-            status = 403
-        else:
-            context.update(dossier=dossier, result=_result_document(dossier))
-    return render(request, "publishing/lookup.html", context, status=status)
+    """Public: the dossier's status, and a link to its signed result, given code and secret.
 
-
-@require_http_methods(["POST"])
-def download(request: HttpRequest) -> HttpResponse | FileResponse:
-    """Public: the signed result as a file, for the holder of the code and the secret."""
+    ``?ma=<code>`` (the receipt's QR code) fills the code in; the secret is never in
+    a URL and never written back into the form.
+    """
+    if request.method != "POST":
+        return _form_page(request, LookupForm(initial={"code": request.GET.get("ma", "")[:64]}))
     form = LookupForm(request.POST)
     if not form.is_valid():
-        return render(request, "publishing/lookup.html", {"form": form}, status=400)
-    dossier, error = _find(request, form)
-    result = _result_document(dossier) if dossier else None
-    if dossier is None or result is None:
-        return render(
-            request,
-            "publishing/lookup.html",
-            {"form": form, "error": error or "Hồ sơ chưa có kết quả."},
-            status=403 if dossier is None else 404,
-        )
+        return _form_page(request, form)
+    code = form.cleaned_data["code"].strip()
+    again = LookupForm(initial={"code": code})
+    throttle = LookupThrottle()
+    address = client_address(request)
+    admission = throttle.admit(address, code)
+    if not admission.allowed:
+        response = _form_page(request, again, error=wait_text(admission.retry_after_s), status=429)
+        response["Retry-After"] = str(admission.retry_after_s)
+        return response
+    dossier, ok = _check(code, normalise_secret(form.cleaned_data["secret"]))
+    if dossier is None or not ok:
+        failure = throttle.failed(admission)
+        if failure.alert and dossier is not None:
+            note_guessing(dossier, failure, address)
+        return _form_page(request, again, error=WRONG, status=403)
+    throttle.succeeded(admission)
+    documents = list(dossier.documents.all())
+    result = max(
+        (d for d in documents if d.state in RESULT_STATES and d.signed_path),
+        key=lambda d: d.pk,
+        default=None,
+    )
+    context = {
+        "dossier": dossier,
+        "status": dossier_status(dossier, documents=documents),
+        "result": result,
+        "download_url": reverse("download", args=[issue_download(result.pk)]) if result else "",
+        "download_minutes": TOKEN_TTL_S // 60,
+    }
+    return _private(render(request, "publishing/lookup.html", context), personal=True)
+
+
+@require_GET
+def download(request: HttpRequest, token: str) -> HttpResponse | FileResponse:
+    """Public: the signed result as a file, once, through the link a successful lookup gave."""
+    document_id = redeem_download(token)
+    document = (
+        Document.objects.select_related("dossier")
+        .filter(pk=document_id, state__in=RESULT_STATES)
+        .exclude(signed_path="")
+        .first()
+        if document_id is not None
+        else None
+    )
+    if document is None:
+        return _form_page(request, LookupForm(), error=GONE, status=410)
     response = FileResponse(
-        Path(result.signed_path).open("rb"),  # noqa: SIM115 (the response closes it)
+        Path(document.signed_path).open("rb"),  # noqa: SIM115 (the response closes it)
         as_attachment=True,
-        filename=f"ket-qua-{dossier.code}.pdf",
+        filename=f"ket-qua-{document.dossier.code}.pdf",
         content_type="application/pdf",
     )
-    response["Cache-Control"] = "no-store"
-    return response
+    return _private(response, personal=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from signing.errors import SigningError
 from signing.pades.options import SignOptions
 from signing.pades.resume import is_signed_output
 from signing.pades.sign import sign_pdf, write_signed
+from signing.stamp.text import StampText
 
 __all__ = [
     "BatchResult",
@@ -44,6 +46,10 @@ class SignJob:
 
     output: Path
     """Where the signed PDF is written, through a temporary name and a rename."""
+
+    stamp: StampText | None = None
+    """This document's own visible stamp (its QR code leads to its own verification
+    page); None signs with the batch options' stamp."""
 
     @property
     def path(self) -> Path:
@@ -152,7 +158,10 @@ class JobRunner:
                     existing, data, self.signer, self.options.field_name
                 ):
                     return JobOutcome("skipped", sha256=hashlib.sha256(existing).hexdigest())
-        return _Signed(job.output, sign_pdf(data, self.signer, self.options))
+        options = self.options
+        if job.stamp is not None:
+            options = dataclasses.replace(options, stamp=job.stamp)
+        return _Signed(job.output, sign_pdf(data, self.signer, options))
 
 
 @dataclass(frozen=True)

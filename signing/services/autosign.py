@@ -30,7 +30,7 @@ from signing.models import (
     refuse_officials_key,
 )
 from signing.services.approval import check_certificate
-from signing.services.options import office_sign_options, stamp_text
+from signing.services.options import document_stamp, office_sign_options, stamp_text
 from signing.services.placement import note_adjustments
 
 __all__ = [
@@ -162,7 +162,10 @@ def _sign(record: AutoSignature, document: Document, claimed_at: dt.datetime) ->
     cert_sha256, subject = fingerprint_sha256(signer.signing_cert), common_name(signer.signing_cert)
     actor = f"Khóa tổ chức: {subject}"[:150]
     dossier = document.dossier
-    stamp = stamp_text(signer_name=subject, office=dossier.office, procedure=dossier.procedure)
+    stamp = document_stamp(
+        stamp_text(signer_name=subject, office=dossier.office, procedure=dossier.procedure),
+        document,
+    )
     options = office_sign_options(dossier.office, stamp)
     try:
         data = Path(document.pdf_path).read_bytes()

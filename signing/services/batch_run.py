@@ -25,7 +25,7 @@ from signing.errors import ApprovalError, SigningError
 from signing.models import RUN_STALE_AFTER, Batch, BatchItem
 from signing.services.approval import check_key, signer_for
 from signing.services.decisions import finish_if_settled, record_decisions
-from signing.services.options import sign_options_for, stamp_for
+from signing.services.options import document_stamp, sign_options_for, stamp_for
 from signing.services.placement import note_adjustments
 from signing.stamp.text import StampText
 
@@ -269,10 +269,11 @@ def _prepare_item(
             f"Tệp của hồ sơ {document.dossier.code} đã thay đổi sau khi phê duyệt; không ký."
         )
         return "refused"
+    stamp = document_stamp(stamp, document)
     note_adjustments(document, stamp, data, user.get_username())
     output = _signing_output(item)
     output.parent.mkdir(parents=True, exist_ok=True)
-    return SignJob(source=data, output=output)
+    return SignJob(source=data, output=output, stamp=stamp)
 
 
 def _record_signature(item: BatchItem, user: User, output: Path) -> str:

@@ -10,7 +10,7 @@ from typing import Literal
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from dossiers.models import Office, Procedure
+from dossiers.models import Document, Office, Procedure
 from signing.errors import ApprovalError
 from signing.models import Batch, OfficeSigningPolicy, Signer
 from signing.pades.evidence import revocation_context
@@ -23,14 +23,34 @@ from signing.verify.check import load_trust_roots
 
 __all__ = [
     "VERIFY_PATH",
+    "document_stamp",
     "office_sign_options",
     "sign_options_for",
     "stamp_for",
     "stamp_text",
+    "verify_url",
 ]
 
 VERIFY_PATH = "/kiem-tra/"
-"""Path of the public verification page that the stamp's QR code leads to."""
+"""Path of the public verification page; the stamp's QR code leads to the document's own
+page below it, ``/kiem-tra/<verify_code>/`` (see :func:`document_stamp`)."""
+
+
+def verify_url(code: str = "") -> str:
+    """The public verification address: the page of the document whose code is ``code``,
+    else the upload page."""
+    return f"{settings.PUBLIC_BASE_URL}{VERIFY_PATH}{f'{code}/' if code else ''}"
+
+
+def document_stamp(stamp: StampText, document: Document) -> StampText:
+    """``stamp`` with its QR code leading to ``document``'s own verification page.
+
+    The address carries only the document's random verification code, no personal
+    data; a stamp without a QR code stays without one.
+    """
+    if stamp.verify_url is None:
+        return stamp
+    return dataclasses.replace(stamp, verify_url=verify_url(document.verify_code))
 
 
 def stamp_for(signer: Signer, batch: Batch) -> StampText:
@@ -40,7 +60,8 @@ def stamp_for(signer: Signer, batch: Batch) -> StampText:
     original gets ``certified_copy``); when it requires none, the Decree 30/2020
     personal layout if the signer has a signature image, else the text stamp.
     Each with a QR code to the public verification page (an address without
-    personal data), in the place the procedure configures, else the layout's own.
+    personal data; :func:`document_stamp` points it at each document's own page),
+    in the place the procedure configures, else the layout's own.
     """
     return stamp_text(
         signer_name=signer.display_name,
@@ -79,7 +100,7 @@ def stamp_text(
         layout=layout,
         signature_image=signature_image,
         seal_image=seal_image,
-        verify_url=f"{settings.PUBLIC_BASE_URL}{VERIFY_PATH}",
+        verify_url=verify_url(),
     )
     placement = procedure_placement(procedure, placement_for(stamp))
     return stamp if placement is None else dataclasses.replace(stamp, placement=placement)

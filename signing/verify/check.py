@@ -28,6 +28,13 @@ from pyhanko_certvalidator import ValidationContext
 from signing.errors import TrustStoreError
 from signing.pades.evidence import SIGNED_DOCUMENT_POLICY, ValidationData, read_validation_data
 from signing.pades.timestamps import signature_timestamp_tokens
+from signing.verify.caps import (
+    DEFAULT_CAPS,
+    NOT_PDF_VI,
+    TOO_COMPLEX_VI,
+    VerifyCaps,
+    screen_pdf,
+)
 from signing.verify.report import (
     Revocation,
     SignatureReport,
@@ -47,27 +54,39 @@ _KEY_USAGE = KeyUsageConstraints(
 
 
 def verify_pdf(
-    data: bytes, trust_roots: Sequence[Path], *, allow_fetching: bool = False
+    data: bytes,
+    trust_roots: Sequence[Path],
+    *,
+    allow_fetching: bool = False,
+    caps: VerifyCaps | None = DEFAULT_CAPS,
 ) -> VerifyReport:
     """Validate every signature in the PDF ``data`` against ``trust_roots`` (PEM or DER).
 
     Revocation is checked with the validation data embedded in the document
     (DSS) and, only when ``allow_fetching`` is set, with OCSP and CRL data fetched
     from the network; otherwise nothing is fetched. Bad input never raises: a
-    non-PDF or an unsigned PDF gives a report without signatures. Only an
-    unreadable trust root raises :class:`TrustStoreError`, since that is a
-    configuration problem.
+    non-PDF or an unsigned PDF gives a report without signatures, and so does a
+    document beyond ``caps`` (too many signatures, revisions or objects, one
+    signature behind several fields; see :func:`screen_pdf`), refused before
+    pyHanko reads it. Only an unreadable trust root raises
+    :class:`TrustStoreError`, since that is a configuration problem.
     """
     roots = load_trust_roots(trust_roots)
+    if caps is not None:
+        screening = screen_pdf(data, caps)
+        if not screening.passed:
+            return VerifyReport((), screening.reason_vi, problem=screening.problem)
     try:
         reader = _open_reader(data)
         embedded = list(reader.embedded_regular_signatures)
         stamps = list(reader.embedded_timestamp_signatures)
-    except Exception:  # any parser failure means "not a PDF we can read"
+    except (MemoryError, RecursionError):  # too deep or too big for a reader
+        return VerifyReport((), TOO_COMPLEX_VI, problem="refused")
+    except Exception:  # any other parser failure means "not a PDF we can read"
         logger.info("verify: input is not a readable PDF", exc_info=True)
-        return VerifyReport(signatures=(), problem_vi="Tệp không phải là tài liệu PDF đọc được")
+        return VerifyReport((), NOT_PDF_VI, problem="not_pdf")
     if not embedded:
-        return VerifyReport(signatures=(), problem_vi="Tài liệu PDF không có chữ ký số")
+        return VerifyReport((), "Tài liệu PDF không có chữ ký số", problem="unsigned")
     evidence = read_validation_data(reader)
     checker = _Checker(reader, roots, evidence, stamps, allow_fetching)
     return VerifyReport(

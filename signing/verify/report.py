@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 if TYPE_CHECKING:
     from pyhanko.sign.validation import PdfSignatureStatus
 
 __all__ = [
+    "Problem",
     "Revocation",
     "SignatureReport",
     "TimestampReport",
@@ -20,6 +22,11 @@ __all__ = [
 Revocation = Literal["good", "revoked", "unknown", "not_checked"]
 """Revocation status of a signer certificate: checked good, revoked, data missing or
 stale, or not checked (no embedded validation data and fetching not allowed)."""
+
+Problem = Literal["", "not_pdf", "unsigned", "refused", "overrun"]
+"""Why a report has nothing to verify: not a readable PDF, no signature, refused by the
+caps before pyHanko's work (:mod:`signing.verify.caps`), or the check ran past its
+limits of time or memory (:mod:`signing.verify.sandbox`); empty when it was verified."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,30 @@ class SignatureReport:
             "ok": self.ok,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SignatureReport:
+        """Rebuild a report from :meth:`to_dict`'s values (as from another process)."""
+        docmdp = data.get("docmdp")
+        return cls(
+            field=str(data["field"]),
+            signer=str(data["signer"]),
+            signing_time=_from_iso(data.get("signing_time")),
+            intact=bool(data["intact"]),
+            valid=bool(data["valid"]),
+            trusted=bool(data["trusted"]),
+            modified_after=bool(data["modified_after"]),
+            coverage=str(data["coverage"]),
+            summary_vi=str(data["summary_vi"]),
+            timestamp_time=_from_iso(data.get("timestamp_time")),
+            timestamp_valid=bool(data.get("timestamp_valid", False)),
+            timestamp_authority=str(data.get("timestamp_authority", "")),
+            revocation=_revocation(data.get("revocation")),
+            validation_data_embedded=bool(data.get("validation_data_embedded", False)),
+            pades_level=str(data.get("pades_level", "")),
+            modification_level=str(data.get("modification_level", "")),
+            docmdp=int(docmdp) if docmdp is not None else None,
+        )
+
 
 @dataclass(frozen=True)
 class TimestampReport:
@@ -147,6 +178,19 @@ class TimestampReport:
             "ok": self.ok,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TimestampReport:
+        """Rebuild a report from :meth:`to_dict`'s values (as from another process)."""
+        return cls(
+            field=str(data["field"]),
+            time=_from_iso(data.get("time")),
+            authority=str(data["authority"]),
+            intact=bool(data["intact"]),
+            valid=bool(data["valid"]),
+            trusted=bool(data["trusted"]),
+            modified_after=bool(data["modified_after"]),
+        )
+
 
 @dataclass(frozen=True)
 class VerifyReport:
@@ -154,10 +198,13 @@ class VerifyReport:
     """One report per signature, in signing order."""
 
     problem_vi: str = ""
-    """Why there is nothing to verify (not a PDF, no signature); empty otherwise."""
+    """Why there is nothing to verify (not a PDF, no signature, refused); empty otherwise."""
 
     document_timestamps: tuple[TimestampReport, ...] = ()
     """One report per document timestamp (PAdES B-LTA), in document order."""
+
+    problem: Problem = ""
+    """The kind of ``problem_vi`` (see :data:`Problem`); empty when there is none."""
 
     @property
     def ok(self) -> bool:
@@ -168,10 +215,29 @@ class VerifyReport:
         """Return the report as JSON-ready values."""
         return {
             "ok": self.ok,
+            "problem": self.problem,
             "problem_vi": self.problem_vi,
             "signatures": [s.to_dict() for s in self.signatures],
             "document_timestamps": [t.to_dict() for t in self.document_timestamps],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> VerifyReport:
+        """Rebuild a report from :meth:`to_dict`'s values (as from another process).
+
+        Raises KeyError, TypeError or ValueError when ``data`` is not such values.
+        """
+        problem = data.get("problem", "")
+        if problem not in _PROBLEMS:
+            raise ValueError(f"unknown problem {problem!r}")
+        return cls(
+            signatures=tuple(SignatureReport.from_dict(s) for s in data["signatures"]),
+            problem_vi=str(data.get("problem_vi", "")),
+            document_timestamps=tuple(
+                TimestampReport.from_dict(t) for t in data.get("document_timestamps", ())
+            ),
+            problem=problem,
+        )
 
 
 def signature_summary_vi(
@@ -201,3 +267,17 @@ def signature_summary_vi(
 
 def _iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+def _from_iso(value: object) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+_PROBLEMS: frozenset[str] = frozenset(get_args(Problem))
+_REVOCATIONS: frozenset[str] = frozenset(get_args(Revocation))
+
+
+def _revocation(value: object) -> Revocation:
+    if value not in _REVOCATIONS:
+        raise ValueError(f"unknown revocation status {value!r}")
+    return cast(Revocation, value)

@@ -13,9 +13,18 @@ import pytest
 import segno
 from PIL import Image
 from pypdf.generic import ContentStream, DictionaryObject
+from pytest_django import Settings
 
 from dossiers.qr import QR_BORDER, qr_matrix, qr_png, qr_svg
-from dossiers.receipt import SECRET_NOTE, ReceiptData, receipt_qr_matrix, render_receipt
+from dossiers.receipt import (
+    SECRET_NOTE,
+    ReceiptData,
+    lookup_link,
+    receipt_qr_matrix,
+    render_receipt,
+)
+from dossiers.services.registry import receipt_pdf
+from tests.conftest import MakeDossier
 
 CODE = "000.00.12.H29-260213-0042"
 SECRET = "K7Q2M9XH4TZ8P3RWN6VJYB5CDF"
@@ -141,12 +150,27 @@ def drawn_qr(reader: pypdf.PdfReader) -> list[list[bool]]:
     return matrix
 
 
-def test_qr_on_the_page_is_the_dossier_code(reader: pypdf.PdfReader) -> None:
-    """The QR drawn on the receipt has exactly segno's modules for the dossier code."""
-    expected = segno_matrix(CODE)
-    assert receipt_qr_matrix(CODE) == expected
+def test_qr_on_the_page_opens_the_lookup_with_the_code(
+    reader: pypdf.PdfReader, data: ReceiptData
+) -> None:
+    """The QR drawn on the receipt decodes to the lookup's link with the code filled in:
+    its modules are exactly segno's for that link, and the link carries no secret."""
+    link = lookup_link(data.lookup_url, CODE)
+    assert link == f"https://dichvucong.example.gov.vn/tra-cuu?ma={CODE}"
+    assert SECRET not in link
+    expected = segno_matrix(link)
+    assert receipt_qr_matrix(link) == expected
     assert drawn_qr(reader) == expected
-    assert drawn_qr(reader) != segno_matrix(CODE + "X")
+    assert drawn_qr(reader) != segno_matrix(CODE)
+    assert drawn_qr(reader) != segno_matrix(link + "X")
+
+
+def test_lookup_link_quotes_the_code_and_keeps_a_query() -> None:
+    """Codes with characters unsafe in a URL are quoted; an address with a query gets ``&``."""
+    assert lookup_link("https://x.vn/tra-cuu/", "HS 1/2&3") == (
+        "https://x.vn/tra-cuu/?ma=HS%201%2F2%263"
+    )
+    assert lookup_link("https://x.vn/tc?lang=vi", "HS-1") == "https://x.vn/tc?lang=vi&ma=HS-1"
 
 
 def test_naive_times_are_rejected(data: ReceiptData) -> None:
@@ -207,3 +231,14 @@ def test_qr_of_empty_data_is_refused() -> None:
     """An empty string has no QR code."""
     with pytest.raises(ValueError):
         qr_png("")
+
+
+def test_a_registered_dossiers_receipt_links_to_the_public_lookup(
+    make_dossier: MakeDossier, settings: Settings
+) -> None:
+    """The receipt a clerk prints opens ``PUBLIC_BASE_URL/tra-cuu/?ma=<code>``."""
+    settings.PUBLIC_BASE_URL = "https://dichvucong.example.gov.vn"
+    registered = make_dossier("000.00.21.H26-261122-0077")
+    reader = pypdf.PdfReader(io.BytesIO(receipt_pdf(registered)))
+    link = "https://dichvucong.example.gov.vn/tra-cuu/?ma=000.00.21.H26-261122-0077"
+    assert drawn_qr(reader) == segno_matrix(link)

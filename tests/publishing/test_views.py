@@ -2,50 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import shutil
-from dataclasses import dataclass
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.utils import timezone
 
-from dossiers.files import store_bytes
-from dossiers.models import Document, DocumentState, Dossier, Office, Procedure
-from publishing.views.lookup import LOOKUP_LIMIT
+from dossiers.models import Dossier, Office, Procedure
+from dossiers.services.registry import normalise_secret
+from publishing.services import tokens
+from publishing.services.throttle import ThrottlePolicy
 from signing.devpki import IssuedKey
 from tests.conftest import DataDirs, MakeDossier
+from tests.publishing.conftest import Published
 from tests.support.pki import append_text_update
-
-
-@dataclass(frozen=True)
-class Published:
-    dossier: Dossier
-    secret: str
-    document: Document
-    pdf: bytes
-
-
-@pytest.fixture()
-def published(
-    data_dirs: DataDirs, make_dossier: MakeDossier, signed_result: bytes, clear_cache: None
-) -> Published:
-    """A resolved dossier whose signed result has been published."""
-    registered = make_dossier()
-    path, digest = store_bytes(signed_result, data_dirs.store)
-    document = Document.objects.create(
-        dossier=registered.dossier,
-        state=DocumentState.PUBLISHED,
-        source_sha256="0" * 64,
-        signed_path=str(path),
-        signed_sha256=digest,
-    )
-    Dossier.objects.filter(pk=registered.dossier.pk).update(
-        status=Dossier.Status.RESOLVED, resolved_at=timezone.now()
-    )
-    registered.dossier.refresh_from_db()
-    return Published(registered.dossier, registered.secret, document, signed_result)
 
 
 def grouped_lower(secret: str) -> str:
@@ -94,57 +68,163 @@ def test_lookup_of_an_unknown_code_looks_like_a_wrong_secret(
     assert unknown.context["error"] == wrong.context["error"]
 
 
-def test_download_needs_the_secret(client: Client, published: Published) -> None:
-    """The signed PDF comes only with the right code and secret; otherwise 403 and no PDF."""
-    refused = client.post(
-        "/tra-cuu/tai-ve/", {"code": published.dossier.code, "secret": "SAI" * 10}
-    )
-    assert refused.status_code == 403
-    assert refused["Content-Type"].startswith("text/html")
-    assert b"%PDF" not in refused.content
+def download_link(html: str) -> str:
+    match = re.search(r'href="(/tra-cuu/tai-ve/[^"]+/)"', html)
+    assert match, "no download link on the page"
+    return match.group(1)
 
-    response = client.post(
-        "/tra-cuu/tai-ve/", {"code": published.dossier.code, "secret": published.secret}
-    )
+
+def test_download_goes_through_a_single_use_link(client: Client, published: Published) -> None:
+    """A successful lookup offers a link that downloads the signed PDF once; then 410."""
+    page = client.post(
+        "/tra-cuu/", {"code": published.dossier.code, "secret": published.secret}
+    ).content.decode()
+    link = download_link(page)
+    assert published.secret not in link
+    response = client.get(link)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert f"ket-qua-{published.dossier.code}.pdf" in response["Content-Disposition"]
     assert response["Cache-Control"] == "no-store"
+    assert response["Referrer-Policy"] == "no-referrer"
     assert b"".join(response.streaming_content) == published.pdf  # type: ignore[attr-defined]
 
+    again = client.get(link)
+    assert again.status_code == 410
+    assert again["Content-Type"].startswith("text/html")
+    assert b"%PDF" not in again.content
+    assert "đã được dùng hoặc đã hết hạn" in again.content.decode()
 
-def test_download_before_a_result_exists_is_404(
+
+def test_an_unknown_download_link_is_gone(client: Client, data_dirs: DataDirs, db: None) -> None:
+    """A made-up token gets the same 410 as a used one; the old POST download is gone."""
+    assert client.get("/tra-cuu/tai-ve/" + "A" * 32 + "/").status_code == 410
+    assert client.post("/tra-cuu/tai-ve/" + "A" * 32 + "/").status_code == 405
+    assert client.post("/tra-cuu/tai-ve/", {"code": "x", "secret": "y"}).status_code == 404
+
+
+def test_no_download_link_before_a_result_exists(
     client: Client, make_dossier: MakeDossier, data_dirs: DataDirs, clear_cache: None
 ) -> None:
-    """The right secret for a dossier still in progress gets 'no result yet', not a file."""
+    """The right secret for a dossier still in progress shows 'no result yet' and no link."""
     registered = make_dossier()
     response = client.post(
-        "/tra-cuu/tai-ve/", {"code": registered.dossier.code, "secret": registered.secret}
+        "/tra-cuu/", {"code": registered.dossier.code, "secret": registered.secret}
     )
-    assert response.status_code == 404
-    assert "chưa có kết quả" in response.content.decode()
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "chưa có kết quả" in html
+    assert "/tra-cuu/tai-ve/" not in html
+    assert response.context["result"] is None
 
 
 def test_repeated_failures_are_throttled(client: Client, published: Published) -> None:
-    """After too many wrong secrets from one address even the right one is refused for a while."""
-    for _ in range(LOOKUP_LIMIT):
+    """After too many wrong secrets one address must wait (429, Retry-After); others need not."""
+    for _ in range(ThrottlePolicy().client_free):
         assert (
             client.post("/tra-cuu/", {"code": published.dossier.code, "secret": "X"}).status_code
             == 403
         )
-    blocked = client.post("/tra-cuu/", {"code": published.dossier.code, "secret": published.secret})
-    assert blocked.status_code == 403
-    assert "quá nhiều lần" in blocked.content.decode()
-    download = client.post(
-        "/tra-cuu/tai-ve/", {"code": published.dossier.code, "secret": published.secret}
-    )
-    assert download.status_code == 403
+    waiting = client.post("/tra-cuu/", {"code": published.dossier.code, "secret": published.secret})
+    assert waiting.status_code == 429
+    assert int(waiting["Retry-After"]) >= 1
+    assert "Vui lòng chờ" in waiting.content.decode()
+    assert "dossier" not in waiting.context
     elsewhere = client.post(
         "/tra-cuu/",
         {"code": published.dossier.code, "secret": published.secret},
         REMOTE_ADDR="10.1.2.3",
     )
     assert elsewhere.status_code == 200
+
+
+def test_result_page_is_private(client: Client, published: Published) -> None:
+    """The result page is not stored by browsers or proxies and sends no Referer onwards."""
+    response = client.post(
+        "/tra-cuu/", {"code": published.dossier.code, "secret": published.secret}
+    )
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert response["Referrer-Policy"] == "no-referrer"
+
+
+def test_form_pages_are_not_stored_and_can_post_again(client: Client, published: Published) -> None:
+    """Form pages are no-store too, but keep a Referrer-Policy under which a browser's POST
+    carries its real Origin (under no-referrer it sends ``Origin: null``, refused by CSRF)."""
+    for response in (
+        client.get("/tra-cuu/"),
+        client.post("/tra-cuu/", {"code": published.dossier.code, "secret": "X" * 32}),
+    ):
+        assert response["Cache-Control"] == "no-store"
+        assert response["Referrer-Policy"] != "no-referrer"
+
+
+def test_the_secret_is_never_written_back_into_the_form(
+    client: Client, published: Published
+) -> None:
+    """After a refused or incomplete POST the code is kept, the secret is not."""
+    typed = grouped_lower(published.secret)
+    wrong = typed[:-1] + ("a" if typed[-1] != "a" else "b")
+    for data in ({"code": published.dossier.code, "secret": wrong}, {"code": "", "secret": typed}):
+        html = client.post("/tra-cuu/", data).content.decode()
+        assert wrong not in html and typed not in html
+        assert normalise_secret(wrong) not in html and published.secret not in html
+    again = client.post("/tra-cuu/", {"code": published.dossier.code, "secret": wrong})
+    assert f'value="{published.dossier.code}"' in again.content.decode()
+
+
+def test_the_secret_is_typed_in_a_visible_grouped_field(
+    client: Client, data_dirs: DataDirs
+) -> None:
+    """A plain text input, no autocomplete or autocorrect, capitals, grouped as printed."""
+    html = client.get("/tra-cuu/").content.decode()
+    field = re.search(r'<input[^>]*name="secret"[^>]*>', html)
+    assert field
+    tag = field.group(0)
+    assert 'type="text"' in tag and "password" not in tag
+    for attribute in (
+        'autocomplete="off"',
+        'autocapitalize="characters"',
+        'spellcheck="false"',
+        'inputmode="text"',
+        'placeholder="XXXX XXXX XXXX XXXX XXXX XXXX XXXX XXXX"',
+    ):
+        assert attribute in tag
+    assert 'name="viewport"' in html
+
+
+def test_the_receipts_link_fills_in_the_code(client: Client, data_dirs: DataDirs) -> None:
+    """``/tra-cuu/?ma=<code>`` (the receipt's QR code) opens the form with the code filled in."""
+    html = client.get("/tra-cuu/", {"ma": "000.00.21.H26-261122-0042"}).content.decode()
+    assert 'value="000.00.21.H26-261122-0042"' in html
+
+
+def test_grouped_secret_with_dashes_is_accepted(client: Client, published: Published) -> None:
+    """The secret typed in groups with spaces or dashes, any case, opens the dossier."""
+    dashed = "-".join(published.secret[i : i + 4] for i in range(0, 32, 4)).lower()
+    response = client.post("/tra-cuu/", {"code": published.dossier.code, "secret": dashed})
+    assert response.status_code == 200
+
+
+def test_a_download_link_expires(
+    client: Client, published: Published, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unused link stops working after its five minutes."""
+    page = client.post(
+        "/tra-cuu/", {"code": published.dossier.code, "secret": published.secret}
+    ).content.decode()
+    later = time.time() + tokens.TOKEN_TTL_S + 1
+    monkeypatch.setattr(tokens, "_now", lambda: later)
+    assert client.get(download_link(page)).status_code == 410
+
+
+def test_a_download_token_is_consumed_once_under_a_race(db: None) -> None:
+    """Of many redemptions of one token, exactly one gets the document."""
+    token = tokens.issue_download(42)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: tokens.redeem_download(token), range(32)))
+    assert results.count(42) == 1 and results.count(None) == 31
+    assert len(token) >= 32  # 192 random bits, URL-safe
 
 
 def test_lookup_form_is_public(client: Client, data_dirs: DataDirs) -> None:
@@ -198,6 +278,7 @@ def test_register_returns_the_printable_receipt(
     assert response.status_code == 200, response.content[:500]
     assert response["Content-Type"] == "application/pdf"
     assert response["Cache-Control"] == "no-store"
+    assert response["Referrer-Policy"] == "no-referrer"  # it carries the lookup secret
     assert "giay-hen-000.00.21.H26-261122-0042.pdf" in response["Content-Disposition"]
     assert response.content.startswith(b"%PDF")
     dossier = Dossier.objects.get(code="000.00.21.H26-261122-0042")
@@ -228,6 +309,7 @@ def test_register_shows_a_duplicate_code_as_an_error(
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     assert f"Mã hồ sơ {existing.code} đã tồn tại." in response.content.decode()
+    assert response["Cache-Control"] == "no-store"  # the form shows the applicant's data
 
 
 # --- verification --------------------------------------------------------------------------

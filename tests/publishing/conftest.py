@@ -1,0 +1,84 @@
+"""Fixtures of the publishing tests: signed results, published and ready for delivery."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.utils import timezone
+from pytest_django import DjangoCaptureOnCommitCallbacks
+
+from dossiers.files import store_bytes
+from dossiers.models import Document, DocumentState, Dossier
+from publishing.tasks import publish_document
+from tests.conftest import DataDirs, MakeDossier
+
+MakeDocument = Callable[..., Document]
+"""Makes a document of a new dossier; keywords go to ``make_dossier`` (email, phone …)."""
+
+
+@pytest.fixture()
+def make_signed(
+    data_dirs: DataDirs, make_dossier: MakeDossier, signed_result: bytes
+) -> MakeDocument:
+    """Documents SIGNED with ``signed_result`` in the store, each of a new dossier."""
+
+    def make(**dossier: str) -> Document:
+        path, digest = store_bytes(signed_result, data_dirs.store)
+        return Document.objects.create(
+            dossier=make_dossier(**dossier).dossier,
+            state=DocumentState.SIGNED,
+            source_dir="",
+            source_sha256="0" * 64,
+            signed_path=str(path),
+            signed_sha256=digest,
+        )
+
+    return make
+
+
+@pytest.fixture()
+def make_published(
+    make_signed: MakeDocument, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> MakeDocument:
+    """Documents published (dossier resolved, outbox written), their delivery not started."""
+
+    def make(**dossier: str) -> Document:
+        document = make_signed(**dossier)
+        with django_capture_on_commit_callbacks(execute=False):
+            publish_document(document.pk)
+        document.refresh_from_db()
+        assert document.state == DocumentState.PUBLISHED
+        return document
+
+    return make
+
+
+@dataclass(frozen=True)
+class Published:
+    dossier: Dossier
+    secret: str
+    document: Document
+    pdf: bytes
+
+
+@pytest.fixture()
+def published(
+    data_dirs: DataDirs, make_dossier: MakeDossier, signed_result: bytes, clear_cache: None
+) -> Published:
+    """A resolved dossier whose signed result has been published."""
+    registered = make_dossier()
+    path, digest = store_bytes(signed_result, data_dirs.store)
+    document = Document.objects.create(
+        dossier=registered.dossier,
+        state=DocumentState.PUBLISHED,
+        source_sha256="0" * 64,
+        signed_path=str(path),
+        signed_sha256=digest,
+    )
+    Dossier.objects.filter(pk=registered.dossier.pk).update(
+        status=Dossier.Status.RESOLVED, resolved_at=timezone.now()
+    )
+    registered.dossier.refresh_from_db()
+    return Published(registered.dossier, registered.secret, document, signed_result)
