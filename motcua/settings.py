@@ -262,10 +262,10 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TASK_ALWAYS_EAGER = _env_bool("MOTCUA_TASKS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
-RECONCILE_EVERY_S = float(_env("MOTCUA_RECONCILE_EVERY_S", "60"))
+RECOVERY_EVERY_S = float(_env("MOTCUA_RECOVERY_EVERY_S", "60"))
 # Each package recovers its own stage: what a killed worker or a lost message left behind.
 CELERY_BEAT_SCHEDULE = {
-    f"recover-{stage}": {"task": f"{package}.tasks.recover_{stage}", "schedule": RECONCILE_EVERY_S}
+    f"recover-{stage}": {"task": f"{package}.tasks.recover_{stage}", "schedule": RECOVERY_EVERY_S}
     for package, stage in (
         ("digitize", "digitizing"),
         ("signing", "signing"),

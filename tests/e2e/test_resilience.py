@@ -47,7 +47,7 @@ def test_killed_worker_and_broker_crash_lose_nothing(tmp_path: Path) -> None:
     """Work interrupted by SIGKILL of every worker and of Redis still ends exactly once."""
     service = Service(
         tmp_path / "var",
-        MOTCUA_RECONCILE_EVERY_S="2",
+        MOTCUA_RECOVERY_EVERY_S="2",
         MOTCUA_LIMIT_RECEIVED_S="3",
         MOTCUA_LIMIT_DIGITIZING_S="6",
     )
@@ -72,7 +72,7 @@ def test_killed_worker_and_broker_crash_lose_nothing(tmp_path: Path) -> None:
 
         poll(digitizing, timeout=120, every=0.2, what="digitizing to start")
         # Kill the broker and every worker process mid-stage; the supervisor restarts
-        # them, Redis replays its append-only file, and the reconciler re-enqueues.
+        # them, Redis replays its append-only file, and the digitize stage's recovery re-enqueues.
         broker, workers = _pids(service, "redis"), _pids(service, "worker")
         assert broker and workers
         _kill(broker + workers)

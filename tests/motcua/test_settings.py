@@ -105,7 +105,7 @@ def test_env_bool_default(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_stage_limits_name_real_states() -> None:
-    """Every stage the reconciler watches is a document state."""
+    """Every stage the scheduled recoveries watch is a document state."""
     assert set(settings.STAGE_LIMITS_S) <= set(DocumentState.values)
 
 

@@ -121,7 +121,7 @@ def events(document: Document, kind: str) -> list[Event]:
 def run_again(
     document: Document, capture: DjangoCaptureOnCommitCallbacks
 ) -> tuple[str, Document, AutoSignature]:
-    """Attempt the document's automatic signing now, as the reconciler's message would."""
+    """Attempt the document's automatic signing now, as its stage's recovery would."""
     with capture(execute=True):
         outcome = sign_automatically(document.pk)
     document.refresh_from_db()
@@ -324,7 +324,7 @@ def test_a_certificate_of_another_organisation_is_refused(
     assert "không khớp" in document.reason
 
 
-# --- the timestamp authority, the reconciler, a changed file, the officials -----------------------
+# --- the timestamp authority, the recovery, a changed file, the officials -----------------------
 
 
 @pytest.fixture(scope="module")
@@ -333,7 +333,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PkiServices]:
         yield running
 
 
-def test_a_tsa_outage_waits_approved_and_the_reconciler_signs_it_later(
+def test_a_tsa_outage_waits_approved_and_the_recovery_signs_it_later(
     services: PkiServices,
     auto_office: AutoSignPolicy,
     org_pki: IssuedKey,
@@ -376,7 +376,7 @@ def test_a_lost_message_is_sent_again_and_nothing_is_signed_twice(
     make_awaiting: MakeAwaiting,
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
-    """A planned document whose task never ran is put in line by the reconciler, signed once."""
+    """A planned document whose task never ran is put in line by the recovery, signed once."""
     with django_capture_on_commit_callbacks(execute=False) as dropped:
         document = make_awaiting(dossier)
     assert len(dropped) == 1  # the message that gets lost

@@ -47,7 +47,7 @@ def service_env(data_dir: Path, **extra: str) -> dict[str, str]:
         MOTCUA_DATA_DIR=str(data_dir),
         MOTCUA_SETTLE_SECONDS="1",
         MOTCUA_WATCH_RESCAN_S="0.5",
-        MOTCUA_RECONCILE_EVERY_S="5",
+        MOTCUA_RECOVERY_EVERY_S="5",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

@@ -18,7 +18,7 @@ from tests.conftest import DataDirs
 LIMITS = {"RECEIVED": 120.0, "DIGITIZING": 900.0, "SIGNED": 120.0, "PUBLISHED": 300.0}
 
 
-def reconcile() -> dict[str, int]:
+def recover() -> dict[str, int]:
     """Run every stage's recovery once, as the scheduler does, and merge their counts."""
     return {**recover_digitizing(), **recover_publishing()}
 
@@ -56,7 +56,7 @@ def test_stuck_documents_are_enqueued_again_and_fresh_ones_are_not(
         mock.patch("publishing.tasks.publish_document.delay") as publish,
         mock.patch("publishing.tasks.deliver_document.delay") as deliver,
     ):
-        counts = reconcile()
+        counts = recover()
 
     assert counts == {"RECEIVED": 1, "DIGITIZING": 2, "SIGNED": 1, "PUBLISHED": 1}
     assert sorted(c.args[0] for c in prepare.call_args_list) == sorted(
@@ -70,11 +70,11 @@ def test_stuck_documents_are_enqueued_again_and_fresh_ones_are_not(
 def test_nothing_stuck_enqueues_nothing(
     settings: Settings, data_dirs: DataDirs, dossier: Dossier
 ) -> None:
-    """With every document fresh, the reconciler reports nothing and sends nothing."""
+    """With every document fresh, the recoveries report nothing and send nothing."""
     settings.STAGE_LIMITS_S = LIMITS
     make(dossier, DocumentState.RECEIVED, age_s=1)
     with mock.patch("digitize.tasks.prepare_document.delay") as prepare:
-        assert reconcile() == {}
+        assert recover() == {}
     prepare.assert_not_called()
 
 
@@ -94,7 +94,7 @@ def test_old_work_folders_of_finished_documents_are_removed(
     for name in (str(finished), str(active)):
         os.utime(folders[name], (hour_ago, hour_ago))
 
-    reconcile()
+    recover()
 
     assert not folders[str(finished)].exists()
     assert folders[str(active)].exists(), "a document still digitizing keeps its pages"
