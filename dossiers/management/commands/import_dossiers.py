@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.files import write_atomically
 from core.vntime import VN_TZ
 from dossiers.errors import RegistrationError
 from dossiers.services.registry import CSV_COLUMNS, import_rows, read_csv, receipt_pdf
@@ -61,9 +61,8 @@ class Command(BaseCommand):
                     continue
                 dossier = outcome.registered.dossier
                 receipt = receipts / f"giay-hen-{dossier.code}.pdf"
-                fd = os.open(receipt, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(receipt_pdf(outcome.registered))
+                # the receipt carries the lookup secret: readable by its owner alone
+                write_atomically(receipt, receipt_pdf(outcome.registered), mode=0o600)
                 due = dossier.due_at.astimezone(VN_TZ)
                 results.append(
                     {
