@@ -8,11 +8,11 @@ import shutil
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import transaction
 
-from dossiers.models import Office, Procedure
+from dossiers.models import Membership, Office, Procedure, Role
 
 DEMO_OFFICE = ("xa-demo", "UBND xã Tân Lập (dữ liệu mẫu)")
 DEMO_PROCEDURES = [
@@ -20,8 +20,6 @@ DEMO_PROCEDURES = [
     ("HT-KHAISINH", "Đăng ký khai sinh", 3),
     ("HT-XNHONNHAN", "Cấp Giấy xác nhận tình trạng hôn nhân", 5),
 ]
-CLERK_GROUP = "Văn thư một cửa"
-SIGNER_GROUP = "Lãnh đạo ký duyệt"
 DEV_NOTE = (
     "CHỈ DÙNG THỬ — DEVELOPMENT ONLY. Khóa, chứng thư và mật khẩu trong thư mục này do motcua "
     "tự tạo để chạy thử; không dùng để ký văn bản thật.\n"
@@ -49,20 +47,6 @@ def make_dirs() -> None:
         "STATIC_ROOT",
     ):
         Path(getattr(settings, name)).mkdir(parents=True, exist_ok=True)
-
-
-def _groups() -> tuple[Group, Group]:
-    clerk, _ = Group.objects.get_or_create(name=CLERK_GROUP)
-    clerk.permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="dossiers", codename__in=["add_dossier", "view_dossier"]
-        )
-    )
-    signer, _ = Group.objects.get_or_create(name=SIGNER_GROUP)
-    signer.permissions.add(
-        *Permission.objects.filter(content_type__app_label="signing", codename__in=["view_batch"])
-    )
-    return clerk, signer
 
 
 def seed_development() -> Path | None:
@@ -107,23 +91,31 @@ def seed_development() -> Path | None:
         "quantri": secrets.token_urlsafe(12),
         "vanthu": secrets.token_urlsafe(12),
         "lanhdao": secrets.token_urlsafe(12),
+        "thutruong": secrets.token_urlsafe(12),
     }
     _private_write(
         dev / "DEV-ONLY-accounts.txt",
         DEV_NOTE + "".join(f"{user}\t{pw}\n" for user, pw in accounts.items()),
     )
-    clerk_group, signer_group = _groups()
     with transaction.atomic():
         office = Office.objects.create(code=DEMO_OFFICE[0], name=DEMO_OFFICE[1])
         for code, name, days in DEMO_PROCEDURES:
             Procedure.objects.create(office=office, code=code, name=name, limit_working_days=days)
         User.objects.create_superuser("quantri", "", accounts["quantri"])
         clerk = User.objects.create_user("vanthu", "", accounts["vanthu"], first_name="Văn thư")
-        clerk.groups.add(clerk_group)
         official = User.objects.create_user(
             "lanhdao", "", accounts["lanhdao"], first_name="Nguyễn Văn An"
         )
-        official.groups.add(signer_group)
+        head = User.objects.create_user(
+            "thutruong", "", accounts["thutruong"], first_name="Trần Thị Bình"
+        )
+        Membership.objects.bulk_create(
+            [
+                Membership(user=clerk, office=office, role=Role.CLERK),
+                Membership(user=official, office=office, role=Role.OFFICIAL),
+                Membership(user=head, office=office, role=Role.HEAD),
+            ]
+        )
         Signer.objects.create(
             user=official,
             office=office,
@@ -144,7 +136,6 @@ def prepare(*, announce: bool = False) -> None:
     """Make the data directory ready: folders, migrations, first-run development data."""
     make_dirs()
     call_command("migrate", interactive=False, verbosity=0)
-    _groups()
     dev = seed_development()
     for office in Office.objects.all():
         (Path(settings.INBOX_DIR) / office.code).mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -19,7 +18,8 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods
 
 from dossiers.files import sha256_file
-from dossiers.models import Document, DocumentState
+from dossiers.models import Document, DocumentState, Role
+from dossiers.services.access import role_required, scope
 from signing.errors import ApprovalError, SigningError
 from signing.models import Batch, BatchItem, Signer
 from signing.services.approval import signer_for, unlock_key
@@ -38,6 +38,9 @@ PREVIEW_TIMEOUT_S = 30
 REJECTED_SHOWN = 200
 """Most rejected documents listed on the clerk's page."""
 
+DOCUMENT_ROLES = (Role.CLERK, Role.OFFICIAL, Role.HEAD)
+"""Who may open an office's documents under review and those sent back."""
+
 
 def _official(request: HttpRequest) -> User:
     """The logged-in user (views here all require login)."""
@@ -47,22 +50,16 @@ def _official(request: HttpRequest) -> User:
     return user
 
 
-def _signer_offices(user: User) -> list[int]:
-    return list(
-        Signer.objects.filter(user=user, active=True).values_list("office", flat=True).distinct()
-    )
-
-
 def _denied(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "signing/denied.html", {"message": message}, status=403)
 
 
-@login_required
+@role_required(Role.OFFICIAL)
 @require_GET
 def batch_list(request: HttpRequest) -> HttpResponse:
     """Batches of the offices the user signs for, with what each holds."""
     batches = (
-        Batch.objects.filter(office__in=_signer_offices(_official(request)))
+        scope(Batch.objects.all(), request.user, Role.OFFICIAL)
         .select_related("office", "procedure", "signer")
         .annotate(
             total=Count("items"),
@@ -84,11 +81,11 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 
 
 @sensitive_post_parameters("passphrase")
-@login_required
+@role_required(Role.OFFICIAL)
 @require_http_methods(["GET", "POST"])
 def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     """Review a batch; on POST, reject the marked items, or approve the rest and sign here."""
-    batch = get_object_or_404(Batch.objects.select_related("office", "procedure"), pk=batch_id)
+    batch = _batch(request, batch_id)
     user = _official(request)
     try:
         signer = signer_for(user, batch)
@@ -190,11 +187,11 @@ def _decide(
         messages.error(request, "Lô đang được ký ở một phiên khác; tiến độ hiện bên dưới.")
 
 
-@login_required
+@role_required(Role.OFFICIAL)
 @require_GET
 def batch_progress(request: HttpRequest, batch_id: int) -> JsonResponse:
     """The signing progress of a batch, as JSON, for the review page to poll."""
-    batch = get_object_or_404(Batch.objects.select_related("office"), pk=batch_id)
+    batch = _batch(request, batch_id)
     try:
         signer_for(_official(request), batch)
     except ApprovalError as exc:
@@ -217,15 +214,26 @@ def batch_progress(request: HttpRequest, batch_id: int) -> JsonResponse:
     )
 
 
+def _batch(request: HttpRequest, batch_id: int) -> Batch:
+    """The batch, if it belongs to an office the user signs for; else 404."""
+    batches = scope(
+        Batch.objects.select_related("office", "procedure"), request.user, Role.OFFICIAL
+    )
+    return get_object_or_404(batches, pk=batch_id)
+
+
 def _reviewable(request: HttpRequest, document_id: int) -> Document:
-    """The document, if the user signs for its office; else 404 (its existence stays hidden)."""
-    document = get_object_or_404(Document.objects.select_related("dossier"), pk=document_id)
-    if document.dossier.office_id not in _signer_offices(_official(request)):
-        raise Http404
-    return document
+    """The document, if the user works in its office; else 404 (its existence stays hidden)."""
+    documents = scope(
+        Document.objects.select_related("dossier"),
+        request.user,
+        *DOCUMENT_ROLES,
+        via="dossier__office",
+    )
+    return get_object_or_404(documents, pk=document_id)
 
 
-@login_required
+@role_required(*DOCUMENT_ROLES)
 @require_GET
 def document_pdf(request: HttpRequest, document_id: int) -> FileResponse:
     """The document under review, for a signer of its office."""
@@ -236,7 +244,7 @@ def document_pdf(request: HttpRequest, document_id: int) -> FileResponse:
     return FileResponse(path.open("rb"), content_type="application/pdf")
 
 
-@login_required
+@role_required(*DOCUMENT_ROLES)
 @require_GET
 def document_preview(request: HttpRequest, document_id: int) -> FileResponse:
     """A small PNG of the document's first page, rendered once and kept in the data dir."""
@@ -288,19 +296,16 @@ def _preview(pdf: Path, digest: str) -> Path | None:
     return png
 
 
-@login_required
+@role_required(*DOCUMENT_ROLES)
 @require_GET
 def rejected_list(request: HttpRequest) -> HttpResponse:
     """Documents sent back to the one-stop desk, with the official's reason."""
-    user = _official(request)
-    documents = Document.objects.filter(state=DocumentState.REJECTED).select_related(
-        "dossier__procedure", "dossier__office", "batch_item__decided_by"
-    )
-    if not user.has_perm("dossiers.view_dossier"):
-        offices = _signer_offices(user)
-        if not offices:
-            return _denied(request, "Tài khoản này không xem được hồ sơ bị trả lại.")
-        documents = documents.filter(dossier__office__in=offices)
+    documents = scope(
+        Document.objects.filter(state=DocumentState.REJECTED),
+        request.user,
+        *DOCUMENT_ROLES,
+        via="dossier__office",
+    ).select_related("dossier__procedure", "dossier__office", "batch_item__decided_by")
     return render(
         request,
         "signing/rejected_list.html",

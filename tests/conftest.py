@@ -14,8 +14,12 @@ from django.test import override_settings
 from pyhanko.sign.signers import SimpleSigner
 from pytest_django import Settings
 
+# The Celery app is current before any test patches a task (as in a worker): a shared
+# task's proxy binds to the app current when first used, so a patch made earlier would
+# land on a default app's copy of the task that nothing sends through.
+import motcua.celery  # noqa: F401
 from dossiers.files import store_bytes
-from dossiers.models import Document, DocumentState, Dossier, Office, Procedure
+from dossiers.models import Document, DocumentState, Dossier, Membership, Office, Procedure, Role
 from dossiers.services.registry import Registered, register_dossier
 from dossiers.services.workflow import transition
 from signing.devpki import IssuedKey
@@ -202,6 +206,15 @@ def official(office: Office, throwaway_pki: IssuedKey) -> User:
         title="Chủ tịch UBND xã",
         pkcs12_path=str(throwaway_pki.pkcs12),
     )
+    Membership.objects.create(user=user, office=office, role=Role.OFFICIAL)
+    return user
+
+
+@pytest.fixture()
+def clerk(office: Office) -> User:
+    """A clerk of the one-stop desk of ``office``."""
+    user = User.objects.create_user("vanthu")
+    Membership.objects.create(user=user, office=office, role=Role.CLERK)
     return user
 
 

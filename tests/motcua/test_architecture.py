@@ -94,7 +94,7 @@ def test_django_and_celery_live_only_in_their_places() -> None:
     ("module", "upward"),
     [
         ("dossiers/calendar.py", "from motcua import settings"),
-        ("dossiers/models.py", "from digitize import tasks"),
+        ("dossiers/models/records.py", "from digitize import tasks"),
         ("digitize/pages.py", "from signing.errors import SigningError"),
         ("signing/pades/sign.py", "from django.conf import settings"),
         ("core/files.py", "from dossiers import files"),

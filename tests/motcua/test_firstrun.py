@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
-from dossiers.models import Office
-from motcua.firstrun import CLERK_GROUP, DEMO_OFFICE, DEMO_PROCEDURES, SIGNER_GROUP, prepare
+from dossiers.models import Office, Role
+from dossiers.services.access import roles_of
+from motcua.firstrun import DEMO_OFFICE, DEMO_PROCEDURES, prepare
 from signing.keys.certificates import common_name
 from signing.keys.pkcs12 import load_pkcs12_signer, read_passphrase_file
 from signing.models import AutoSignPolicy, OrganisationKey, Signer
@@ -51,16 +52,20 @@ def test_first_run_makes_a_working_demo_office(
         for line in accounts_file.read_text(encoding="utf-8").splitlines()
         if "\t" in line
     )
-    assert set(accounts) == {"quantri", "vanthu", "lanhdao"}
+    assert set(accounts) == {"quantri", "vanthu", "lanhdao", "thutruong"}
     for username, password in accounts.items():
         assert User.objects.get(username=username).check_password(password), username
     assert User.objects.get(username="quantri").is_superuser
-    clerk = User.objects.get(username="vanthu")
-    assert clerk.groups.filter(name=CLERK_GROUP).exists()
-    assert clerk.has_perm("dossiers.add_dossier")
+    roles = {
+        username: roles_of(User.objects.get(username=username), office)
+        for username in ("vanthu", "lanhdao", "thutruong")
+    }
+    assert roles == {
+        "vanthu": {Role.CLERK},
+        "lanhdao": {Role.OFFICIAL},
+        "thutruong": {Role.HEAD},
+    }
     official = User.objects.get(username="lanhdao")
-    assert official.groups.filter(name=SIGNER_GROUP).exists()
-    assert not official.has_perm("dossiers.add_dossier")
 
     signer = Signer.objects.get(user=official, office=office)
     key = load_pkcs12_signer(Path(signer.pkcs12_path), read_passphrase_file(passphrase_file))

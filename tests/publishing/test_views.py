@@ -8,7 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -235,15 +235,6 @@ def test_lookup_form_is_public(client: Client, data_dirs: DataDirs) -> None:
 
 
 # --- registration --------------------------------------------------------------------------
-
-
-@pytest.fixture()
-def clerk(db: None) -> User:
-    user = User.objects.create_user("vanthu")
-    user.user_permissions.add(
-        Permission.objects.get(content_type__app_label="dossiers", codename="add_dossier")
-    )
-    return user
 
 
 def test_register_needs_login_and_permission(

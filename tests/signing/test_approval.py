@@ -14,7 +14,7 @@ from django.test import Client
 from pyhanko.sign.signers import SimpleSigner
 
 from dossiers.files import sha256_file
-from dossiers.models import Document, DocumentState, Dossier, Event, Office
+from dossiers.models import Document, DocumentState, Dossier, Event, Membership, Office, Role
 from signing.devpki import IssuedKey
 from signing.errors import ApprovalError, SignatureOutputError
 from signing.models import Batch, BatchItem, Signer
@@ -277,13 +277,20 @@ def test_signing_page_with_a_wrong_passphrase_signs_nothing(
 def test_signing_pages_are_closed_to_others(
     client: Client, official: User, dossier: Dossier, make_awaiting: MakeAwaiting
 ) -> None:
-    """Anonymous users go to the login page; a user who is no signer gets 403 and no PDF."""
+    """Anonymous users go to the login page; a user of no office gets 403 and no PDF; an
+    official of another office finds neither the batch nor the PDF (404)."""
     document = make_awaiting(dossier)
     batch = batch_of(document)
     anonymous = client.get(f"/ky-duyet/{batch.pk}/")
     assert anonymous.status_code == 302 and "/dang-nhap/" in anonymous["Location"]
-    client.force_login(User.objects.create_user("vanthu"))
+    client.force_login(User.objects.create_user("khach"))
     assert client.get(f"/ky-duyet/{batch.pk}/").status_code == 403
+    assert client.get(f"/ky-duyet/tai-lieu/{document.pk}.pdf").status_code == 403
+    elsewhere = Office.objects.create(code="xa-khac", name="UBND xã Khác")
+    stranger = User.objects.create_user("lanhdao-xa-khac")
+    Membership.objects.create(user=stranger, office=elsewhere, role=Role.OFFICIAL)
+    client.force_login(stranger)
+    assert client.get(f"/ky-duyet/{batch.pk}/").status_code == 404
     assert client.get(f"/ky-duyet/tai-lieu/{document.pk}.pdf").status_code == 404
     client.force_login(official)
     pdf = client.get(f"/ky-duyet/tai-lieu/{document.pk}.pdf")

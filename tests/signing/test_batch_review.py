@@ -11,7 +11,7 @@ from typing import Any, cast
 from unittest import mock
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 from PIL import Image, ImageDraw
@@ -21,7 +21,6 @@ from pytest_django import Settings
 
 from dossiers.models import Document, DocumentState, Dossier, Event, Procedure
 from dossiers.services.registry import register_dossier
-from publishing.tasks import publish_document
 from signing.devpki import IssuedKey
 from signing.errors import ApprovalError
 from signing.models import Batch, BatchItem, Signer
@@ -117,18 +116,19 @@ def test_batches_are_per_procedure_and_close_when_old(
 
 
 def test_a_user_without_the_signer_role_is_refused(
-    client: Client, official: User, dossier: Dossier, make_awaiting: MakeAwaiting
+    client: Client, official: User, clerk: User, dossier: Dossier, make_awaiting: MakeAwaiting
 ) -> None:
-    """A clerk gets 403 on the batch, its progress and its approval, and nothing changes."""
+    """A clerk of the office and a stranger get 403 on the batch, its progress and its
+    approval; the stranger also on the preview; and nothing changes."""
     document = make_awaiting(dossier)
     batch = batch_of(document)
-    client.force_login(User.objects.create_user("vanthu"))
-
-    assert client.get(f"/ky-duyet/{batch.pk}/").status_code == 403
-    assert client.get(f"/ky-duyet/{batch.pk}/tien-do.json").status_code == 403
-    post = client.post(f"/ky-duyet/{batch.pk}/", approve_form(document))
-    assert post.status_code == 403
-    assert client.get(f"/ky-duyet/tai-lieu/{document.pk}/xem-truoc.png").status_code == 404
+    for user in (clerk, User.objects.create_user("khach")):
+        client.force_login(user)
+        assert client.get(f"/ky-duyet/{batch.pk}/").status_code == 403
+        assert client.get(f"/ky-duyet/{batch.pk}/tien-do.json").status_code == 403
+        post = client.post(f"/ky-duyet/{batch.pk}/", approve_form(document))
+        assert post.status_code == 403
+    assert client.get(f"/ky-duyet/tai-lieu/{document.pk}/xem-truoc.png").status_code == 403
     document.refresh_from_db()
     assert document.state == DocumentState.AWAITING_APPROVAL
     assert BatchItem.objects.get(document=document).decision == BatchItem.Decision.PENDING
@@ -190,7 +190,11 @@ def test_preview_is_a_png_of_the_first_page_kept_in_the_data_dir(
 
 
 def test_rejection_with_a_reason_goes_back_to_the_clerk(
-    client: Client, official: User, make_dossier: MakeDossier, make_awaiting: MakeAwaiting
+    client: Client,
+    official: User,
+    clerk: User,
+    make_dossier: MakeDossier,
+    make_awaiting: MakeAwaiting,
 ) -> None:
     """A rejected item is REJECTED with the reason, listed for the clerk; the others wait."""
     rejected = make_awaiting(make_dossier().dossier)
@@ -217,8 +221,6 @@ def test_rejection_with_a_reason_goes_back_to_the_clerk(
     assert Event.objects.filter(document=rejected, kind="rejected", actor="lanhdao").exists()
     assert Document.objects.get(pk=waiting.pk).state == DocumentState.AWAITING_APPROVAL
     assert BatchItem.objects.get(document=waiting).decision == BatchItem.Decision.PENDING
-    clerk = User.objects.create_user("vanthu")
-    clerk.user_permissions.add(Permission.objects.get(codename="view_dossier"))
     client.force_login(clerk)
     listing = client.get("/ky-duyet/tu-choi/")
     assert listing.status_code == 200
@@ -372,7 +374,7 @@ def test_signing_runs_in_the_background_with_live_progress(
 
     with (
         mock.patch("signing.engine.jobs.sign_pdf", side_effect=sign_slowly),
-        mock.patch.object(publish_document, "delay") as publish,
+        mock.patch("publishing.services.publication.enqueue") as publish,
     ):
         started = client.post(f"/ky-duyet/{batch.pk}/", approve_form(*documents))
         try:
@@ -392,7 +394,8 @@ def test_signing_runs_in_the_background_with_live_progress(
             gate.set()
             wait_for_signing_thread(batch)
         # each signature, once committed, is handed to publishing
-        assert sorted(c.args[0] for c in publish.call_args_list) == [d.pk for d in documents]
+        assert {c.args[0] for c in publish.call_args_list} == {"publishing.tasks.publish_document"}
+        assert sorted(c.args[1] for c in publish.call_args_list) == [d.pk for d in documents]
 
     final = progress()
     assert final["state"] == Batch.State.DONE
