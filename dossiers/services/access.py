@@ -32,6 +32,7 @@ __all__ = [
     "SECOND_FACTOR_ROLES",
     "check_role",
     "has_role",
+    "menu",
     "needs_second_factor",
     "office_ids",
     "offices",
@@ -177,3 +178,8 @@ def role_required(*roles: Role) -> Callable[[View], View]:
 def _denial(roles: Iterable[Role]) -> str:
     names = ", ".join(str(role.label).lower() for role in roles) or "thành viên cơ quan"
     return f"Trang này dành cho {names}; tài khoản của bạn không có vai trò đó."
+
+
+def menu(request: HttpRequest) -> dict[str, Any]:
+    """Template context: ``roles``, the signed-in person's roles anywhere, for the menu."""
+    return {"roles": roles_of(getattr(request, "user", None))}

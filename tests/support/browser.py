@@ -52,3 +52,9 @@ def overflows_horizontally(driver: webdriver.Chrome) -> bool:
     width = driver.execute_script("return document.documentElement.scrollWidth")
     viewport = driver.execute_script("return window.innerWidth")
     return bool(int(width) > int(viewport) + 1)
+
+
+def sign_in(driver: webdriver.Chrome, base_url: str, session_key: str) -> None:
+    """Give the browser a signed-in session (made by Django's test client's force_login)."""
+    driver.get(f"{base_url}/healthz")  # a cookie is set for the site being shown
+    driver.add_cookie({"name": "sessionid", "value": session_key, "path": "/"})
