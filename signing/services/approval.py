@@ -8,6 +8,8 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
+from dossiers.models import Role
+from dossiers.services.access import has_role
 from signing.errors import ApprovalError, SigningError
 from signing.keys.certificates import check_belongs_to, check_signing_certificate
 from signing.keys.pkcs11 import TokenSession, open_token
@@ -24,9 +26,13 @@ __all__ = [
 
 
 def signer_for(user: User, batch: Batch) -> Signer:
-    """The user's signer role for the batch's office, or an ApprovalError."""
+    """The user's signer role for the batch's office, or an ApprovalError.
+
+    Both are needed: the role of signing official in the office (a Membership, given by
+    its administrator) and an active Signer row holding the key and the stamp's text.
+    """
     signer = Signer.objects.filter(user=user, office=batch.office_id, active=True).first()
-    if signer is None:
+    if signer is None or not has_role(user, Role.OFFICIAL, office=batch.office_id):
         raise ApprovalError(
             f"Tài khoản {user.get_username()} không có quyền ký cho {batch.office.name}."
         )

@@ -225,6 +225,26 @@ def test_user_without_a_signer_role_for_the_office_is_refused(
     assert document.state == DocumentState.AWAITING_APPROVAL
 
 
+def test_a_signer_whose_official_role_was_withdrawn_is_refused(
+    official: User,
+    office: Office,
+    signing_key: SimpleSigner,
+    dossier: Dossier,
+    make_awaiting: MakeAwaiting,
+) -> None:
+    """The key stays configured but the administrator took the role away: no approval."""
+    document = make_awaiting(dossier)
+    batch = batch_of(document)
+    Membership.objects.filter(user=official, office=office, role=Role.OFFICIAL).delete()
+
+    with pytest.raises(ApprovalError) as info:
+        approve_batch(batch, official, signing_key)
+
+    assert "không có quyền ký" in info.value.message_vi
+    document.refresh_from_db()
+    assert document.state == DocumentState.AWAITING_APPROVAL
+
+
 def test_an_inactive_signer_is_refused(
     official: User, signing_key: SimpleSigner, dossier: Dossier, make_awaiting: MakeAwaiting
 ) -> None:
