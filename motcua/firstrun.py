@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import transaction
 
-from dossiers.models import Membership, Office, Procedure, Role
+from dossiers.models import Membership, Office, Procedure, Role, StampLayout
 
 DEMO_OFFICE = ("xa-demo", "UBND xã Tân Lập (dữ liệu mẫu)")
 DEMO_PROCEDURES = [
@@ -33,7 +33,10 @@ def _private_write(path: Path, text: str) -> None:
 
 
 def make_dirs() -> None:
-    """Create the data directory's folders."""
+    """Create the data directory's folders; the directory itself is the service user's alone."""
+    data_dir = Path(settings.DATA_DIR)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)  # also an older directory made readable by every local user
     for name in (
         "INBOX_DIR",
         "INTAKE_DIR",
@@ -47,6 +50,18 @@ def make_dirs() -> None:
         "STATIC_ROOT",
     ):
         Path(getattr(settings, name)).mkdir(parents=True, exist_ok=True)
+
+
+def _private_database() -> None:
+    """The SQLite database (personal data, password hashes, sessions) and its journal files:
+    readable by the service's user alone, also when an older version made them 0644."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        return
+    path = Path(database["NAME"])
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        if candidate.exists():
+            candidate.chmod(0o600)
 
 
 def seed_development() -> Path | None:
@@ -100,7 +115,14 @@ def seed_development() -> Path | None:
     with transaction.atomic():
         office = Office.objects.create(code=DEMO_OFFICE[0], name=DEMO_OFFICE[1])
         for code, name, days in DEMO_PROCEDURES:
-            Procedure.objects.create(office=office, code=code, name=name, limit_working_days=days)
+            Procedure.objects.create(
+                office=office,
+                code=code,
+                name=name,
+                limit_working_days=days,
+                # a certified copy carries the "bản sao điện tử" stamp its help text promises
+                stamp_layout=StampLayout.CERTIFIED_COPY if code == "CT-BANSAO" else "",
+            )
         User.objects.create_superuser("quantri", "", accounts["quantri"])
         clerk = User.objects.create_user("vanthu", "", accounts["vanthu"], first_name="Văn thư")
         official = User.objects.create_user(
@@ -136,6 +158,7 @@ def prepare(*, announce: bool = False) -> None:
     """Make the data directory ready: folders, migrations, first-run development data."""
     make_dirs()
     call_command("migrate", interactive=False, verbosity=0)
+    _private_database()
     dev = seed_development()
     for office in Office.objects.all():
         (Path(settings.INBOX_DIR) / office.code).mkdir(parents=True, exist_ok=True)

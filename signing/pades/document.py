@@ -73,3 +73,28 @@ def page_box(writer: IncrementalPdfFileWriter, page: int) -> tuple[float, float,
 def int_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = (round(v) for v in box)
     return (x0, y0, x1, y1)
+
+
+def add_signature_page(
+    writer: IncrementalPdfFileWriter, page_box: tuple[float, float, float, float]
+) -> int:
+    """Append an empty page of ``page_box``'s size, for a stamp that fits nowhere else.
+
+    It is added in the signature's own revision, so the signed bytes of the
+    document before it stay as they were; returns the new page's index.
+    """
+    x0, y0, x1, y1 = page_box
+    # pyHanko's PDF object constructors have no annotations
+    box = generic.ArrayObject(
+        generic.FloatObject(v)  # type: ignore[no-untyped-call]
+        for v in (0, 0, x1 - x0, y1 - y0)
+    )
+    page = generic.DictionaryObject(  # type: ignore[no-untyped-call]
+        {
+            generic.NameObject("/Type"): generic.NameObject("/Page"),
+            generic.NameObject("/MediaBox"): box,
+            generic.NameObject("/Resources"): generic.DictionaryObject(),  # type: ignore[no-untyped-call]
+        }
+    )
+    writer.insert_page(page)  # type: ignore[no-untyped-call]
+    return page_count(writer) - 1

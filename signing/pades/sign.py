@@ -31,18 +31,18 @@ from signing.errors import (
 )
 from signing.pades.checks import check_signed
 from signing.pades.document import (
+    add_signature_page,
     check_field_free,
     has_signatures,
     int_box,
     open_for_update,
     page_box,
-    page_count,
     page_index,
 )
 from signing.pades.options import SignOptions, checked_level
 from signing.pades.signer import ClockedPdfSigner
 from signing.pades.timestamps import level_at_least, timestamper_for
-from signing.stamp.place import default_stamp_box, stamp_placement
+from signing.stamp.place import clear_placement, default_stamp_box, read_pages
 from signing.stamp.text import nfc, stamp_style
 
 __all__ = ["sign_file", "sign_pdf"]
@@ -87,10 +87,12 @@ def sign_pdf(data: bytes, signer: Signer, options: SignOptions = _DEFAULT_OPTION
         style, text_params = stamp_style(stamp, signed_at)
         if options.page is None and options.box is None:
             # The layout decides: Decree 30 puts a certified copy's signature top
-            # right of page 1 and a person's signature at the end.
-            page, box = stamp_placement(
-                stamp, page_count(writer), lambda index: page_box(writer, index)
-            )
+            # right of page 1 and a person's signature at the end; never over what
+            # is printed there (the nearest free space, else a signature page).
+            placed = clear_placement(stamp, read_pages(data), lambda index: page_box(writer, index))
+            page, box = placed.page, placed.box
+            if placed.signature_page:
+                page = add_signature_page(writer, page_box(writer, placed.wished_page))
         else:
             page = page_index(writer, -1 if options.page is None else options.page)
             box = options.box or default_stamp_box(page_box(writer, page))

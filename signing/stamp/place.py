@@ -26,11 +26,14 @@ __all__ = [
     "STAMP_WIDTH",
     "Box",
     "Corner",
+    "Placed",
     "StampPlacement",
+    "clear_placement",
     "default_stamp_box",
     "placement_adjustments",
     "placement_for",
     "placement_in_pdf",
+    "read_pages",
     "stamp_placement",
 ]
 
@@ -50,6 +53,12 @@ STAMP_MARGIN = 36.0
 
 MM = 72 / 25.4
 """Points in a millimetre."""
+
+SAFE_EDGE = 3 * MM
+"""Nearest a stamp moved into the margin may come to the paper's edge (printers' limit)."""
+
+BODY_EDGE = 10 * MM
+"""Nearest a stamp moved within the page's body comes to the edge before margins are used."""
 
 
 @dataclass(frozen=True)
@@ -174,15 +183,14 @@ def _page_index(placement: StampPlacement, page_count: int) -> int:
 def placement_adjustments(stamp: StampText, pdf: bytes) -> tuple[str, ...]:
     """Say in Vietnamese how the document ``pdf`` made ``stamp``'s place differ from the asked one.
 
-    Only a placement with ``page_fallback`` or ``exact`` is ever adjusted (another page,
-    a box moved or shrunk into a small page); for the others, and when everything
-    fits, the result is empty. Reads the PDF with pypdf, as :func:`placement_in_pdf`.
+    A place with ``page_fallback`` or ``exact`` may be adjusted to the document (another
+    page, a box moved or shrunk into a small page), and any place is left when something
+    is printed there (see :func:`clear_placement`). Empty when the stamp goes where it
+    was asked. Reads the PDF with pypdf, as :func:`placement_in_pdf`.
     """
     placement = placement_for(stamp)
-    if not (placement.page_fallback or placement.exact):
-        return ()
+    reader = read_pages(pdf)
     try:
-        reader = PdfReader(io.BytesIO(pdf))
         count = len(reader.pages)
         index = _page_index(placement, count)
         x0, y0, x1, y1 = (float(v) for v in reader.pages[index].cropbox)
@@ -190,7 +198,7 @@ def placement_adjustments(stamp: StampText, pdf: bytes) -> tuple[str, ...]:
         raise PdfInputError() from exc
     notes: list[str] = []
     wanted = placement.page + count if placement.page < 0 else placement.page
-    if wanted != index:
+    if placement.page_fallback and wanted != index:
         notes.append(
             f"Tài liệu có {count} trang, không có trang số {placement.page + 1}; "
             f"chữ ký đặt ở trang {index + 1}."
@@ -204,12 +212,45 @@ def placement_adjustments(stamp: StampText, pdf: bytes) -> tuple[str, ...]:
                 f"{_mm(placement.margin)} mm và {_mm(margin_y)} mm không vừa trang "
                 f"{_mm(page_w)} × {_mm(page_h)} mm; đã dời và thu nhỏ cho vừa trang."
             )
+    notes.extend(_clearing_notes(stamp, reader))
     return tuple(notes)
+
+
+def _clearing_notes(stamp: StampText, reader: PdfReader) -> list[str]:
+    """What :func:`clear_placement` changed, in words for the dossier's history."""
+
+    def page_box_of(index: int) -> Box:
+        x0, y0, x1, y1 = (float(v) for v in reader.pages[index].cropbox)
+        return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+    placed = clear_placement(stamp, reader, page_box_of)
+    if not placed.moved:
+        return []
+    if placed.signature_page:
+        return [
+            f"Trang {placed.wished_page + 1} không còn chỗ trống cho chữ ký (kể cả thu nhỏ và "
+            "đặt ở lề); đã thêm một trang ký ở cuối tài liệu."
+        ]
+    note = (
+        f"Vị trí chữ ký dự kiến trên trang {placed.page + 1} có chữ hoặc dấu; chữ ký đặt "
+        "vào chỗ trống gần nhất"
+    )
+    if placed.scale < 1:
+        note += f", thu nhỏ còn {round(placed.scale * 100)} %"
+    return [note + "."]
 
 
 def _mm(points: float) -> str:
     """Points as millimetres, one decimal, Vietnamese decimal comma."""
     return f"{points / MM:.1f}".replace(".", ",").removesuffix(",0")
+
+
+def read_pages(pdf: bytes) -> PdfReader:
+    """Open ``pdf`` with pypdf to read its pages (PdfInputError when it cannot be read)."""
+    try:
+        return PdfReader(io.BytesIO(pdf))
+    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
+        raise PdfInputError() from exc
 
 
 def placement_in_pdf(stamp: StampText, pdf: bytes) -> tuple[int, Box]:
@@ -229,3 +270,74 @@ def placement_in_pdf(stamp: StampText, pdf: bytes) -> tuple[int, Box]:
         return stamp_placement(stamp, len(pages), page_box_of)
     except (PyPdfError, ValueError, KeyError, TypeError) as exc:
         raise PdfInputError() from exc
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where a stamp went, and how that differs from where its layout wished it."""
+
+    page: int
+    """Zero-based page index; equal to the page count when a signature page is added."""
+
+    box: Box
+    """The stamp's rectangle in points."""
+
+    wished: Box
+    """The rectangle the layout (or the procedure) asked for on the wished page."""
+
+    wished_page: int
+    """The page the layout asked for."""
+
+    scale: float = 1.0
+    """The stamp's size as a share of the wished size (1.0, or shrunk down to 0.8)."""
+
+    signature_page: bool = False
+    """No free space was large enough: a signature page is added at the end."""
+
+    @property
+    def moved(self) -> bool:
+        """Whether the stamp is not where it was wished."""
+        return self.signature_page or self.box != self.wished
+
+
+def clear_placement(
+    stamp: StampText,
+    reader: PdfReader,
+    page_box_of: Callable[[int], Box],
+) -> Placed:
+    """Place ``stamp`` on ``reader``'s document where it covers nothing printed.
+
+    The layout's (or the procedure's) place is kept when it is free; otherwise the
+    stamp goes to the nearest free space of the same page at its size, then shrunk
+    (down to :data:`signing.stamp.freespace.MIN_SCALE`), then into the margin, and as
+    the last resort on a signature page added at the end. An explicit ``box`` given
+    by the caller is taken as is.
+    """
+    from signing.stamp.freespace import MIN_SCALE, free_box, page_map
+
+    count = len(reader.pages)
+    index, wished = stamp_placement(stamp, count, page_box_of)
+    placed = Placed(page=index, box=wished, wished=wished, wished_page=index)
+    if placement_for(stamp).box is not None:
+        return placed
+    page_box = page_box_of(index)
+    grid = page_map(reader.pages[index], page_box)
+    if not grid.overlaps(wished):
+        return placed
+    size = (wished[2] - wished[0], wished[3] - wished[1])
+    found = free_box(grid, size, wished, edge=BODY_EDGE) or free_box(
+        grid, size, wished, edge=SAFE_EDGE, scales=(1.0, MIN_SCALE)
+    )
+    if found is not None:
+        box, scale = found
+        return Placed(index, box, wished, index, scale=scale)
+    _x0, _y0, x1, y1 = page_box
+    width, height = size
+    top = y1 - BODY_EDGE
+    return Placed(
+        page=count,
+        box=(x1 - BODY_EDGE - width, top - height, x1 - BODY_EDGE, top),
+        wished=wished,
+        wished_page=index,
+        signature_page=True,
+    )

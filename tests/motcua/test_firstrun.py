@@ -66,6 +66,9 @@ def test_first_run_makes_a_working_demo_office(
         "thutruong": {Role.HEAD},
     }
     official = User.objects.get(username="lanhdao")
+    layouts = dict(office.procedures.values_list("code", "stamp_layout"))
+    assert layouts["CT-BANSAO"] == "certified_copy"
+    assert layouts["HT-KHAISINH"] == ""  # by the signer: personal with an image, else text
 
     signer = Signer.objects.get(user=official, office=office)
     key = load_pkcs12_signer(Path(signer.pkcs12_path), read_passphrase_file(passphrase_file))

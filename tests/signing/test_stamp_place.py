@@ -74,7 +74,38 @@ def test_the_configured_box_is_where_the_approval_signs(
     dossier: Dossier,
     make_awaiting: MakeAwaiting,
 ) -> None:
-    """A box 80 × 25 mm, 20 mm from the left and 15 mm from the top of page 1, is the widget."""
+    """A box 80 × 25 mm, 20 mm from the left and 60 mm from the top of page 1 (blank
+    there), is the widget."""
+    Procedure.objects.filter(pk=procedure.pk).update(
+        stamp_page="first",
+        stamp_corner="top-left",
+        stamp_x_mm=Decimal(20),
+        stamp_y_mm=Decimal(60),
+        stamp_width_mm=Decimal(80),
+        stamp_height_mm=Decimal(25),
+    )
+    document = make_awaiting(dossier)
+
+    (view,) = read_stamps(sign_through_approval(official, signing_key, throwaway_pki, document))
+
+    top = A4[3] - 60 * MM
+    expected = (20 * MM, top - 25 * MM, 100 * MM, top)
+    assert view.page == 0
+    assert view.rect == pytest.approx(expected, abs=1)
+    assert "Nguyễn Văn An" in view.text and view.font_embedded
+    assert not Event.objects.filter(document=document, kind="stamp_adjusted").exists()
+
+
+def test_a_configured_box_over_the_text_moves_to_free_space_with_a_reason(
+    official: User,
+    signing_key: SimpleSigner,
+    throwaway_pki: IssuedKey,
+    procedure: Procedure,
+    dossier: Dossier,
+    make_awaiting: MakeAwaiting,
+) -> None:
+    """The administrator's box 15 mm from the top would cover the decision's title: the
+    stamp goes to the nearest free space instead, and the event says why."""
     Procedure.objects.filter(pk=procedure.pk).update(
         stamp_page="first",
         stamp_corner="top-left",
@@ -87,12 +118,11 @@ def test_the_configured_box_is_where_the_approval_signs(
 
     (view,) = read_stamps(sign_through_approval(official, signing_key, throwaway_pki, document))
 
-    top = A4[3] - 15 * MM
-    expected = (20 * MM, top - 25 * MM, 100 * MM, top)
-    assert view.page == 0
-    assert view.rect == pytest.approx(expected, abs=1)
-    assert "Nguyễn Văn An" in view.text and view.font_embedded
-    assert not Event.objects.filter(document=document, kind="stamp_adjusted").exists()
+    title_line = (72.0, 766.0, 400.0, 782.0)  # "QUYẾT ĐỊNH …" at y 770, 14 pt
+    x0, y0, x1, y1 = view.rect
+    assert x1 <= title_line[0] or x0 >= title_line[2] or y1 <= title_line[1] or y0 >= title_line[3]
+    event = Event.objects.get(document=document, kind="stamp_adjusted")
+    assert any("chỗ trống gần nhất" in reason for reason in event.detail["reasons"])
 
 
 def test_a_page_the_document_lacks_falls_back_to_its_last_with_a_reason(

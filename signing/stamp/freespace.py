@@ -1,0 +1,260 @@
+"""Free space on a page: where its ink and text are, and the free box nearest a wished place.
+
+A page is reduced to a grid of cells of :data:`CELL` points, each marked when something
+is printed in it: the ink of a scanned page image (text, seals, signatures, pictures,
+all of which show as dark pixels; a red seal is dark in grey too), the boxes of the
+text drawn on the page, and the rectangles of the other images. A stamp then goes in
+the free rectangle nearest to where its layout wants it, never over a marked cell.
+
+Scanned pages (motcua's own PDF/A results) carry one image covering the page; its
+samples are decoded at a reduced scale (JPEG in draft mode), so reading a page takes a
+few milliseconds. The invisible text layer over a scan adds nothing the ink does not
+show, and is not read.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+from pypdf import PageObject
+from pypdf.generic import IndirectObject
+
+__all__ = [
+    "CELL",
+    "INK_LEVEL",
+    "MIN_SCALE",
+    "PageMap",
+    "free_box",
+    "page_map",
+]
+
+Box = tuple[float, float, float, float]
+
+CELL = 4.0
+"""Side of a grid cell in points (1.4 mm): finer than a line of 10 pt text."""
+
+INK_LEVEL = 150
+"""Grey level (0 black … 255 white) under which a pixel is ink; a red seal is about 80."""
+
+INK_SHARE = 0.004
+"""Share of a cell's pixels that must be ink for the cell to count as printed: a stray
+speck of scanner dust stays free, a dot of a letter does not."""
+
+PAD = 1
+"""Free cells kept around the stamp, so it never touches the text beside it."""
+
+MIN_SCALE = 0.8
+"""Smallest share of its size a stamp may be shrunk to: its 8 pt lines stay legible."""
+
+_DECODE_TARGET = 300
+"""Width in pixels that is enough for the grid: a JPEG is decoded at the first scale at or
+above it (draft mode), a bilevel image is reduced to it."""
+
+
+@dataclass(frozen=True)
+class PageMap:
+    """What is printed on a page, as a grid of cells over its visible area."""
+
+    page_box: Box
+    """The page's visible area (CropBox) in points, (x0, y0, x1, y1)."""
+
+    printed: NDArray[np.bool_]
+    """Row-major cells from the top of the page; True where something is printed."""
+
+    @property
+    def rows(self) -> int:
+        """Number of rows of cells."""
+        return int(self.printed.shape[0])
+
+    @property
+    def cols(self) -> int:
+        """Number of columns of cells."""
+        return int(self.printed.shape[1])
+
+    def overlaps(self, box: Box) -> bool:
+        """Whether ``box`` (points) covers any printed cell."""
+        r0, r1, c0, c1 = self._cells(box)
+        return bool(self.printed[r0:r1, c0:c1].any())
+
+    def _cells(self, box: Box) -> tuple[int, int, int, int]:
+        x0, _y0, _x1, y1 = self.page_box
+        left, bottom, right, top = box
+        c0 = max(0, math.floor((left - x0) / CELL))
+        c1 = min(self.cols, math.ceil((right - x0) / CELL))
+        r0 = max(0, math.floor((y1 - top) / CELL))
+        r1 = min(self.rows, math.ceil((y1 - bottom) / CELL))
+        return r0, r1, c0, c1
+
+
+def page_map(page: PageObject, page_box: Box) -> PageMap:
+    """Read what is printed on ``page`` (a pypdf page) within ``page_box``."""
+    x0, y0, x1, y1 = page_box
+    rows = max(1, math.ceil((y1 - y0) / CELL))
+    cols = max(1, math.ceil((x1 - x0) / CELL))
+    printed = np.zeros((rows, cols), dtype=bool)
+    grid = PageMap(page_box, printed)
+    scan = _full_page_image(page, page_box)
+    if scan is not None:
+        printed |= _ink_cells(scan, rows, cols)
+        return grid
+    for box in _drawn_boxes(page):
+        r0, r1, c0, c1 = grid._cells(box)
+        printed[r0:r1, c0:c1] = True
+    return grid
+
+
+def free_box(
+    grid: PageMap,
+    size: tuple[float, float],
+    wished: Box,
+    *,
+    edge: float,
+    scales: Sequence[float] = (1.0, 0.9, MIN_SCALE),
+) -> tuple[Box, float] | None:
+    """The free box of ``size`` (or a shrunk one) nearest to ``wished``, and its scale.
+
+    The box stays ``edge`` points inside the page. Each scale of ``scales`` is tried
+    in turn; the first that fits anywhere wins, at the position whose centre is
+    nearest the wished box's centre. None when nothing fits at any scale.
+    """
+    free = ~grid.printed
+    total = _summed(grid.printed)
+    x0, _y0, _x1, y1 = grid.page_box
+    edge_cells = math.ceil(edge / CELL)
+    want_x = ((wished[0] + wished[2]) / 2 - x0) / CELL
+    want_y = (y1 - (wished[1] + wished[3]) / 2) / CELL
+    for scale in scales:
+        width, height = size[0] * scale, size[1] * scale
+        kw = math.ceil(width / CELL) + 2 * PAD
+        kh = math.ceil(height / CELL) + 2 * PAD
+        r_lo, c_lo = max(0, edge_cells - PAD), max(0, edge_cells - PAD)
+        r_hi, c_hi = grid.rows - edge_cells + PAD - kh, grid.cols - edge_cells + PAD - kw
+        if r_hi < r_lo or c_hi < c_lo or not free.any():
+            continue
+        sums = (total[kh:, kw:] - total[:-kh, kw:] - total[kh:, :-kw] + total[:-kh, :-kw])[
+            r_lo : r_hi + 1, c_lo : c_hi + 1
+        ]
+        rows, cols = np.nonzero(sums == 0)
+        if rows.size == 0:
+            continue
+        centre_r = rows + r_lo + kh / 2
+        centre_c = cols + c_lo + kw / 2
+        best = int(np.argmin((centre_r - want_y) ** 2 + (centre_c - want_x) ** 2))
+        top = y1 - (rows[best] + r_lo + PAD) * CELL
+        left = x0 + (cols[best] + c_lo + PAD) * CELL
+        return (left, top - height, left + width, top), scale
+    return None
+
+
+def _summed(printed: NDArray[np.bool_]) -> NDArray[np.int32]:
+    """The summed-area table of ``printed``, with a zero row and column in front."""
+    table = np.zeros((printed.shape[0] + 1, printed.shape[1] + 1), dtype=np.int32)
+    table[1:, 1:] = printed.astype(np.int32).cumsum(0).cumsum(1)
+    return table
+
+
+def _resolved(value: Any) -> Any:
+    return value.get_object() if isinstance(value, IndirectObject) else value
+
+
+def _image_xobjects(page: PageObject) -> list[Any]:
+    resources = _resolved(page.get("/Resources")) or {}
+    xobjects = _resolved(resources.get("/XObject")) or {}
+    images = []
+    for value in xobjects.values():
+        xobject = _resolved(value)
+        if xobject.get("/Subtype") == "/Image":
+            images.append(xobject)
+    return images
+
+
+def _full_page_image(page: PageObject, page_box: Box) -> Image.Image | None:
+    """The samples of an image that covers the page (a scan), decoded small, or None.
+
+    A page counts as a scan when its only image has the page's proportions; its
+    content then draws it over the whole page, as motcua's assembly does.
+    """
+    images = _image_xobjects(page)
+    if len(images) != 1:
+        return None
+    image = images[0]
+    width, height = int(image.get("/Width", 0)), int(image.get("/Height", 0))
+    page_w, page_h = page_box[2] - page_box[0], page_box[3] - page_box[1]
+    if width <= 0 or height <= 0 or page_w <= 0 or page_h <= 0:
+        return None
+    if abs(width / height - page_w / page_h) > 0.02 * (page_w / page_h):
+        return None
+    try:
+        return _decode_small(page, image, width, height)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _decode_small(page: PageObject, image: Any, width: int, height: int) -> Image.Image:
+    """Decode ``image`` (the page's one image XObject) to a small greyscale picture."""
+    if image.get("/Filter") == "/DCTDecode":
+        jpeg = Image.open(io.BytesIO(image.get_data()))
+        jpeg.draft("L", (_DECODE_TARGET, _DECODE_TARGET * height // width))
+        return jpeg.convert("L")
+    decoded = page.images[0].image  # pypdf decodes the other filters (G4, Flate …)
+    if decoded is None:
+        raise ValueError("image not decoded")
+    picture = decoded.convert("L")
+    factor = max(1, width // _DECODE_TARGET)
+    return picture.reduce(factor) if factor > 1 else picture
+
+
+def _ink_cells(picture: Image.Image, rows: int, cols: int) -> NDArray[np.bool_]:
+    """Cells (``rows`` × ``cols``) of ``picture`` holding enough ink to count as printed."""
+    ink = np.asarray(picture.point(lambda v: 255 if v < INK_LEVEL else 0), dtype=np.uint8)
+    shrunk = Image.fromarray(ink).resize((cols, rows), Image.Resampling.BOX)
+    return np.asarray(shrunk) > 255 * INK_SHARE
+
+
+def _drawn_boxes(page: PageObject) -> list[Box]:
+    """Boxes of the text runs and images a born-digital page draws, in points."""
+    boxes: list[Box] = []
+
+    def on_operator(operator: bytes, args: Any, cm: Any, tm: Any) -> None:
+        if operator == b"Do":
+            corners = [_apply(cm, x, y) for x, y in ((0, 0), (1, 0), (0, 1), (1, 1))]
+            xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+            boxes.append((min(xs), min(ys), max(xs), max(ys)))
+
+    def on_text(text: str, cm: Any, tm: Any, font: Any, size: Any) -> None:
+        if not text.strip() or not size:
+            return
+        m = _multiply(tm, cm)
+        scale = math.hypot(m[0], m[1]) * float(size)
+        x, y = m[4], m[5]
+        # without the font's widths, half an em per character (the width of most letters)
+        boxes.append((x, y - 0.25 * scale, x + 0.5 * scale * len(text), y + scale))
+
+    page.extract_text(visitor_operand_before=on_operator, visitor_text=on_text)
+    return boxes
+
+
+def _multiply(a: Sequence[float], b: Sequence[float]) -> tuple[float, ...]:
+    """The product of two PDF matrices [a b c d e f]."""
+    a0, a1, a2, a3, a4, a5 = (float(v) for v in a)
+    b0, b1, b2, b3, b4, b5 = (float(v) for v in b)
+    return (
+        a0 * b0 + a1 * b2,
+        a0 * b1 + a1 * b3,
+        a2 * b0 + a3 * b2,
+        a2 * b1 + a3 * b3,
+        a4 * b0 + a5 * b2 + b4,
+        a4 * b1 + a5 * b3 + b5,
+    )
+
+
+def _apply(m: Sequence[float], x: float, y: float) -> tuple[float, float]:
+    a, b, c, d, e, f = (float(v) for v in m)
+    return (a * x + c * y + e, b * x + d * y + f)

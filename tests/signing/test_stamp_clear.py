@@ -1,0 +1,156 @@
+"""A visible stamp never covers what is printed: scanned ink, seals, text; measured on the
+signed result, for every layout, with a signature page as the last resort."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import img2pdf
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from pyhanko.sign.signers import SimpleSigner
+from pypdf import PdfReader
+from reportlab.lib.pagesizes import A4 as RL_A4
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen import canvas
+
+from signing.devpki import IssuedKey
+from signing.pades.options import SignOptions
+from signing.pades.sign import sign_pdf
+from signing.stamp.place import LAYOUT_PLACEMENTS, clear_placement, read_pages
+from signing.stamp.text import Layout, StampText
+from signing.verify.check import verify_pdf
+from tests.support.pki import TEST_OFFICE, TEST_SIGNED_AT, TEST_SIGNER, read_stamps
+
+DPI = 100
+PAGE_PX = (827, 1169)  # A4 at 100 dpi
+LAYOUTS: tuple[Layout, ...] = ("text", "personal", "certified_copy")
+
+
+@pytest.fixture(scope="module")
+def signature_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A blue handwritten-like signature, PNG with transparency."""
+    path = tmp_path_factory.mktemp("chu-ky") / "chu-ky.png"
+    image = Image.new("RGBA", (480, 160), (0, 0, 0, 0))
+    ImageDraw.Draw(image).line([(10, 120), (120, 30), (330, 40)], fill=(0, 0, 150, 255), width=9)
+    image.save(path)
+    return path
+
+
+def _stamp(layout: Layout, signature: Path | None = None) -> StampText:
+    return StampText(
+        signer_name=TEST_SIGNER,
+        office_name=TEST_OFFICE,
+        signed_at=TEST_SIGNED_AT,
+        layout=layout,
+        signature_image=signature,
+    )
+
+
+def _scan(free: tuple[int, int, int, int] | None, *, seal: bool = True) -> Image.Image:
+    """A grey scan covered in lines of text except the pixel box ``free``; a seal over text."""
+    page = Image.new("L", PAGE_PX, 255)
+    draw = ImageDraw.Draw(page)
+    for top in range(60, PAGE_PX[1] - 50, 22):
+        for left in range(60, PAGE_PX[0] - 60, 70):
+            word = (left, top, left + 55, top + 11)
+            if free and not (
+                word[2] < free[0] or word[0] > free[2] or word[3] < free[1] or word[1] > free[3]
+            ):
+                continue
+            draw.rectangle(word, fill=40)
+    if seal:
+        draw.ellipse((560, 900, 720, 1060), outline=90, width=9)  # a red seal, grey here
+    return page
+
+
+def _pdf_of(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85, dpi=(DPI, DPI))
+    return bytes(img2pdf.convert(buffer.getvalue()))
+
+
+def _inked_under(image: Image.Image, rect: tuple[float, float, float, float]) -> int:
+    """Dark pixels of the scan under the stamp's rectangle (points, from the page's foot)."""
+    scale = DPI / 72
+    x0, y0, x1, y1 = rect
+    left, right = int(x0 * scale), int(x1 * scale) + 1
+    top, bottom = int(PAGE_PX[1] - y1 * scale), int(PAGE_PX[1] - y0 * scale) + 1
+    pixels = np.asarray(image)[max(0, top) : bottom, max(0, left) : right]
+    return int((pixels < 200).sum())
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_the_stamp_goes_to_free_space_and_covers_no_ink(
+    layout: Layout, signing_key: SimpleSigner, throwaway_pki: IssuedKey, signature_png: Path
+) -> None:
+    """A page printed down to its corners but for one clear area: the stamp lands there
+    (not over the words and the seal at its layout's place), with zero ink under it."""
+    scan = _scan(free=(90, 560, 560, 720))
+    stamp = _stamp(layout, signature_png)
+    signed = sign_pdf(_pdf_of(scan), signing_key, SignOptions(stamp=stamp))
+    (view,) = read_stamps(signed)
+    assert _inked_under(scan, view.rect) == 0
+    report = verify_pdf(signed, [throwaway_pki.ca_cert])
+    assert report.ok, report
+
+
+def test_a_free_wished_place_is_kept_exactly(signing_key: SimpleSigner) -> None:
+    """Where the layout's place is blank, the stamp goes exactly there, as before."""
+    scan = _scan(free=(350, 900, 827, 1169), seal=False)
+    pdf = _pdf_of(scan)
+    placed = clear_placement(_stamp("text"), read_pages(pdf), lambda index: _page_box(pdf))
+    assert not placed.moved and placed.box == placed.wished
+    (view,) = read_stamps(sign_pdf(pdf, signing_key, SignOptions(stamp=_stamp("text"))))
+    assert view.rect == pytest.approx(tuple(round(v) for v in placed.wished), abs=1)
+
+
+def test_a_full_page_gets_a_signature_page(
+    signing_key: SimpleSigner, throwaway_pki: IssuedKey
+) -> None:
+    """No room anywhere, even shrunk or in the margin: a page is added for the stamp, in
+    the signature's own revision; the document's own pages are untouched."""
+    scan = _scan(free=None)
+    pdf = _pdf_of(scan)
+    placed = clear_placement(_stamp("text"), read_pages(pdf), lambda index: _page_box(pdf))
+    assert placed.signature_page and placed.page == 1
+    signed = sign_pdf(pdf, signing_key, SignOptions(stamp=_stamp("text")))
+    assert signed.startswith(pdf)  # the scan's revision is kept byte for byte
+    assert len(PdfReader(io.BytesIO(signed)).pages) == 2
+    (view,) = read_stamps(signed)
+    assert view.page == 1
+    assert verify_pdf(signed, [throwaway_pki.ca_cert]).ok
+
+
+def test_born_digital_text_is_avoided(signing_key: SimpleSigner) -> None:
+    """A typed decision whose last lines run to the page's foot: the stamp covers none of
+    the text boxes that reportlab drew."""
+    raw = io.BytesIO()
+    drawing = canvas.Canvas(raw, pagesize=RL_A4, invariant=True)
+    drawing.setFont("Helvetica", 11)
+    boxes = []
+    for y in range(60, 700, 16):
+        text = "Dieu 1. Cap giay phep cho ong Nguyen Van An, thuong tru tai xa Tan Lap."
+        x = 72 if y > 200 else 300  # the foot: a signature block on the right
+        drawing.drawString(x, y, text)
+        boxes.append((x, y - 3, x + stringWidth(text, "Helvetica", 11), y + 9))
+    drawing.showPage()
+    drawing.save()
+    signed = sign_pdf(raw.getvalue(), signing_key, SignOptions(stamp=_stamp("text")))
+    (view,) = read_stamps(signed)
+    x0, y0, x1, y1 = view.rect
+    assert all(b[2] <= x0 or b[0] >= x1 or b[3] <= y0 or b[1] >= y1 for b in boxes), view.rect
+
+
+def test_layouts_keep_their_wished_places() -> None:
+    """The defaults the search starts from are the layouts' own (Decree 30/2020)."""
+    assert LAYOUT_PLACEMENTS["certified_copy"].corner == "top-right"
+    assert LAYOUT_PLACEMENTS["certified_copy"].page == 0
+    assert LAYOUT_PLACEMENTS["text"].corner == "bottom-right"
+
+
+def _page_box(pdf: bytes) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = (float(v) for v in PdfReader(io.BytesIO(pdf)).pages[0].mediabox)
+    return (x0, y0, x1, y1)
