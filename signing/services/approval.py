@@ -15,6 +15,7 @@ from signing.keys.certificates import check_belongs_to, check_signing_certificat
 from signing.keys.pkcs11 import TokenSession, open_token
 from signing.keys.pkcs12 import load_pkcs12_signer
 from signing.models import Batch, Signer
+from signing.services.unlock_throttle import guarded
 
 __all__ = [
     "UnlockedKey",
@@ -109,14 +110,20 @@ def unlock_key(signer: Signer, secret: bytes) -> UnlockedKey:
     """Open ``signer``'s key with ``secret`` (PKCS#12 passphrase or token PIN) and check it.
 
     The secret goes to the key file's decryption or the token's login in this
-    process and nowhere else. Raises SigningError when the key does not open and
-    ApprovalError when its certificate is not the official's (see :func:`check_key`).
+    process and nowhere else. Wrong secrets are counted per signer: after too many the
+    key is not tried at all for a while (:mod:`signing.services.unlock_throttle`), so a
+    token's own PIN counter is never used up. Raises SigningError when the key does not
+    open and ApprovalError when its certificate is not the official's (see
+    :func:`check_key`).
     """
-    if signer.on_token:
-        session = open_token(signer.token_config(), secret)
-        unlocked = UnlockedKey(session.signer, session)
-    else:
-        unlocked = UnlockedKey(load_pkcs12_signer(Path(signer.pkcs12_path), secret))
+
+    def attempt() -> UnlockedKey:
+        if signer.on_token:
+            session = open_token(signer.token_config(), secret)
+            return UnlockedKey(session.signer, session)
+        return UnlockedKey(load_pkcs12_signer(Path(signer.pkcs12_path), secret))
+
+    unlocked = guarded(signer, attempt)
     try:
         check_key(signer, unlocked.signer)
     except BaseException:

@@ -1,0 +1,1 @@
+"""The service layer of sign-in: second-factor devices and session rules."""
