@@ -1,0 +1,1 @@
+"""``motcua audit``: verify and export the audit trail."""

@@ -1,0 +1,1 @@
+"""The audit trail's service layer: recording entries, their request context, verification."""
