@@ -9,10 +9,13 @@ class DossiersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Keep documents' search text in step with their text."""
+        """Keep the search text of documents and dossiers in step with what it folds."""
         from django.db.models.signals import pre_save
 
-        from dossiers.models import Document
-        from dossiers.services.search import keep_text_folded
+        from dossiers.models import Document, Dossier
+        from dossiers.services.search import keep_applicant_folded, keep_text_folded
 
         pre_save.connect(keep_text_folded, sender=Document, dispatch_uid="dossiers.text_folded")
+        pre_save.connect(
+            keep_applicant_folded, sender=Dossier, dispatch_uid="dossiers.applicant_folded"
+        )

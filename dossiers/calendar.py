@@ -20,6 +20,7 @@ __all__ = [
     "statutory_holidays",
     "timeliness",
     "working_days_late",
+    "working_days_left",
 ]
 
 END_OF_WORKING_DAY: Final = time(17, 0)
@@ -178,3 +179,24 @@ def working_days_late(resolved_at: datetime, due: datetime, calendar: WorkCalend
         if calendar.is_working_day(day):
             count += 1
     return max(count, 1)
+
+
+def working_days_left(moment: datetime, due: datetime, calendar: WorkCalendar) -> int:
+    """Return the working days still left before ``due`` when the clock stops at ``moment``.
+
+    The (Vietnam-time) day of ``moment`` counts as used; the working days after it up to
+    and including the due date are left. A clock stopped on or after the due date has
+    none left. With :func:`due_at`, ``due_at(resumed, left, calendar)`` is the new due
+    moment once the clock runs again (a supplement pause: Decree 118/2025 does not count
+    the time the citizen takes to complete the papers).
+    """
+    _require_aware(moment, "moment")
+    _require_aware(due, "due")
+    day = moment.astimezone(VN_TZ).date()
+    last = due.astimezone(VN_TZ).date()
+    count = 0
+    while day < last:
+        day += timedelta(days=1)
+        if calendar.is_working_day(day):
+            count += 1
+    return count

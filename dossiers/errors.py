@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from core.errors import Disposition, PipelineError
 
-__all__ = ["DossierError", "RegistrationError"]
+__all__ = ["DossierError", "LifeError", "RegistrationError"]
 
 
 class DossierError(PipelineError):
@@ -23,4 +23,16 @@ class RegistrationError(DossierError):
     """
 
     default_message_vi = "Không tiếp nhận được hồ sơ"
+    default_disposition: ClassVar[Disposition] = "quarantine"
+
+
+class LifeError(DossierError):
+    """A step of the dossier's life was refused: the dossier is not in a state that allows
+    it, or a letter is not where it should be; ``message_vi`` says why, for the person.
+
+    Nothing was changed; the person reloads the page and chooses again (``quarantine``:
+    retrying the same request would fail the same way).
+    """
+
+    default_message_vi = "Không thực hiện được thao tác trên hồ sơ"
     default_disposition: ClassVar[Disposition] = "quarantine"

@@ -1,12 +1,70 @@
-"""QR codes as PNG, SVG or a module matrix, made with segno at error correction level M."""
+"""QR codes (PNG, SVG, module matrix; segno, level M) and what motcua's own codes say."""
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import parse_qs, quote, urlsplit
 
 import segno
 
-__all__ = ["QR_BORDER", "qr_matrix", "qr_png", "qr_svg"]
+__all__ = [
+    "LOOKUP_PATH",
+    "QR_BORDER",
+    "SEPARATOR_PAYLOAD",
+    "SheetCode",
+    "qr_matrix",
+    "qr_png",
+    "qr_svg",
+    "separator_payload",
+    "sheet_code",
+]
+
+LOOKUP_PATH = "/tra-cuu/"
+"""The path of the public lookup, which a receipt's QR code opens with ``?ma=<code>``."""
+
+SEPARATOR_PAYLOAD = "motcua:tach-ho-so"
+"""What a separator sheet's QR code says: "the next dossier starts here"; with a dossier
+code it reads ``motcua:tach-ho-so?ma=<code>`` (the code percent-encoded)."""
+
+
+@dataclass(frozen=True)
+class SheetCode:
+    """What a QR code on a scanned page says about the stack it is in."""
+
+    kind: Literal["receipt", "separator"]
+    """``receipt``: a dossier's receipt (cover sheet); ``separator``: a separator sheet."""
+
+    dossier_code: str
+    """The dossier the pages after the sheet belong to; empty for a separator without one."""
+
+
+def separator_payload(dossier_code: str = "") -> str:
+    """The text of a separator sheet's QR code, naming ``dossier_code`` when given."""
+    code = dossier_code.strip()
+    return f"{SEPARATOR_PAYLOAD}?ma={quote(code, safe='')}" if code else SEPARATOR_PAYLOAD
+
+
+def sheet_code(text: str) -> SheetCode | None:
+    """Read a QR code's text as a receipt's or a separator's; None for any other code.
+
+    A receipt's code is the lookup's address with ``?ma=<code>`` (any host, so receipts
+    printed before the public address changed still count); a separator's is
+    :data:`SEPARATOR_PAYLOAD`, optionally with the code. Other codes (an identity card's,
+    a bank's) say nothing about the stack.
+    """
+    text = text.strip()
+    if text == SEPARATOR_PAYLOAD:
+        return SheetCode("separator", "")
+    parts = urlsplit(text)
+    code = (parse_qs(parts.query).get("ma") or [""])[0].strip()
+    if f"{parts.scheme}:{parts.path}" == SEPARATOR_PAYLOAD:
+        return SheetCode("separator", code)
+    if parts.scheme in {"http", "https"} and parts.path.endswith(LOOKUP_PATH) and code:
+        return SheetCode("receipt", code)
+    return None
+
 
 QR_BORDER = 4
 """Quiet zone around the symbol, in modules (the width the QR standard asks for)."""

@@ -1,4 +1,4 @@
-"""The printable receipt of a dossier (giấy tiếp nhận hồ sơ và hẹn trả kết quả), as PDF."""
+"""Printable sheets as PDF: a dossier's receipt (giấy tiếp nhận) and the separator sheet."""
 
 from __future__ import annotations
 
@@ -19,9 +19,16 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from core.vntime import VN_TZ
-from dossiers.qr import QR_BORDER, qr_matrix
+from dossiers.qr import QR_BORDER, qr_matrix, separator_payload
 
-__all__ = ["ReceiptData", "group_secret", "lookup_link", "receipt_qr_matrix", "render_receipt"]
+__all__ = [
+    "ReceiptData",
+    "group_secret",
+    "lookup_link",
+    "receipt_qr_matrix",
+    "render_receipt",
+    "render_separator",
+]
 
 _FONT_DIR = Path("/usr/share/fonts/truetype/liberation2")
 
@@ -338,6 +345,53 @@ def render_receipt(data: ReceiptData) -> bytes:
         page.centred(who, page.bold, 12, centre, page.y)
         page.centred("(Ký và ghi rõ họ tên)", page.regular, 11, centre, page.y - 15)
 
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+SEPARATOR_TITLE = "TỜ PHÂN CÁCH HỒ SƠ"
+"""The separator sheet's title."""
+
+
+def render_separator(dossier_code: str = "", office_name: str = "") -> bytes:
+    """Return the separator sheet as a one-page A4 PDF: a large QR code saying "next
+    dossier" (with ``dossier_code`` when given) and how to scan a stack with it.
+
+    The watcher leaves the sheet out of the result and starts a new dossier after it.
+    """
+    buffer = io.BytesIO()
+    regular, bold = _font(ReceiptData.font_path), _font(ReceiptData.bold_font_path)
+    canvas = Canvas(buffer, pagesize=A4, invariant=True, pageCompression=1, initialFontName=regular)
+    code = _nfc(dossier_code.strip())
+    canvas.setTitle(f"{SEPARATOR_TITLE} {code}".strip())
+    canvas.setCreator("motcua")
+    page = _Page(canvas, regular, bold, _font(ReceiptData.mono_font_path))
+    centre = page.left + page.width / 2
+    if office_name:
+        page.centred(_nfc(office_name).upper(), bold, 12, centre, page.y)
+    page.y -= 40
+    page.centred(SEPARATOR_TITLE, bold, 24, centre, page.y)
+    page.y -= 28
+    subtitle = f"Mã hồ sơ: {code}" if code else "Bắt đầu hồ sơ tiếp theo"
+    page.centred(subtitle, page.mono if code else bold, 16, centre, page.y)
+    side = 90 * mm
+    page.y -= 20 + side
+    _draw_qr(canvas, qr_matrix(separator_payload(code)), centre - side / 2, page.y, side)
+    page.y -= 36
+    steps = [
+        "Cách dùng khi quét cả chồng hồ sơ một lần:",
+        "1. Đặt tờ này lên trên giấy tờ của mỗi hồ sơ (hoặc đặt giấy tiếp nhận có mã QR của "
+        "hồ sơ), rồi quét cả chồng thành một tệp PDF hoặc TIFF vào thư mục quét theo lô.",
+        "2. Hệ thống tách tệp tại mỗi tờ phân cách và mỗi giấy tiếp nhận; các tờ này không "
+        "nằm trong bản số hóa.",
+        "3. Tờ không ghi mã hồ sơ chỉ dùng ngay trước giấy tiếp nhận của hồ sơ; các trang "
+        "sau nó mà không có giấy tiếp nhận sẽ vào danh sách bản quét lỗi.",
+        "4. Giữ tờ phẳng, không gấp, không viết đè lên mã QR; có thể in lại và dùng nhiều lần.",
+    ]
+    for step in steps:
+        page.paragraph(step, bold if step == steps[0] else regular, 12)
+        page.y -= 4
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

@@ -1,6 +1,16 @@
 """The domain's tables: offices and procedures, who works where, dossiers and documents."""
 
 from dossiers.models.access import Membership, Role
+from dossiers.models.api_tokens import ApiToken, hash_token
+from dossiers.models.life import (
+    DossierStep,
+    Letter,
+    LetterForm,
+    LetterTemplate,
+    Regime,
+    StepKind,
+)
+from dossiers.models.numbering import DossierSequence
 from dossiers.models.offices import (
     A4_MM,
     STAMP_MIN_MM,
@@ -23,18 +33,27 @@ from dossiers.models.records import (
 __all__ = [
     "A4_MM",
     "STAMP_MIN_MM",
+    "ApiToken",
     "CalendarDay",
     "Document",
     "DocumentState",
     "Dossier",
+    "DossierSequence",
+    "DossierStep",
     "Event",
+    "Letter",
+    "LetterForm",
+    "LetterTemplate",
     "Membership",
     "Office",
     "Procedure",
+    "Regime",
     "Role",
     "StampCorner",
     "StampLayout",
     "StampPage",
+    "StepKind",
     "hash_secret",
+    "hash_token",
     "new_verify_code",
 ]

@@ -98,10 +98,19 @@ _BOX_HELP = "Milimét. Để trống cả bốn ô: kích thước và lề theo
 class Procedure(models.Model):
     """An administrative procedure (TTHC) with its legal time limit and where its stamp goes."""
 
-    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="procedures")
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="procedures", verbose_name="cơ quan"
+    )
     code = models.CharField("mã thủ tục", max_length=64)
     name = models.CharField("tên thủ tục", max_length=500)
     limit_working_days = models.PositiveIntegerField("thời hạn giải quyết (ngày làm việc)")
+    field = models.CharField(
+        "lĩnh vực",
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text="Lĩnh vực của thủ tục (hộ tịch, đất đai, …), dùng trong thống kê theo lĩnh vực.",
+    )
     stamp_layout = models.CharField(
         "mẫu chữ ký hiển thị",
         max_length=32,
@@ -134,6 +143,18 @@ class Procedure(models.Model):
     stamp_y_mm = _millimetres("cách mép trên/dưới (mm)")
     stamp_width_mm = _millimetres("chiều rộng ô chữ ký (mm)")
     stamp_height_mm = _millimetres("chiều cao ô chữ ký (mm)")
+    colour_mode = models.CharField(
+        "lưu ảnh màu",
+        max_length=8,
+        choices=[
+            ("auto", "Tự động: giữ màu trang có con dấu, chữ ký màu"),
+            ("colour", "Màu: bản sao điện tử, giấy tờ có con dấu"),
+            ("grey", "Xám hoặc đen trắng: văn bản thường"),
+        ],
+        default="auto",
+        help_text="Cách lưu ảnh quét màu. “Màu” giữ màu mọi trang (con dấu đỏ vẫn đỏ) và trả "
+        "lại trang quét xám hoặc đen trắng để quét lại ở chế độ màu; “xám” cho tệp nhỏ nhất.",
+    )
 
     class Meta:
         verbose_name = "thủ tục hành chính"

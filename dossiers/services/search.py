@@ -7,9 +7,15 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from dossiers.models import Document
+from dossiers.models import Document, Dossier
 
-__all__ = ["fold", "keep_text_folded", "matching_text", "search_documents"]
+__all__ = [
+    "fold",
+    "keep_applicant_folded",
+    "keep_text_folded",
+    "matching_text",
+    "search_documents",
+]
 
 _LETTERS = str.maketrans({"đ": "d", "Đ": "D"})
 """Vietnamese letters that are not a base letter plus combining marks."""
@@ -45,3 +51,8 @@ def search_documents(query: str) -> QuerySet[Document]:
 def keep_text_folded(sender: type[Document], instance: Document, **kwargs: Any) -> None:
     """Fill ``text_folded`` from ``text`` before a document is saved (a pre_save receiver)."""
     instance.text_folded = fold(instance.text)
+
+
+def keep_applicant_folded(sender: type[Dossier], instance: Dossier, **kwargs: Any) -> None:
+    """Fill ``applicant_folded`` from ``applicant_name`` before a dossier is saved (pre_save)."""
+    instance.applicant_folded = fold(instance.applicant_name)[:255]

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from dossiers.models import Office, Procedure
-from tests.conftest import DataDirs
+from tests.conftest import DataDirs, sign_in
 
 
 def configured(procedure: Procedure, **values: object) -> Procedure:
@@ -79,13 +79,15 @@ def test_the_admin_form_refuses_a_box_off_the_page(
     client: Client, data_dirs: DataDirs, office: Office, procedure: Procedure
 ) -> None:
     """The procedure's admin page shows the Vietnamese refusal and keeps the old place."""
-    client.force_login(User.objects.create_superuser("quantri-test", "qt@example.vn", "x"))
+    sign_in(client, User.objects.create_superuser("quantri-test", "qt@example.vn", "x"))
     url = reverse("admin:dossiers_procedure_change", args=[procedure.pk])
     form = {
         "office": office.pk,
         "code": procedure.code,
         "name": procedure.name,
         "limit_working_days": procedure.limit_working_days,
+        "field": "",
+        "colour_mode": "auto",
         "stamp_layout": "",
         "stamp_page": "first",
         "stamp_page_number": "",

@@ -12,7 +12,7 @@ from django.urls import reverse
 from dossiers.models import Document, DocumentState, Dossier
 from dossiers.services.search import fold, search_documents
 from dossiers.services.workflow import transition
-from tests.conftest import DataDirs
+from tests.conftest import DataDirs, sign_in
 
 
 def make_document(
@@ -88,7 +88,7 @@ def test_admin_search_finds_text_and_code(
     named = make_document(dossier, "Người đề nghị: Nguyễn Văn A")
     other = make_document(dossier, "Người đề nghị: Lê Thị Cúc")
     admin = User.objects.create_superuser("quantri-test", "qt@example.vn", "x")
-    client.force_login(admin)
+    sign_in(client, admin)
     url = reverse("admin:dossiers_document_changelist")
 
     by_text = client.get(url, {"q": "nguyen van a"})

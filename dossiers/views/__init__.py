@@ -1,0 +1,1 @@
+"""Back-office pages of the one-stop desk: registering, receipts, secrets reissued, imports, API."""
