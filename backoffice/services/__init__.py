@@ -1,0 +1,1 @@
+"""The back office's queries: dossier lists and pages, refused scans, watched folders, start."""
