@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, cast
 
 import numpy as np
 from PIL import Image, ImageChops
@@ -16,17 +17,31 @@ from digitize.levels import grey_levels
 from digitize.pages import PageImage, load_page_image
 
 __all__ = [
+    "COLOUR_MODES",
     "JPEG_QUALITY",
+    "ColourMode",
     "EncodedImage",
+    "colour_mode",
     "encode_image",
     "encode_page_image",
     "read_encoded",
     "write_encoded",
 ]
 
+ColourMode = Literal["auto", "colour", "grey"]
+"""How a procedure's colour scans are stored: ``colour`` keeps every colour scan in colour
+(certified copies, documents with seals: Decree 30/2020 asks for colour), ``grey`` stores
+them grey or bilevel (plain text, the smallest), ``auto`` keeps colour only on pages where
+a coloured seal, signature or mark is found."""
+
+COLOUR_MODES: tuple[ColourMode, ...] = ("auto", "colour", "grey")
+"""The colour modes, the default first."""
+
 JPEG_QUALITY = 65
 """JPEG quality of the grey and colour page images that are not stored as bilevel
-(colour with 4:2:0 chroma subsampling): legible print at about half the size of q85."""
+(colour keeping its full chroma resolution, so that the thin lines of a seal stay as red
+as scanned, for about a sixth more bytes than 4:2:0): legible print at about half the size
+of q85."""
 
 _MIN_CONTRAST = 96
 """Grey levels between ink and paper below which a grey page is kept grey (faint or dark scans)."""
@@ -85,19 +100,28 @@ def encode_page_image(page: PageImage) -> EncodedImage:
         return encode_image(source)
 
 
-def encode_image(source: Image.Image, *, blank: bool = False) -> EncodedImage:
+def colour_mode(value: str) -> ColourMode:
+    """A stored colour mode (a procedure's field), the default for anything unknown."""
+    return cast(ColourMode, value) if value in COLOUR_MODES else COLOUR_MODES[0]
+
+
+def encode_image(
+    source: Image.Image, *, blank: bool = False, colour_mode: ColourMode = "auto"
+) -> EncodedImage:
     """Compress one page image the way that keeps it legible in the fewest bytes.
 
-    Bilevel pages, and grey or colourless colour pages that are plain text on
-    paper, become 1-bit G4; the rest JPEG at :data:`JPEG_QUALITY`. A page the
-    quality gate found ``blank`` (paper tone, noise, a speck or two) is cut to
-    1 bit just under its paper, so its marks stay and the noise goes.
+    A colour scan stays colour (JPEG) as ``colour_mode`` says (:data:`ColourMode`);
+    otherwise it is taken as grey. Bilevel pages, and grey pages that are plain text
+    on paper, become 1-bit G4; the rest JPEG at :data:`JPEG_QUALITY`. A page the
+    quality gate found ``blank`` (paper tone, noise, a speck or two) is cut to 1 bit
+    just under its paper, so its marks stay and the noise goes.
     """
     image = source.convert("RGB") if source.mode not in {"1", "L", "RGB"} else source
-    if image.mode == "RGB" and (blank or _is_colourless(image)):
+    if image.mode == "RGB" and (blank or not _keeps_colour(image, colour_mode)):
         image = image.convert("L")
     if image.mode == "L":
-        threshold = _blank_threshold(image) if blank else _bilevel_threshold(image)
+        pictures = colour_mode != "grey"
+        threshold = _blank_threshold(image) if blank else _bilevel_threshold(image, pictures)
         if threshold is not None:
             lut = [0] * (threshold + 1) + [255] * (255 - threshold)
             image = image.point(lut, "1")
@@ -136,6 +160,13 @@ def read_encoded(path: Path) -> EncodedImage:
     )
 
 
+def _keeps_colour(image: Image.Image, mode: ColourMode) -> bool:
+    """Whether a colour page is stored in colour under ``mode``."""
+    if mode == "auto":
+        return not _is_colourless(image)
+    return mode == "colour"
+
+
 def _is_colourless(image: Image.Image) -> bool:
     """Whether a colour scan has (next to) no coloured pixels: black or grey print only.
 
@@ -171,12 +202,13 @@ def _otsu(histogram: Sequence[int]) -> int:
     return best_level
 
 
-def _bilevel_threshold(image: Image.Image) -> int | None:
+def _bilevel_threshold(image: Image.Image, pictures: bool = True) -> int | None:
     """The grey level to cut a grey page to 1 bit at, or None to keep it grey.
 
     A page qualifies when its histogram is ink and paper with good contrast and
-    few middle greys, and no part of it is rich in middle greys the way a
-    photograph, a grey seal or shading is (checked on small tiles).
+    few middle greys, and (``pictures``) no part of it is rich in middle greys the
+    way a photograph, a grey seal or shading is (checked on small tiles): a procedure
+    storing plain text in grey takes a seal or a small picture cut to 1 bit.
     """
     histogram = image.histogram()
     total = image.width * image.height
@@ -195,6 +227,8 @@ def _bilevel_threshold(image: Image.Image) -> int | None:
     low, high = round(ink_level + contrast / 4), round(paper_level - contrast / 4)
     if sum(histogram[low:high]) > _MAX_MIDTONES * total:
         return None
+    if not pictures:
+        return threshold
     middle = image.point([255 if low <= v < high else 0 for v in range(256)])
     tiles = middle.reduce(_TILE).histogram()
     picture_tiles = sum(tiles[round(_PICTURE_TILE * 255) :])
@@ -224,8 +258,8 @@ def _g4(image: Image.Image) -> EncodedImage:
 
 
 def _jpeg(image: Image.Image) -> EncodedImage:
-    """A grey or colour image as baseline JPEG (colour with 4:2:0 chroma subsampling)."""
+    """A grey or colour image as baseline JPEG (colour without chroma subsampling)."""
     buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=JPEG_QUALITY, subsampling="4:2:0")
+    image.save(buffer, format="JPEG", quality=JPEG_QUALITY, subsampling="4:4:4")
     space = "/DeviceRGB" if image.mode == "RGB" else "/DeviceGray"
     return EncodedImage(buffer.getvalue(), "/DCTDecode", space, *image.size)

@@ -20,9 +20,9 @@ to the signing official beside the page."""
 @dataclass(frozen=True)
 class Finding:
     code: str
-    """What was found: ``low_resolution``, ``implausible_scale``, ``blank``, ``near_blank``,
-    ``too_dark``, ``dark``, ``too_faint``, ``faint``, ``orientation_uncertain`` or
-    ``low_confidence``."""
+    """What was found: ``low_resolution``, ``implausible_scale``, ``not_colour``, ``blank``,
+    ``near_blank``, ``too_dark``, ``dark``, ``too_faint``, ``faint``,
+    ``orientation_uncertain`` or ``low_confidence``."""
 
     severity: Severity
     """Whether it blocks the document or is shown at the signing review."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 __all__ = ["GreyLevels", "estimate_noise", "grey_levels", "otsu_threshold"]
 
@@ -61,13 +62,20 @@ def estimate_noise(pixels: npt.NDArray[np.uint8]) -> float:
     The median absolute difference is dominated by the plain paper, not by the few
     edges of the text; every fourth row is enough.
     """
-    rows = pixels[::4].astype(np.int16)
+    rows = pixels[::4]
     if rows.shape[1] < 2:
         return 0.0
-    differences = np.abs(np.diff(rows, axis=1))
+    left, right = rows[:, :-1], rows[:, 1:]
+    differences = np.maximum(left, right) - np.minimum(left, right)
+    # The median from the differences' histogram (they are 0 … 255): the same value as
+    # np.median, without sorting millions of them.
+    counts = np.cumsum(Image.fromarray(np.ascontiguousarray(differences)).histogram())
+    size = differences.size
+    lower = int(np.searchsorted(counts, (size - 1) // 2 + 1))
+    upper = int(np.searchsorted(counts, size // 2 + 1))
     # For Gaussian noise of deviation s, neighbour differences have deviation s·√2 and a
     # median absolute value of 0.6745·s·√2.
-    return float(np.median(differences)) / (0.6745 * math.sqrt(2.0))
+    return (lower + upper) / 2 / (0.6745 * math.sqrt(2.0))
 
 
 def grey_levels(pixels: npt.NDArray[np.uint8]) -> GreyLevels:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.db import models
 
 from dossiers.models import Document
+from dossiers.models.leases import Leased
 
 
-class Page(models.Model):
+class Page(Leased):
     """One page image of a document and its OCR outcome."""
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="pages")
@@ -48,3 +49,24 @@ class Page(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}/{self.index + 1}"
+
+
+class DocumentWork(Leased):
+    """A document's digitize stage that runs as one unit (splitting, assembly), under a lease."""
+
+    class Stage(models.TextChoices):
+        PREPARE = "prepare", "tách trang"
+        ASSEMBLE = "assemble", "ghép PDF"
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+
+    class Meta:
+        verbose_name = "việc của tài liệu"
+        verbose_name_plural = "việc của tài liệu"
+        constraints = [
+            models.UniqueConstraint(fields=["document", "stage"], name="one_work_per_stage")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}/{self.stage}"

@@ -18,7 +18,17 @@ from digitize.textlayer import Line, PageLayout, Word, write_layout
 if TYPE_CHECKING:
     from tesserocr import PyTessBaseAPI  # type: ignore[import-untyped]
 
-__all__ = ["OcrSettings", "PageOcr", "find_tessdata", "layout_text", "ocr_page", "recognise"]
+__all__ = [
+    "OcrSettings",
+    "PageOcr",
+    "find_tessdata",
+    "layout_text",
+    "mean_confidence",
+    "ocr_page",
+    "recognise",
+    "sideways",
+    "write_page_ocr",
+]
 
 TESSDATA_DIRS = (
     "/usr/share/tesseract-ocr/5/tessdata",
@@ -41,6 +51,10 @@ class OcrSettings:
     tessdata: str = ""
     """Folder holding the ``.traineddata`` models; empty: ``TESSDATA_PREFIX``, then
     :data:`TESSDATA_DIRS` (the system's models, from Debian's tesseract-ocr packages)."""
+
+    recover_marked_lines: bool = True
+    """Read again, with the mark lifted, the lines where a seal or a signature left ink
+    unread (:mod:`digitize.recovery`); costs nothing on a page all of whose ink was read."""
 
     detect_inverted: bool = False
     """Let Tesseract re-read doubtful lines as white-on-black text. Off by default: pages
@@ -82,21 +96,30 @@ def ocr_page(
     if image is None:
         image = _open(page)
     layout = recognise(image, page.dpi, settings, name=page.path.stem)
-    path = outdir / f"{page.path.stem}.json"
+    return write_page_ocr(layout, outdir / f"{page.path.stem}.json")
+
+
+def write_page_ocr(layout: PageLayout, path: Path) -> PageOcr:
+    """Write a page's layout to ``path`` (atomically, folder made) and sum it up."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_layout(layout, path)
-    return PageOcr(text=layout_text(layout), confidence=_mean_confidence(layout), layout=path)
+    return PageOcr(text=layout_text(layout), confidence=mean_confidence(layout), layout=path)
 
 
-def recognise(image: Image.Image, dpi: int, settings: OcrSettings, *, name: str = "") -> PageLayout:
+def recognise(
+    image: Image.Image, dpi: int, settings: OcrSettings, *, name: str = "", block: bool = False
+) -> PageLayout:
     """The lines and words Tesseract recognises on a page image at ``dpi``.
 
     The engine of this process for ``settings`` (models loaded once) reads the
-    image's pixels from memory; no file is written.
+    image's pixels from memory; no file is written. ``block`` reads the image as one
+    block of lines (a strip of a page) instead of finding its layout.
     """
     grey = image if image.mode in ("L", "RGB") else image.convert("L")
     engine = _engine(settings)
     with engine.lock:
         api = engine.api
+        api.SetPageSegMode(_BLOCK if block else _AUTO)
         api.SetImageBytes(
             grey.tobytes(),
             grey.width,
@@ -152,6 +175,12 @@ class _Engine:
     lock: threading.Lock
     """One recognition at a time on this API (it is not thread-safe)."""
 
+
+_AUTO = 3
+"""Tesseract's page segmentation mode that finds the page's layout (``PSM.AUTO``)."""
+
+_BLOCK = 6
+"""Tesseract's page segmentation mode for one uniform block of text (``PSM.SINGLE_BLOCK``)."""
 
 _ENGINES: dict[tuple[int, OcrSettings], _Engine] = {}
 _ENGINES_LOCK = threading.Lock()
@@ -240,7 +269,28 @@ def _lines(api: PyTessBaseAPI) -> tuple[Line, ...]:
     return tuple(lines)
 
 
-def _mean_confidence(layout: PageLayout) -> float:
+def sideways(layout: PageLayout) -> int:
+    """The clockwise turn (90 or 270) that a reading says its page needs, or 0.
+
+    Tesseract finds and reads lines that run down a page turned a quarter clockwise; when
+    most of the characters it read lie on such lines, the page lies on its side.
+    """
+    down = up = across = 0
+    for line in layout.lines:
+        x1, y1, x2, y2 = line.baseline
+        characters = sum(len(word.text) for word in line.words)
+        if abs(y2 - y1) <= abs(x2 - x1):
+            across += characters
+        elif y2 > y1:
+            down += characters
+        else:
+            up += characters
+    if max(down, up) <= across:
+        return 0
+    return 270 if down >= up else 90
+
+
+def mean_confidence(layout: PageLayout) -> float:
     """Mean confidence of the recognised words (0.0 with none)."""
     scores = [w.confidence for line in layout.lines for w in line.words if w.confidence >= 0]
     return sum(scores) / len(scores) if scores else 0.0

@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 from core.errors import exit_code
+from digitize.compression import COLOUR_MODES
 from digitize.errors import DigitizeError
 from digitize.ocr import OcrSettings
 from digitize.pipeline import digitize_files
+from digitize.quality import QualitySettings
 
 __all__ = ["add_arguments", "run"]
 
@@ -27,7 +29,7 @@ def _positive_int(value: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the command's arguments: INPUT... -o OUT.pdf [--lang] [--jobs]."""
+    """Declare the command's arguments: INPUT... -o OUT.pdf [--lang] [--jobs] [--colour-mode]."""
     parser.add_argument(
         "inputs",
         nargs="+",
@@ -53,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="số trang nhận dạng song song (mặc định: số nhân CPU)",
     )
+    parser.add_argument(
+        "--colour-mode",
+        choices=COLOUR_MODES,
+        default=COLOUR_MODES[0],
+        help="lưu ảnh màu: auto (chỉ trang có con dấu, chữ ký màu), colour (mọi trang quét màu), "
+        "grey (xám hoặc đen trắng); mặc định auto",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,7 +74,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         result = digitize_files(
-            inputs, args.output, settings=OcrSettings(lang=args.lang), jobs=args.jobs
+            inputs,
+            args.output,
+            settings=OcrSettings(lang=args.lang),
+            jobs=args.jobs,
+            quality=QualitySettings(colour_mode=args.colour_mode),
         )
     except DigitizeError as exc:
         print(f"lỗi: {_one_line(exc.message_vi)}", file=sys.stderr)

@@ -6,7 +6,7 @@ import os
 import re
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -21,9 +21,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Orientation", "find_orientation"]
 
-Method = Literal["profile", "osd", "none"]
+Method = Literal["profile", "osd", "reading", "none"]
 """How a page's orientation was decided: from its text-line profile, by Tesseract's
-orientation detection (OSD), or not at all (no text lines found: left as scanned)."""
+orientation detection (OSD), by reading the page two ways and keeping the better, or not
+at all (no text lines found: left as scanned)."""
 
 _MAX_POINTS = 250_000
 """Ink pixels sampled at most for the line-profile search (bounds its cost on dark pages)."""
@@ -32,9 +33,16 @@ _COARSE_STEP = 0.5
 _FINE_STEP = 0.05
 """Angle steps (degrees) of the coarse and the fine skew search."""
 
+_COARSE_POINTS = 25_000
+"""Ink points, evenly taken, on which the coarse skew search runs (the fine one uses all)."""
+
 _RULE_BINS = 3
 """Profile peaks narrower than this many bins are ruled lines (tables, underlines), not
 text lines, and are shaved off before telling up from down."""
+
+_MAX_IRREGULARITY = 0.12
+"""Lines of text are spaced evenly (their pitch varies by a few per cent, paragraph gaps
+aside); the letters of a line seen from the side are not (a fifth and more)."""
 
 _OSD_ROTATE = re.compile(r"Rotate:\s*(\d+)")
 _OSD_CONFIDENCE = re.compile(r"Orientation confidence:\s*([\d.]+)")
@@ -58,51 +66,13 @@ class Orientation:
     lines: int
     """Text lines seen in the line profile."""
 
-
-def find_orientation(grey: Image.Image, dpi: int, settings: PrepareSettings) -> Orientation:
-    """Orientation and skew of a page from its grey image.
-
-    See :func:`digitize.prepare.detect_orientation`, which makes the grey image.
-    """
-    small = _reduce(grey, dpi, settings.work_dpi)
-    points = _ink_points(small)
-    if points is None:
-        return Orientation(0, 0.0, "none", confident=False, lines=0)
-    ys, xs = points
-    across = _best_angle(ys, xs, settings.max_skew_deg)
-    up = _best_angle(xs, ys, settings.max_skew_deg)
-    vertical = up.score > across.score
-    best, other = (up, across) if vertical else (across, up)
-    flip, lines = _up_down(best.profile)
-    axis_sure = best.score >= settings.min_axis_ratio * other.score
-    flip_sure = abs(flip) >= settings.min_flip_score and lines >= settings.min_lines
-    at_limit = abs(best.angle) >= settings.max_skew_deg - _COARSE_STEP / 2
-    if vertical:
-        # Lines run up the page. Profiled from the left edge, upright ink gathers after
-        # the gaps' middle when the page lies turned three quarters clockwise.
-        rotation = 90 if flip > 0 else 270
-        skew = -best.angle
-    else:
-        rotation = 0 if flip >= 0 else 180
-        skew = best.angle
-    skew = 0.0 if at_limit or not axis_sure else round(skew, 2)
-    if axis_sure and flip_sure:
-        return Orientation(rotation, skew, "profile", confident=True, lines=lines)
-    if settings.osd_fallback:
-        osd = _osd_rotation(grey, dpi, settings)
-        same_axis = osd is not None and (osd - rotation) % 180 == 0
-        # A clear axis from the profile outweighs OSD; OSD decides the rest.
-        if osd is not None and (same_axis or not axis_sure):
-            return Orientation(osd, skew if same_axis else 0.0, "osd", confident=True, lines=lines)
-    if not axis_sure:
-        return Orientation(0, 0.0, "profile", confident=False, lines=lines)
-    # The axis is clear but not which end is up: a quarter turn is kept as guessed
-    # (leaving the page on its side would be wrong for sure), a half turn is not.
-    return Orientation(rotation if vertical else 0, skew, "profile", confident=False, lines=lines)
+    alternative: Orientation | None = None
+    """The runner-up way to read the page, read as well when the recognition after this
+    turn comes out poor (the better reading is kept); None when no other is plausible."""
 
 
 @dataclass(frozen=True)
-class _Angle:
+class _Axis:
     angle: float
     """Best projection angle, degrees."""
 
@@ -111,6 +81,134 @@ class _Angle:
 
     profile: npt.NDArray[np.float64]
     """Ink counts per row of the projection at that angle."""
+
+
+@dataclass(frozen=True)
+class _Reading:
+    axis: _Axis
+    """The sharpest projection along one of the page's axes."""
+
+    flip: float
+    """Up/down asymmetry of the lines seen along it (:func:`_up_down`)."""
+
+    lines: int
+    """Line cores seen along it."""
+
+    irregularity: float
+    """How unevenly the cores are spaced: the median deviation of their pitch over the
+    median pitch (1.0 with too few to tell)."""
+
+    def evidence(self, settings: PrepareSettings) -> float:
+        """How much the profile looks like lines of text: the asymmetry that ascenders and
+        tone marks give real lines, nil with too few lines or lines spaced unevenly (the
+        letters of a line seen from the side)."""
+        if self.lines < settings.min_lines or self.irregularity > _MAX_IRREGULARITY:
+            return 0.0
+        return abs(self.flip)
+
+
+def find_orientation(grey: Image.Image, dpi: int, settings: PrepareSettings) -> Orientation:
+    """Orientation and skew of a page from its grey image.
+
+    See :func:`digitize.prepare.detect_orientation`, which makes the grey image. The axis
+    the lines run along is the one whose profile shows the up/down asymmetry of real
+    text clearly more than the other, else the sharper one. A quarter turn is taken on
+    the profile alone only when both agree: aligned text (tables, lists, forms with
+    repeated labels) makes the profile across the lines sharp too. Otherwise OSD is
+    asked and must agree; failing that the page is read as it lies, flagged, with the
+    quarter turn as its alternative (read too when the first reading comes out poor).
+    """
+    small = _reduce(grey, dpi, settings.work_dpi)
+    points = _ink_points(small)
+    if points is None:
+        return Orientation(0, 0.0, "none", confident=False, lines=0)
+    ys, xs = points
+    across = _reading(_best_angle(ys, xs, settings.max_skew_deg))
+    up = _reading(_best_angle(xs, ys, settings.max_skew_deg))
+    vertical, by_lines, axis_sure = _axis(across, up, settings)
+    upright = _horizontal(across, settings, sure=axis_sure or vertical)
+    if not vertical:
+        return _horizontal_page(upright, up, grey, dpi, settings, sure=axis_sure)
+    # Lines run up the page. Profiled from the left edge, upright ink gathers after the
+    # gaps' middle when the page lies turned three quarters clockwise.
+    flip_sure = abs(up.flip) >= settings.min_flip_score and up.lines >= settings.min_lines
+    skew = _skew(-up.axis.angle, settings)
+    turned = Orientation(
+        90 if up.flip > 0 else 270, skew, "profile", True, up.lines, alternative=upright
+    )
+    if by_lines and flip_sure and up.axis.score >= across.axis.score:
+        return turned
+    osd = _osd_rotation(grey, dpi, settings) if settings.osd_fallback else None
+    if osd is not None and osd % 180 == 90:
+        return replace(turned, rotation=osd, skew=skew, method="osd")
+    if osd is not None:
+        return replace(upright, rotation=osd, method="osd", confident=True, alternative=turned)
+    # No second signal for the quarter turn: the page is read as it lies (or upside down
+    # when its own lines say so), flagged, and turned only if that reads worse.
+    return replace(upright, confident=False, alternative=replace(turned, confident=False))
+
+
+def _reading(axis: _Axis) -> _Reading:
+    """An axis's profile with its lines' asymmetry, count and spacing."""
+    return _Reading(axis, *_up_down(axis.profile))
+
+
+def _axis(across: _Reading, up: _Reading, settings: PrepareSettings) -> tuple[bool, bool, bool]:
+    """Whether the lines run up the page, whether their asymmetry said so, and whether the
+    answer is clear.
+
+    The asymmetry decides when one axis shows it ``min_evidence_ratio`` times as strongly
+    as the other; else the sharper profile does, clearly when ``min_axis_ratio`` times
+    sharper.
+    """
+    flat, tall = across.evidence(settings), up.evidence(settings)
+    strong, weak = max(flat, tall), min(flat, tall)
+    if strong >= settings.min_flip_score and strong >= settings.min_evidence_ratio * weak:
+        return tall > flat, True, True
+    vertical = up.axis.score > across.axis.score
+    sharp, blunt = (up, across) if vertical else (across, up)
+    return vertical, False, sharp.axis.score >= settings.min_axis_ratio * blunt.axis.score
+
+
+def _skew(angle: float, settings: PrepareSettings) -> float:
+    """A measured tilt, or none when the search ended at its limit (not to be trusted)."""
+    at_limit = abs(angle) >= settings.max_skew_deg - _COARSE_STEP / 2
+    return 0.0 if at_limit else round(angle, 2)
+
+
+def _horizontal(across: _Reading, settings: PrepareSettings, *, sure: bool) -> Orientation:
+    """The page read along its horizontal lines: as it lies, or upside down when its lines
+    say so clearly (then as it lies is the alternative; upside down is, when they do not
+    say); ``sure``: the axis is clear."""
+    flip_sure = abs(across.flip) >= settings.min_flip_score and across.lines >= settings.min_lines
+    rotation = 180 if flip_sure and across.flip < 0 else 0
+    skew = _skew(across.axis.angle, settings) if sure else 0.0
+    alternative = None
+    if rotation or not flip_sure:
+        alternative = Orientation(180 - rotation, skew, "profile", False, across.lines)
+    return Orientation(rotation, skew, "profile", sure and flip_sure, across.lines, alternative)
+
+
+def _horizontal_page(
+    upright: Orientation,
+    up: _Reading,
+    grey: Image.Image,
+    dpi: int,
+    settings: PrepareSettings,
+    *,
+    sure: bool,
+) -> Orientation:
+    """The orientation of a page whose lines run across it, OSD asked when in doubt."""
+    if upright.confident or not settings.osd_fallback:
+        return upright
+    osd = _osd_rotation(grey, dpi, settings)
+    if osd is not None and osd % 180 == 0:
+        return replace(upright, rotation=osd, method="osd", confident=True, alternative=None)
+    if osd is not None and not sure:
+        # A quarter turn OSD alone proposes is only tried when the page reads badly.
+        side = Orientation(osd, _skew(-up.axis.angle, settings), "osd", False, up.lines)
+        return replace(upright, alternative=side)
+    return upright
 
 
 def _reduce(grey: Image.Image, dpi: int, target_dpi: int) -> Image.Image:
@@ -154,34 +252,36 @@ def _sharpness(profile: npt.NDArray[np.float64], count: int) -> float:
 
 def _best_angle(
     rows: npt.NDArray[np.float32], cols: npt.NDArray[np.float32], limit: float
-) -> _Angle:
-    """The projection angle within ±``limit`` whose profile is sharpest, coarse then fine."""
-    count = rows.size
+) -> _Axis:
+    """The projection angle within ±``limit`` whose profile is sharpest, coarse then fine
+    (the coarse search on every few points only, at most :data:`_COARSE_POINTS`)."""
+    step = max(1, -(-rows.size // _COARSE_POINTS))
 
-    def score(angle: float) -> float:
-        return _sharpness(_profile(rows, cols, angle), count)
+    def score(angle: float, stride: int = 1) -> float:
+        sample = _profile(rows[::stride], cols[::stride], angle)
+        return _sharpness(sample, -(-rows.size // stride))
 
     coarse = np.arange(-limit, limit + 1e-9, _COARSE_STEP)
-    first = float(coarse[int(np.argmax([score(float(a)) for a in coarse]))])
+    first = float(coarse[int(np.argmax([score(float(a), step) for a in coarse]))])
     fine = np.arange(first - _COARSE_STEP, first + _COARSE_STEP + 1e-9, _FINE_STEP)
     scores = [score(float(a)) for a in fine]
     best = float(fine[int(np.argmax(scores))])
-    return _Angle(best, max(scores), _profile(rows, cols, best))
+    return _Axis(best, max(scores), _profile(rows, cols, best))
 
 
-def _up_down(profile: npt.NDArray[np.float64]) -> tuple[float, int]:
-    """Which way up the lines of a profile are, and how many lines it shows.
+def _up_down(profile: npt.NDArray[np.float64]) -> tuple[float, int, float]:
+    """Which way up the lines of a profile are, how many it shows and how evenly spaced.
 
     Thin peaks (ruled lines of a table or form) are shaved off first. Line cores
     are the bands where the smoothed profile reaches half its usual height. In each
     gap between two cores, upright text puts its ink (tone marks, ascenders,
     capitals of the next line) nearer the lower core than its descenders put near
     the upper one. Returns the mass-weighted mean offset of the gaps' centre of
-    mass from their middle (positive: upright as profiled, in -0.5 … 0.5) and the
-    number of cores.
+    mass from their middle (positive: upright as profiled, in -0.5 … 0.5), the number
+    of cores and the irregularity of their spacing (see :class:`_Reading`).
     """
     if profile.size < 3:
-        return 0.0, 0
+        return 0.0, 0, 1.0
     profile = _opening(profile, _RULE_BINS)
     smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
     # Half of a high percentile, not of the maximum: a dense heading must not hide the
@@ -199,7 +299,16 @@ def _up_down(profile: npt.NDArray[np.float64]) -> tuple[float, int]:
         centre = float(np.dot(gap, np.arange(gap.size))) / weight
         offset += (centre / (gap.size - 1) - 0.5) * weight
         mass += weight
-    return (offset / mass if mass else 0.0), int(starts.size)
+    return (offset / mass if mass else 0.0), int(starts.size), _irregularity(starts, ends)
+
+
+def _irregularity(starts: npt.NDArray[np.intp], ends: npt.NDArray[np.intp]) -> float:
+    """The median deviation of the pitch between line cores over the median pitch."""
+    if starts.size < 3:
+        return 1.0
+    pitches = np.diff((starts + ends) / 2)
+    typical = float(np.median(pitches))
+    return float(np.median(np.abs(pitches - typical))) / typical if typical > 0 else 1.0
 
 
 def _opening(profile: npt.NDArray[np.float64], width: int) -> npt.NDArray[np.float64]:

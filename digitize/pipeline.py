@@ -11,11 +11,21 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
+from PIL import Image
+
 from digitize.assemble import DossierMetadata, assemble_pdf
 from digitize.compression import encode_image, write_encoded
 from digitize.errors import BadInputError, DigitizeError
 from digitize.findings import Finding, ScanQualityError, blocking
-from digitize.ocr import OcrSettings, PageOcr, ocr_page
+from digitize.ocr import (
+    OcrSettings,
+    PageOcr,
+    mean_confidence,
+    recognise,
+    sideways,
+    write_page_ocr,
+)
+from digitize.orientation import Orientation
 from digitize.pages import PageImage, count_pages, iter_split_file
 from digitize.prepare import PreparedPage, PrepareSettings, prepare_images
 from digitize.quality import (
@@ -26,6 +36,8 @@ from digitize.quality import (
     inspect_page,
     orientation_finding,
 )
+from digitize.recovery import reading_score, recover_lines
+from digitize.textlayer import PageLayout
 
 __all__ = [
     "DigitizeResult",
@@ -39,6 +51,10 @@ __all__ = [
 _DEFAULT_SETTINGS = OcrSettings()
 _DEFAULT_QUALITY = QualitySettings()
 _DEFAULT_PREPARE = PrepareSettings()
+
+_SIDEWAYS_KEPT = 0.8
+"""A page that Tesseract read down its side is turned upright unless that reading scores
+under this share of the sideways one (then the page is not text on its side after all)."""
 
 
 @dataclass(frozen=True)
@@ -137,20 +153,28 @@ def process_page(
     """Prepare one page (upright, deskewed, normalised copy) and recognise it.
 
     The orientation is decided from the page's text-line profile, with Tesseract's
-    orientation detection as a separate, cheap run only when that cannot decide;
-    the text, the word confidences and the words' places come from one Tesseract
-    recognition of the upright image, handed over in memory. The kept image is
-    compressed for the PDF here too, beside the OCR, so that assembly only copies
-    bytes. Upright images go to ``workdir/prepared``, the page's layout to
-    ``workdir/ocr``, the compressed image to ``workdir/encoded``.
-    ``blank`` says the gate found the page blank (its confidence is then not flagged).
+    orientation detection as a separate, cheap run only when that cannot decide; the
+    text, the word confidences and the words' places come from one Tesseract
+    recognition of the upright image, handed over in memory, for a clean upright page.
+    The reading then checks the turn (:func:`_read_upright`): a page read down its side
+    is turned, a poor reading of a page with another plausible way up is read that way
+    too. Lines that a seal or a signature hid are read again
+    (:func:`~digitize.recovery.recover_lines`) unless ``settings.recover_marked_lines``
+    is off. The kept image is compressed for the PDF here too, beside the OCR, as
+    ``quality.colour_mode`` says, so that assembly only copies bytes. Upright images go
+    to ``workdir/prepared``, the page's layout to ``workdir/ocr``, the compressed image
+    to ``workdir/encoded``. ``blank`` says the gate found the page blank (its confidence
+    is then not flagged).
     """
-    prepared, kept, ocr_image = prepare_images(page, workdir / "prepared", prepare)
-    ocr = ocr_page(prepared.page, workdir / "ocr", settings, image=ocr_image)
+    prepared, kept, ocr_image, layout = _read_upright(page, workdir, settings, prepare)
+    if settings.recover_marked_lines:
+        layout = recover_lines(ocr_image, page.dpi, layout, settings, name=page.path.stem).layout
+    ocr = write_page_ocr(layout, workdir / "ocr" / f"{page.path.stem}.json")
     encoded = workdir / "encoded"
     encoded.mkdir(parents=True, exist_ok=True)
     try:
-        stored = write_encoded(encode_image(kept, blank=blank), encoded / f"{page.path.stem}.img")
+        image = encode_image(kept, blank=blank, colour_mode=quality.colour_mode)
+        stored = write_encoded(image, encoded / f"{page.path.stem}.img")
     except (OSError, ValueError) as exc:
         raise DigitizeError(
             f"Không nén được ảnh trang {number} để ghép vào tệp PDF; sẽ thử lại",
@@ -160,6 +184,71 @@ def process_page(
     prepared = replace(prepared, page=replace(prepared.page, encoded=stored))
     findings = page_findings(number, prepared, ocr, blank=blank, quality=quality)
     return PageOutcome(prepared, ocr, findings)
+
+
+def _read_upright(
+    page: PageImage, workdir: Path, settings: OcrSettings, prepare: PrepareSettings
+) -> tuple[PreparedPage, Image.Image, Image.Image, PageLayout]:
+    """Turn a page upright and recognise it; then let the reading check the turn.
+
+    Tesseract reads lines that run down the page as well as across it: a page whose
+    reading runs down its side is turned the way the reading says, and kept so unless
+    that reads much worse. A poor reading of a page with a plausible other way up is
+    read that way too (then, still poor, the other end of that way), and the better
+    reading (more characters read surely) kept. A page is read at most three ways; the
+    turn of the reading kept is settled.
+    """
+    prepared, kept, ocr_image = prepare_images(page, workdir / "prepared", prepare)
+    name = page.path.stem
+    best = (prepared, kept, ocr_image, recognise(ocr_image, page.dpi, settings, name=name))
+    tried = {prepared.orientation.rotation}
+    last: Orientation | None = None
+    for _ in range(2):
+        way = _next_way(best[0].orientation, best[3], prepare, tried, last)
+        if way is None:
+            break
+        tried.add(way.rotation)
+        folder = workdir / "prepared" / f"turned-{way.rotation}"
+        turned, turned_kept, turned_ocr = prepare_images(page, folder, prepare, orientation=way)
+        layout = recognise(turned_ocr, page.dpi, settings, name=name)
+        score, before = reading_score(layout.lines), reading_score(best[3].lines)
+        if score > before or (sideways(best[3]) and score >= _SIDEWAYS_KEPT * before):
+            sure = mean_confidence(layout) >= prepare.recheck_confidence
+            settled = replace(way, method="reading", confident=sure, alternative=None)
+            best = (replace(turned, orientation=settled), turned_kept, turned_ocr, layout)
+        last = way
+    return best
+
+
+def _next_way(
+    orientation: Orientation,
+    layout: PageLayout,
+    prepare: PrepareSettings,
+    tried: set[int],
+    last: Orientation | None,
+) -> Orientation | None:
+    """The next way to read a page, or None.
+
+    A reading that runs down the page's side asks for the turn that makes it run across
+    (read well) or for the opposite one (read poorly: the lines run up the page). A
+    poor reading asks for its alternative, or the other end of the way read last (the
+    right axis, the wrong end).
+    """
+    poor = mean_confidence(layout) < prepare.recheck_confidence
+    turn = sideways(layout)
+    ways: list[Orientation | None] = []
+    if turn:
+        for quarter in ((turn + 180) % 360, turn) if poor else (turn,):
+            rotation = (orientation.rotation + quarter) % 360
+            other = orientation.alternative
+            if other is None or other.rotation != rotation:
+                other = Orientation(rotation, 0.0, "reading", confident=False, lines=0)
+            ways.append(other)
+    elif poor:
+        ways.append(orientation.alternative)
+        if last is not None:
+            ways.append(replace(last, rotation=(last.rotation + 180) % 360))
+    return next((way for way in ways if way is not None and way.rotation not in tried), None)
 
 
 def page_findings(

@@ -29,9 +29,14 @@ _TURNS = {
 }
 """Pillow transposes that turn an image clockwise by the key's degrees."""
 
-_RED_WEIGHT = [min(255, max(0, (v - 16) * 255 // 40)) for v in range(256)]
-"""How much of the red channel replaces the luminance, by how much redder than green and
-blue a pixel is: none up to 16 levels (grey and black ink), all from 56 (seal red)."""
+_INK_WEIGHT = [min(255, max(0, (v - 16) * 255 // 40)) for v in range(256)]
+"""How much of the red (or blue) channel replaces the luminance, by how much redder (bluer)
+than the other two a pixel is: none up to 16 levels (grey and black ink), all from 56
+(seal red, ballpoint blue)."""
+
+_MIN_INK_LEVEL = 96
+"""Darkest level of its own channel taken as a coloured ink's own (brightened to paper):
+anything darker is not that ink but black under it."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,11 @@ class PrepareSettings:
 
     min_axis_ratio: float = 1.2
     """How much sharper the line profile must be along one axis than across it to say
-    whether the text runs across the page or up it."""
+    whether the text runs across the page or up it (when the lines' asymmetry cannot)."""
+
+    min_evidence_ratio: float = 2.0
+    """How many times more strongly the lines along one axis must show the up/down
+    asymmetry of text than those along the other for that axis to be the lines'."""
 
     min_flip_score: float = 0.03
     """Smallest up/down asymmetry of the text lines that decides 0° against 180°."""
@@ -57,7 +66,8 @@ class PrepareSettings:
 
     osd_fallback: bool = True
     """Ask Tesseract's orientation detection (one extra, cheap run) when the line profile
-    cannot decide; off, an undecided page stays as scanned."""
+    cannot decide, or proposes a quarter turn it cannot settle alone; off, such a page is
+    read as it lies and turned only when its reading says so."""
 
     osd_dpi: int = 150
     """Resolution of the binarised copy given to Tesseract's orientation detection."""
@@ -70,6 +80,11 @@ class PrepareSettings:
 
     osd_timeout_s: float = 60.0
     """Seconds orientation detection may take; past that the page stays as scanned."""
+
+    recheck_confidence: float = 80.0
+    """Mean word confidence under which a page that has a plausible other way to be read
+    (a turn taken, or one not taken for want of a second signal) is read that way too;
+    the better reading is kept."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +105,11 @@ def prepare_page(
 
 
 def prepare_images(
-    page: PageImage, outdir: Path, settings: PrepareSettings | None = None
+    page: PageImage,
+    outdir: Path,
+    settings: PrepareSettings | None = None,
+    *,
+    orientation: Orientation | None = None,
 ) -> tuple[PreparedPage, Image.Image, Image.Image]:
     """Make one page upright and straight: its description, the kept image and Tesseract's.
 
@@ -100,13 +119,14 @@ def prepare_images(
     (width and height swap for a quarter turn): deskewing resamples it once,
     with white filling the corners. Both images are returned decoded. The image
     for Tesseract has the kept image's geometry: for a colour page a grey copy with red seals
-    lifted (:func:`grey_for_ocr`), else the kept image itself. An image that
-    cannot be read or written raises :class:`~digitize.errors.DigitizeError`, to
-    be retried.
+    lifted (:func:`grey_for_ocr`), else the kept image itself. ``orientation`` turns the
+    page that way instead of finding its own (a second reading of a doubtful page). An
+    image that cannot be read or written raises :class:`~digitize.errors.DigitizeError`,
+    to be retried.
     """
     settings = settings or PrepareSettings()
     try:
-        return _prepare(page, outdir, settings)
+        return _prepare(page, outdir, settings, orientation)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise DigitizeError(
             f"Không chuẩn bị được ảnh trang {page.path.stem} để nhận dạng chữ; sẽ thử lại",
@@ -116,13 +136,14 @@ def prepare_images(
 
 
 def _prepare(
-    page: PageImage, outdir: Path, settings: PrepareSettings
+    page: PageImage, outdir: Path, settings: PrepareSettings, orientation: Orientation | None
 ) -> tuple[PreparedPage, Image.Image, Image.Image]:
     """:func:`prepare_images` without the mapping of file errors."""
     outdir.mkdir(parents=True, exist_ok=True)
     scan = load_page_image(page.path)
     grey = _grey(scan)
-    orientation = find_orientation(grey, page.dpi, settings)
+    if orientation is None:
+        orientation = find_orientation(grey, page.dpi, settings)
     upright = _apply(scan, orientation, settings)
     kept = page if upright is scan else _write_kept(upright, page, outdir)
     prepared = PreparedPage(page=kept, orientation=orientation)
@@ -139,53 +160,75 @@ def detect_orientation(
     """Find the quarter turn and the skew of a page from the profile of its text lines.
 
     On a downscaled grey copy the ink pixels are projected along every angle up to
-    ``max_skew_deg`` either way, across and up the page: text lines make the sharpest
+    ``max_skew_deg`` either way, across and up the page: text lines make a sharp
     profile along their own direction, which gives the axis and the skew. Which end
     is up comes from the gaps between lines: Vietnamese (and Latin) text carries
     much more ink above its x-height (ascenders, capitals, tone marks) than below
-    the baseline. When the profile cannot decide, Tesseract's orientation detection
-    is asked (``osd_fallback``); failing that the page stays as scanned.
+    the baseline, an asymmetry that also tells the lines' axis from the columns of
+    aligned text. When the profile cannot decide, or proposes a quarter turn on one of
+    its signals only, Tesseract's orientation detection is asked (``osd_fallback``);
+    failing that the page stays as scanned, flagged, with the other way to read it as
+    :attr:`~digitize.orientation.Orientation.alternative`.
     """
     return find_orientation(_grey(image), dpi, settings or PrepareSettings())
 
 
 def grey_for_ocr(image: Image.Image) -> Image.Image:
-    """The grey image Tesseract should read for a page: red and pink ink (seals) lifted.
+    """The grey image Tesseract should read for a page: red seals and blue pen lifted.
 
-    A red seal stamped over text would otherwise be binarised with it and hide it;
-    in the red channel the seal is nearly as light as the paper while black (and
-    blue) ink stays dark, so the copy takes the red channel's level where the page
-    is red and the luminance elsewhere.
+    A red seal or a blue signature over text would otherwise be binarised with it and
+    hide it. In the channel of its own colour such ink is nearly as light as the paper
+    while black ink stays dark, so where the page is red (or blue) the copy takes that
+    channel's level, brightened so that the ink itself becomes paper, and the luminance
+    elsewhere.
     """
     return _grey(image)
 
 
 def _grey(image: Image.Image) -> Image.Image:
-    """Luminance of a page, with red ink (seals) replaced by the red channel's level.
+    """Luminance of a page, with red and blue ink replaced by their own channel's level.
 
-    In the red channel a red seal is almost as light as the paper while black text
-    under it stays black. The mask of red pixels is widened by two pixels, so the
-    seal's edges, whose colour JPEG blurs, go too.
+    The mask of each ink is widened by two pixels, so its edges, whose colour JPEG
+    blurs, go too.
     """
     luminance = image.convert("L")
     if image.mode != "RGB":
         return luminance
     red, green, blue = image.split()
-    redness = ImageChops.subtract(red, ImageChops.lighter(green, blue))
-    weight = redness.point(_RED_WEIGHT)
-    box = weight.getbbox()
-    if box is None:
-        return luminance
-    left, top, right, bottom = box
-    box = (
-        max(0, left - 3),
-        max(0, top - 3),
-        min(image.width, right + 3),
-        min(image.height, bottom + 3),
-    )
-    widened = Image.fromarray(_max_filter(np.asarray(weight.crop(box)), 2))
-    luminance.paste(Image.composite(red.crop(box), luminance.crop(box), widened), box[:2])
+    for channel, others in ((red, (green, blue)), (blue, (red, green))):
+        weight = ImageChops.subtract(channel, ImageChops.lighter(*others)).point(_INK_WEIGHT)
+        box = weight.getbbox()
+        if box is None:
+            continue
+        left, top, right, bottom = box
+        box = (
+            max(0, left - 3),
+            max(0, top - 3),
+            min(image.width, right + 3),
+            min(image.height, bottom + 3),
+        )
+        own = channel.crop(box)
+        widened = Image.fromarray(_max_filter(np.asarray(weight.crop(box)), 2))
+        lifted = own.point(_brighten(own, weight.crop(box)))
+        luminance.paste(Image.composite(lifted, luminance.crop(box), widened), box[:2])
     return luminance
+
+
+def _brighten(channel: Image.Image, weight: Image.Image) -> list[int]:
+    """A lookup table that makes the ink's own level (the median of its channel where the
+    ink is sure) paper white, scaling darker levels alike (black under it stays black)."""
+    sure = weight.point(lambda v: 255 if v == 255 else 0)
+    histogram = channel.histogram(mask=sure)
+    total = sum(histogram)
+    if total == 0:
+        return list(range(256))
+    level, seen = 255, 0
+    for value, count in enumerate(histogram):
+        seen += count
+        if seen * 2 >= total:
+            level = max(value, _MIN_INK_LEVEL)
+            break
+    return [min(255, v * 255 // level) for v in range(256)]
 
 
 def _max_filter(pixels: npt.NDArray[np.uint8], radius: int) -> npt.NDArray[np.uint8]:

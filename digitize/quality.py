@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from PIL import Image
 
+from digitize.compression import ColourMode
 from digitize.errors import DigitizeError
 from digitize.findings import Finding
 from digitize.levels import GreyLevels, estimate_noise, grey_levels
@@ -64,6 +65,11 @@ class QualitySettings:
 
     low_confidence: float = 70.0
     """Mean OCR word confidence below which a page is flagged for review."""
+
+    colour_mode: ColourMode = "auto"
+    """How the procedure stores colour (:data:`~digitize.compression.ColourMode`): under
+    ``colour`` a page scanned grey or bilevel is sent back to be scanned in colour, as an
+    electronic copy must be; the page's image is stored accordingly."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,7 @@ def inspect_page(
     if scale_finding is not None:
         findings.append(scale_finding)
     findings.extend(_resolution(page, number, effective, scale_finding is not None, settings))
+    findings.extend(_colour(page, number, settings))
     findings.extend(_exposure(number, levels, noise, settings))
     return PageQuality(number, effective, levels, noise, tuple(findings))
 
@@ -241,6 +248,22 @@ def _resolution(
             f"Trang {number}: {what}, thấp hơn mức tối thiểu {settings.min_dpi} dpi; "
             "đề nghị quét lại",
             float(effective),
+        )
+    ]
+
+
+def _colour(page: PageImage, number: int, settings: QualitySettings) -> list[Finding]:
+    """The blocking finding for a page scanned without colour where colour is required."""
+    if settings.colour_mode != "colour" or page.mode == "RGB":
+        return []
+    how = "đen trắng" if page.mode == "1" else "thang xám"
+    return [
+        Finding(
+            "not_colour",
+            "block",
+            number,
+            f"Trang {number}: thủ tục này lưu bản màu (bản sao điện tử, giấy tờ có con dấu) "
+            f"nhưng trang được quét {how}; đề nghị quét lại ở chế độ màu",
         )
     ]
 

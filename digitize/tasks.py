@@ -6,6 +6,7 @@ import logging
 import shutil
 import statistics
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from celery import Task, shared_task
@@ -14,15 +15,18 @@ from django.db import transaction
 
 from core.errors import RetryPolicy
 from digitize.assemble import DossierMetadata, assemble_pdf
+from digitize.compression import colour_mode
 from digitize.errors import BadInputError, DigitizeError
 from digitize.findings import Finding, blocking, blocking_reason
-from digitize.models import Page
+from digitize.models import DocumentWork, Page
 from digitize.ocr import OcrSettings, PageOcr
 from digitize.pages import PageImage
 from digitize.pipeline import process_page, split_and_inspect
+from digitize.quality import QualitySettings
 from dossiers.files import store_file
 from dossiers.models import Document, DocumentState
 from dossiers.services.boundary import STAGE_RETRIES, act_on
+from dossiers.services.leases import Claim, lapsed, mark_queued, working
 from dossiers.services.recovery import active_document_ids, stuck_documents
 from dossiers.services.workflow import transition
 
@@ -47,6 +51,11 @@ def _page_image(page: Page) -> PageImage:
     )
 
 
+def _quality(document: Document) -> QualitySettings:
+    """The quality gate and storage of a document's pages, as its procedure asks (colour)."""
+    return QualitySettings(colour_mode=colour_mode(document.dossier.procedure.colour_mode))
+
+
 def _source_files(document: Document) -> list[Path]:
     source = Path(document.source_dir)
     return sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith("."))
@@ -60,7 +69,7 @@ def prepare_document(self: Task, document_id: int) -> None:  # type: ignore[type
     every page blank, too dark or faint) fails the document with the Vietnamese
     reasons before any OCR, so the clerk can rescan.
     """
-    document = Document.objects.get(pk=document_id)
+    document = Document.objects.select_related("dossier__procedure").get(pk=document_id)
     if document.state == DocumentState.RECEIVED:
         if not transition(
             document_id, DocumentState.RECEIVED, DocumentState.DIGITIZING, kind="digitize_started"
@@ -68,11 +77,21 @@ def prepare_document(self: Task, document_id: int) -> None:  # type: ignore[type
             return
     elif document.state != DocumentState.DIGITIZING:
         return
+    with _document_work(document_id, DocumentWork.Stage.PREPARE) as lease:
+        if _may_work(lease, document_id, "tách trang"):
+            _prepare(self, document)
+
+
+def _prepare(task: Task, document: Document) -> None:  # type: ignore[type-arg]
+    """Split, store the pages and their findings, stop at a blocking one, else fan out."""
+    document_id = document.pk
     if not document.pages.exists():
         try:
-            images, checked = split_and_inspect(_source_files(document), _workdir(document))
+            images, checked = split_and_inspect(
+                _source_files(document), _workdir(document), _quality(document)
+            )
         except DigitizeError as exc:
-            act_on(exc, document_id=document_id, stage="pages", task=self)
+            act_on(exc, document_id=document_id, stage="pages", task=task)
             return
         with transaction.atomic():
             Page.objects.bulk_create(
@@ -104,6 +123,33 @@ def prepare_document(self: Task, document_id: int) -> None:  # type: ignore[type
     dispatch_pending(document_id)
 
 
+def _document_work(document_id: int, stage: DocumentWork.Stage) -> AbstractContextManager[Claim]:
+    """The lease on one document's stage that runs as a unit (splitting, assembly)."""
+    work, _ = DocumentWork.objects.get_or_create(document_id=document_id, stage=stage)
+    return working(DocumentWork, work.pk)
+
+
+def _may_work(lease: Claim, document_id: int, unit_vi: str) -> bool:
+    """Whether the claimed unit is to be worked on; a poisoned one fails its document.
+
+    ``held``: another live worker has it (a redelivered message); it releases it when
+    done, or its lease lapses and ``recover_leases`` puts it back in line.
+    """
+    if lease.outcome == "poisoned":
+        act_on(
+            DigitizeError(
+                f"Khâu {unit_vi} làm dừng tiến trình xử lý {lease.claims - 1} lần liên tiếp "
+                "(tệp quét có thể hỏng hoặc quá lớn); cần quản trị viên xem xét.",
+                disposition="fail",
+                detail=f"{lease.claims - 1} claims ended without a release",
+            ),
+            document_id=document_id,
+            stage="lease",
+            detail={"unit": unit_vi, "claims": str(lease.claims - 1)},
+        )
+    return lease.outcome == "taken"
+
+
 def _stored_findings(document_id: int) -> list[Finding]:
     """The findings stored on a document's pages, in page order."""
     flags = (
@@ -119,6 +165,7 @@ def dispatch_pending(document_id: int) -> None:
     pending = list(
         Page.objects.filter(document_id=document_id, done=False).values_list("pk", flat=True)
     )
+    mark_queued(Page, pending)
     for page_id in pending:
         ocr_page.delay(page_id)
     if not pending:
@@ -132,45 +179,61 @@ def ocr_page(self: Task, page_id: int) -> None:  # type: ignore[type-arg]
     The page row then points at the upright image kept for the PDF and records the
     turn, the skew and any new findings (orientation uncertain, low confidence).
     """
-    page = Page.objects.select_related("document").get(pk=page_id)
+    page = Page.objects.select_related("document__dossier__procedure").get(pk=page_id)
     document = page.document
     if document.state != DocumentState.DIGITIZING:
         return
     if not page.done:
-        ocr_settings = OcrSettings(lang=settings.OCR_LANG, timeout_s=settings.OCR_TIMEOUT_S)
-        flags = list(page.flags or [])
-        blank = any(flag.get("code") == "blank" for flag in flags)
-        try:
-            outcome = process_page(
-                _page_image(page), page.index + 1, _workdir(document), ocr_settings, blank=blank
-            )
-        except DigitizeError as exc:
-            act_on(
-                exc,
-                document_id=document.pk,
-                stage="ocr",
-                task=self,
-                detail={"page": str(page.index + 1)},
-                policy=OCR_RETRIES,
-            )
-            return
-        kept = outcome.prepared.page
-        Page.objects.filter(pk=page_id).update(
-            done=True,
-            text=outcome.ocr.text,
-            confidence=outcome.ocr.confidence,
-            layout_path=str(outcome.ocr.layout),
-            image_path=str(kept.path),
-            encoded_path=str(kept.encoded or ""),
-            width=kept.width,
-            height=kept.height,
-            mode=kept.mode,
-            rotation=outcome.prepared.orientation.rotation,
-            skew=outcome.prepared.orientation.skew,
-            flags=flags + [finding.as_dict() for finding in outcome.findings],
-        )
+        with working(Page, page_id) as lease:
+            if _may_work(lease, document.pk, f"nhận dạng trang {page.index + 1}"):
+                _ocr(self, page)
     if not Page.objects.filter(document_id=document.pk, done=False).exists():
         assemble_document.delay(document.pk)
+
+
+def _ocr(task: Task, page: Page) -> None:  # type: ignore[type-arg]
+    """Prepare and recognise one claimed page; store the outcome on its row."""
+    document = page.document
+    page_id = page.pk
+    if Page.objects.filter(pk=page_id, done=True).exists():
+        return  # finished by a worker that held it before us
+    ocr_settings = OcrSettings(lang=settings.OCR_LANG, timeout_s=settings.OCR_TIMEOUT_S)
+    flags = list(page.flags or [])
+    blank = any(flag.get("code") == "blank" for flag in flags)
+    try:
+        outcome = process_page(
+            _page_image(page),
+            page.index + 1,
+            _workdir(document),
+            ocr_settings,
+            quality=_quality(document),
+            blank=blank,
+        )
+    except DigitizeError as exc:
+        act_on(
+            exc,
+            document_id=document.pk,
+            stage="ocr",
+            task=task,
+            detail={"page": str(page.index + 1)},
+            policy=OCR_RETRIES,
+        )
+        return
+    kept = outcome.prepared.page
+    Page.objects.filter(pk=page_id).update(
+        done=True,
+        text=outcome.ocr.text,
+        confidence=outcome.ocr.confidence,
+        layout_path=str(outcome.ocr.layout),
+        image_path=str(kept.path),
+        encoded_path=str(kept.encoded or ""),
+        width=kept.width,
+        height=kept.height,
+        mode=kept.mode,
+        rotation=outcome.prepared.orientation.rotation,
+        skew=outcome.prepared.orientation.skew,
+        flags=flags + [finding.as_dict() for finding in outcome.findings],
+    )
 
 
 @shared_task(bind=True, acks_late=True, max_retries=STAGE_RETRIES.max_retries)
@@ -181,6 +244,16 @@ def assemble_document(self: Task, document_id: int) -> None:  # type: ignore[typ
     ).get(pk=document_id)
     if document.state != DocumentState.DIGITIZING:
         return
+    with _document_work(document_id, DocumentWork.Stage.ASSEMBLE) as lease:
+        if _may_work(lease, document_id, "ghép PDF"):
+            _assemble(self, document)
+
+
+def _assemble(task: Task, document: Document) -> None:  # type: ignore[type-arg]
+    """Assemble a claimed document whose pages are all done; store it, await approval."""
+    document_id = document.pk
+    if not Document.objects.filter(pk=document_id, state=DocumentState.DIGITIZING).exists():
+        return  # assembled by a worker that held it before us
     pages = list(document.pages.order_by("index"))
     if not pages or not all(p.done for p in pages):
         return
@@ -211,7 +284,7 @@ def assemble_document(self: Task, document_id: int) -> None:  # type: ignore[typ
             identity=(str(document.pk), document.created_at),
         )
     except DigitizeError as exc:
-        act_on(exc, document_id=document_id, stage="assemble", task=self)
+        act_on(exc, document_id=document_id, stage="assemble", task=task)
         return
     path, digest = store_file(out, Path(settings.STORE_DIR))
     confidences = [p.confidence for p in pages if p.confidence is not None]
@@ -263,6 +336,30 @@ def recover_digitizing() -> dict[str, int]:
     _clear_work_folders()
     if counts:
         log.info("digitize recovery re-enqueued %s", counts)
+    return counts
+
+
+@shared_task
+def recover_leases() -> dict[str, int]:
+    """Put back in line at once the pages and stages whose worker died (lease lapsed).
+
+    Runs every ``LEASE_SWEEP_S`` from the scheduler and after each worker start, so a
+    killed worker's units are taken over within a lease and a sweep, whatever the
+    size of their dossier (``recover_digitizing`` waits for the dossier's limit).
+    """
+    counts: dict[str, int] = {}
+    pages = lapsed(Page)
+    mark_queued(Page, pages)
+    for page_id in pages:
+        ocr_page.delay(page_id)
+        counts["page"] = counts.get("page", 0) + 1
+    works = DocumentWork.objects.filter(pk__in=lapsed(DocumentWork))
+    for document_id, stage in works.values_list("document_id", "stage"):
+        task = prepare_document if stage == DocumentWork.Stage.PREPARE else assemble_document
+        task.delay(document_id)
+        counts[stage] = counts.get(stage, 0) + 1
+    if counts:
+        log.info("lapsed leases taken over: %s", counts)
     return counts
 
 

@@ -148,12 +148,13 @@ def text_layer_stream(layout: PageLayout, font: str = "/F0") -> bytes:
 
     Coordinates are PDF points on a page of the image's size at its resolution.
     Each line is one text object set on its baseline (turned by the baseline's
-    slope unless nearly level) at a size that spans the line from its baseline to
-    its top. Each word starts at its own box (a relative move from the previous
-    word's start) and is stretched horizontally to cover the box exactly; a space
-    stretched over the gap (a sliver when boxes touch or overlap) follows it, so
-    that selecting, searching and copying follow the words as scanned, with spaces
-    between them.
+    slope unless nearly level) at a size that spans its words from the baseline to
+    their top (the median word's: a pen stroke through a few words does not make the
+    whole line tall enough to overlap its neighbours). Each word starts at its own box
+    (a relative move from the previous word's start) and is stretched horizontally to
+    cover the box exactly; a space stretched over the gap (a sliver when boxes touch
+    or overlap) follows it, so that selecting, searching and copying follow the words
+    as scanned, with spaces between them.
     Text is written in render mode 3 (neither filled nor stroked) with ``font``,
     the resource name of the glyphless font.
     """
@@ -173,7 +174,7 @@ def text_layer_stream(layout: PageLayout, font: str = "/F0") -> bytes:
         cos, sin = math.cos(angle), math.sin(angle)
         left = words[0][0].box[0]
         start_y = _baseline_at((x1, y1, x2, y2), left)
-        size = max(1.0, (start_y - line.box[1]) * scale)
+        size = max(1.0, _height((x1, y1, x2, y2), [w for w, _, _ in words]) * scale)
         origin_x, origin_y = left * scale, page_height - start_y * scale
         matrix = " ".join(map(pdf_number, (cos, sin, -sin, cos, origin_x, origin_y)))
         out.write(f"BT 3 Tr {font} {pdf_number(size)} Tf {matrix} Tm")
@@ -193,6 +194,12 @@ def text_layer_stream(layout: PageLayout, font: str = "/F0") -> bytes:
                 out.write(f" {pdf_number(_stretch(space, 1, advance))} Tz <0020> Tj")
         out.write(" ET\n")
     return out.getvalue().encode("ascii")
+
+
+def _height(baseline: tuple[int, int, int, int], words: Sequence[Word]) -> float:
+    """The median height, in pixels, of the words above the baseline under each of them."""
+    heights = sorted(_baseline_at(baseline, w.box[0]) - w.box[1] for w in words)
+    return heights[len(heights) // 2]
 
 
 def _baseline_at(baseline: tuple[int, int, int, int], x: int) -> float:

@@ -20,23 +20,24 @@ def is_partial(name: str) -> bool:
 
 
 def folder_signature(folder: Path) -> Signature | None:
-    """Names, sizes and mtimes of a folder's visible files; None if not ready to read.
+    """Names, sizes and mtimes of a folder's visible entries; None if not ready to read.
 
-    A folder holding an unfinished copy, or no file at all, has no signature.
+    A folder holding an unfinished copy, or no entry but folders, has no signature. A
+    symlink, FIFO or device counts (with size -1, never followed or opened), so a folder
+    holding one is claimed and refused with its reason instead of waiting forever.
     """
     entries: list[tuple[str, int, int]] = []
     try:
         with os.scandir(folder) as it:
             for entry in it:
-                if entry.name.startswith("."):
-                    continue
-                if not entry.is_file(follow_symlinks=False):
+                if entry.name.startswith(".") or entry.is_dir(follow_symlinks=False):
                     continue
                 if is_partial(entry.name):
                     return None
                 st = entry.stat(follow_symlinks=False)
-                entries.append((entry.name, st.st_size, st.st_mtime_ns))
-    except FileNotFoundError:
+                size = st.st_size if entry.is_file(follow_symlinks=False) else -1
+                entries.append((entry.name, size, st.st_mtime_ns))
+    except (FileNotFoundError, NotADirectoryError):
         return None
     if not entries:
         return None

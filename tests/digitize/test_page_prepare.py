@@ -23,8 +23,8 @@ from digitize.prepare import (
     prepare_images,
 )
 from digitize.textlayer import read_layout
-from tests.support.degrade import add_seal, certificate_form, degrade
-from tests.support.scans import corpus_paragraphs, render_page
+from tests.support.degrade import add_seal, degrade
+from tests.support.scans import certificate_form, corpus_paragraphs, render_page
 from tests.support.text import cer
 
 FAKE_OSD = """#!{python}

@@ -5,22 +5,26 @@ from __future__ import annotations
 import io
 import math
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from tests.support.scans import A4_MM, LIBERATION_SERIF
+from tests.support.scans import A4_MM, corpus_paragraphs, render_page
 
 __all__ = [
+    "HARD_JPEG_QUALITY",
+    "HARD_NOISE",
+    "HARD_SET",
     "SEAL_FONT",
     "SEAL_RED",
     "SIGNATURE_BLUE",
+    "HardPage",
     "add_noise",
     "add_seal",
     "add_signature",
     "blank_page",
-    "certificate_form",
     "darken",
     "degrade",
     "fade",
@@ -28,10 +32,8 @@ __all__ = [
     "resample_dpi",
     "rotate_page",
     "skew",
+    "write_hard_scan",
 ]
-
-LIBERATION_SERIF_BOLD = LIBERATION_SERIF.with_name("LiberationSerif-Bold.ttf")
-"""The bold face of the serif font, for the headings of an official form."""
 
 SEAL_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 """A bold sans font with Vietnamese capitals, as carved on official seals."""
@@ -263,58 +265,6 @@ def blank_page(
     return _with_dpi(image, dpi)
 
 
-def certificate_form(*, dpi: int = 300, rows: int = 8) -> tuple[Image.Image, str]:
-    """A one-stop certificate: two-column heading, title, fields, a ruled table, signature block.
-
-    Its bold heading and table rules are what trips a text-line profile, so it
-    complements the prose pages of :func:`tests.support.scans.render_page`.
-    Returns the grey A4 page (dpi recorded) and its text in reading order.
-    """
-    width = round(A4_MM[0] / 25.4 * dpi)
-    height = round(A4_MM[1] / 25.4 * dpi)
-    page = Image.new("L", (width, height), _WHITE)
-    draw = ImageDraw.Draw(page)
-    size = round(13 * dpi / 72)
-    regular = ImageFont.truetype(str(LIBERATION_SERIF), size=size)
-    bold = ImageFont.truetype(str(LIBERATION_SERIF_BOLD), size=size)
-    lines: list[str] = []
-
-    def write(xy: tuple[float, float], text: str, font: ImageFont.FreeTypeFont) -> None:
-        draw.text(xy, text, font=font, fill=0)
-        lines.append(text)
-
-    inch = dpi
-    write((0.8 * inch, 0.7 * inch), "ỦY BAN NHÂN DÂN", bold)
-    write((width / 2, 0.7 * inch), "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold)
-    write((0.8 * inch, 0.95 * inch), "XÃ TÂN LẬP", bold)
-    write((width / 2 + 0.4 * inch, 0.95 * inch), "Độc lập - Tự do - Hạnh phúc", bold)
-    write((width / 2 - 1.6 * inch, 1.6 * inch), "GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN", bold)
-    y = 2.2 * inch
-    for field in (
-        "Họ, chữ đệm, tên: Nguyễn Thị Hồng",
-        "Ngày, tháng, năm sinh: 12/03/1990",
-        "Nơi cư trú: thôn Đông, xã Tân Lập",
-    ):
-        write((inch, y), field, regular)
-        y += 0.35 * inch
-    columns = (inch, 2.2 * inch, 5.2 * inch, width - inch)
-    top, pitch = y + 0.2 * inch, 0.4 * inch
-    rule = max(1, round(dpi / 100))
-    for row in range(rows + 1):
-        draw.line((columns[0], top + row * pitch, columns[-1], top + row * pitch), 0, rule)
-    for x in columns:
-        draw.line((x, top, x, top + rows * pitch), 0, rule)
-    for row in range(rows):
-        cell_y = top + row * pitch + 0.08 * inch
-        write((columns[0] + 0.07 * inch, cell_y), str(row + 1), regular)
-        write((columns[1] + 0.07 * inch, cell_y), "Giấy tờ kèm theo", regular)
-        write((columns[2] + 0.07 * inch, cell_y), "Bản sao", regular)
-    y = top + rows * pitch + 0.5 * inch
-    write((width / 2 + 0.5 * inch, y), "TM. ỦY BAN NHÂN DÂN", bold)
-    write((width / 2 + 0.9 * inch, y + 0.25 * inch), "CHỦ TỊCH", bold)
-    return _with_dpi(page, dpi), "\n".join(lines)
-
-
 def darken(image: Image.Image, paper: int = 70) -> Image.Image:
     """Scan too dark: white paper comes out as grey level ``paper``, ink near black."""
     dpi = _dpi(image)
@@ -341,14 +291,17 @@ def degrade(
     seal: bool = False,
     signature: bool = False,
     dpi: int | None = None,
+    scanner: str | None = None,
     seed: int = 0,
 ) -> Image.Image:
     """Make a clean rendered page look like a real scan, in the order things happen to paper.
 
     The seal and signature go on the paper first (the page becomes RGB), then it
     lies tilted ``skew_deg`` degrees counter-clockwise and turned ``rotate`` degrees
-    clockwise on the scanner, which samples it at ``dpi`` (default: unchanged) with
-    sensor ``noise`` (sigma in grey levels) and saves it as JPEG at ``jpeg_quality``.
+    clockwise on the scanner, which samples it at ``dpi`` (default: unchanged) in its
+    ``scanner`` mode (None: as the paper is; "L" grey, "1" bilevel, cut at mid-grey after
+    the noise) with sensor ``noise`` (sigma in grey levels) and saves it as JPEG at
+    ``jpeg_quality`` (not a bilevel page).
     """
     page = image.copy()
     page.info["dpi"] = (_dpi(image), _dpi(image))
@@ -362,8 +315,84 @@ def degrade(
         page = rotate_page(page, rotate)
     if dpi is not None:
         page = resample_dpi(page, dpi)
+    if scanner in ("L", "1"):
+        page = _with_dpi(page.convert("L"), _dpi(page))
     if noise > 0:
         page = add_noise(page, noise, seed=seed)
+    if scanner == "1":
+        return _with_dpi(page.point(lambda v: 255 if v >= 128 else 0).convert("1"), _dpi(page))
     if jpeg_quality is not None:
         page = jpeg_artefacts(page, jpeg_quality)
     return page
+
+
+@dataclass(frozen=True)
+class HardPage:
+    skew_deg: float
+    """Tilt on the scanner, degrees counter-clockwise."""
+
+    rotate: int = 0
+    """Clockwise turn on the scanner."""
+
+    seal: bool = False
+    """A red seal over the middle of the text."""
+
+    signature: tuple[float, float] | None = None
+    """Where a blue signature starts, in inches from the middle of the text (None: none)."""
+
+    scanner: str | None = None
+    """The scanner's mode: None as the paper is (colour once inked), "L" grey, "1" bilevel."""
+
+
+HARD_NOISE = 25.0
+"""Sensor noise of the hard set: standard deviation in grey levels (heavy)."""
+
+HARD_JPEG_QUALITY = 75
+"""JPEG quality the hard set's grey and colour pages are saved at, as a cheap office
+scanner would (bilevel pages are saved losslessly)."""
+
+HARD_SET: tuple[HardPage, ...] = (
+    HardPage(-2.5, seal=True),
+    HardPage(1.07, rotate=90),
+    HardPage(-1.07, signature=(0.3, 1.5)),
+    HardPage(2.5),
+    HardPage(0.36, seal=True),
+    HardPage(-1.79, rotate=180),
+    HardPage(1.79),
+    HardPage(-0.36),
+    HardPage(1.5, rotate=90, seal=True, scanner="L"),
+    HardPage(-1.2, signature=(-0.9, -0.1), scanner="L"),
+    HardPage(2.0, rotate=180, seal=True, signature=(-0.9, 1.2), scanner="L"),
+    HardPage(-0.8, rotate=270, seal=True, signature=(-0.5, 1.2), scanner="1"),
+)
+"""The team's own hard set, one page of corpus text each, at 200 dpi. The first eight are
+colour or grey scans, every one skewed and noisy, two with a red seal and one with a blue
+signature (scanned in colour), two turned; the last four hold the cases colour cannot
+help: a red seal and a blue signature scanned grey or bilevel, over the text and across
+its lines, turned and skewed."""
+
+
+def write_hard_scan(folder: Path, index: int, *, seed: int = 1000) -> tuple[Path, str]:
+    """Write page ``index`` of :data:`HARD_SET` (cycling) into ``folder``: corpus text
+    rendered at 300 dpi, scanned as the set says at 200 dpi, saved as JPEG (bilevel: PNG).
+    Returns the file and the text rendered on the page."""
+    spec = HARD_SET[index % len(HARD_SET)]
+    image, text = render_page("\n".join(corpus_paragraphs(8, seed=seed + index)), dpi=300)
+    if spec.signature is not None:
+        cx, cy = _text_centre(image)
+        x, y = spec.signature
+        image = add_signature(image, origin=(cx + x * 300, cy + y * 300), seed=seed + index)
+    page = degrade(
+        image,
+        skew_deg=spec.skew_deg,
+        rotate=spec.rotate,
+        noise=HARD_NOISE,
+        seal=spec.seal,
+        dpi=200,
+        scanner=spec.scanner,
+        seed=seed + index,
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{index + 1:03d}.{'png' if page.mode == '1' else 'jpg'}"
+    page.save(path, quality=HARD_JPEG_QUALITY, dpi=(200, 200))
+    return path, text

@@ -141,7 +141,7 @@ def test_page_that_keeps_timing_out_is_retried_then_fails_the_document(
     # Eager Celery re-runs a retried task at once, unless errors propagate (then Retry escapes);
     # the eager_celery fixture puts the setting back.
     celery_app.conf.task_eager_propagates = False
-    with mock.patch("digitize.pipeline.ocr_page", wraps=ocr_module.ocr_page) as ocr:
+    with mock.patch("digitize.pipeline.recognise", wraps=ocr_module.recognise) as ocr:
         document = claim_and_run(folder, dossier, django_capture_on_commit_callbacks)
     assert ocr.call_count == 4  # the first run and three retries
     assert document.state == DocumentState.FAILED
@@ -166,7 +166,7 @@ def test_ocr_failure_fails_the_document_without_retrying(
     folder.mkdir(parents=True)
     write_scan(folder / "trang-1.png", TEXT, dpi=200)
     settings.OCR_LANG = "khongco"  # no such models on the machine
-    with mock.patch("digitize.pipeline.ocr_page", wraps=ocr_module.ocr_page) as ocr:
+    with mock.patch("digitize.pipeline.recognise", wraps=ocr_module.recognise) as ocr:
         document = claim_and_run(folder, dossier, django_capture_on_commit_callbacks)
     assert ocr.call_count == 1
     assert document.state == DocumentState.FAILED

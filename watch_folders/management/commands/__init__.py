@@ -1,0 +1,1 @@
+"""``motcua manage`` commands for scanner intake."""
