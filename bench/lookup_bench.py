@@ -111,8 +111,44 @@ def _seed(data_dir: Path, count: int) -> list[Citizen]:
     return citizens
 
 
+def _tree_cpu_s(root: int) -> float:
+    """CPU seconds (user and system) used so far by process ``root`` and its descendants."""
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, wanted = 0.0, {root}
+    for pid in sorted(parents):  # children have larger pids, almost always
+        if pid in wanted or parents[pid] in wanted:
+            wanted.add(pid)
+            total += used.get(pid, 0.0)
+    return total
+
+
+@dataclass
+class Pids:
+    """The server's processes, whose CPU time the benchmark reads."""
+
+    web: int = 0
+    redis: int = 0
+
+    def cpu_s(self) -> tuple[float, float]:
+        """CPU seconds so far: the web server's process tree, and Redis."""
+        return _tree_cpu_s(self.web), _tree_cpu_s(self.redis)
+
+
 @contextmanager
-def _service(data_dir: Path, port: int, threads: int) -> Iterator[dict[str, str]]:
+def _service(
+    data_dir: Path, port: int, threads: int, processes: int, pids: Pids
+) -> Iterator[dict[str, str]]:
     """The private Redis and ``motcua web``, stopped and reaped on the way out."""
     from motcua.supervisor import redis_argv, wait_for_redis
 
@@ -131,12 +167,24 @@ def _service(data_dir: Path, port: int, threads: int) -> Iterator[dict[str, str]
         wait_for_redis(run_dir / "redis.sock", timeout_s=20)
         web_log = (log_dir / "web.log").open("ab")
         web = subprocess.Popen(
-            [str(MOTCUA), "web", "--host", HOST, "--port", str(port), "--threads", str(threads)],
+            [
+                str(MOTCUA),
+                "web",
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--threads",
+                str(threads),
+                "--processes",
+                str(processes),
+            ],
             env=env,
             stdout=web_log,
             stderr=subprocess.STDOUT,
         )
         web_log.close()
+        pids.web, pids.redis = web.pid, redis.pid
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -263,7 +311,10 @@ def main() -> int:
     parser.add_argument("--lookups", type=int, default=3000)
     parser.add_argument("--wrong", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=8, help="client connections")
-    parser.add_argument("--server-threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--server-threads", type=int, default=4, help="threads per process")
+    parser.add_argument(
+        "--server-processes", type=int, default=os.cpu_count() or 1, help="web processes"
+    )
     parser.add_argument("--max-seconds", type=float, default=150.0, help="per phase")
     parser.add_argument("--keep", action="store_true", help="keep the scratch data directory")
     args = parser.parse_args()
@@ -277,8 +328,9 @@ def main() -> int:
         citizens = _seed(data_dir, args.dossiers)
         print(f"seeded {len(citizens)} dossiers in {time.perf_counter() - seeded:.1f} s")
         port = _free_port()
-        with _service(data_dir, port, args.server_threads):
-            return _measure(args, port, citizens)
+        pids = Pids()
+        with _service(data_dir, port, args.server_threads, args.server_processes, pids):
+            return _measure(args, port, citizens, pids)
     finally:
         if args.keep:
             print(f"data kept in {workdir}")
@@ -286,7 +338,7 @@ def main() -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _measure(args: argparse.Namespace, port: int, citizens: list[Citizen]) -> int:
+def _measure(args: argparse.Namespace, port: int, citizens: list[Citizen], pids: Pids) -> int:
     rng = random.Random(20261122)  # noqa: S311 (a reproducible sample, not a secret)
     ok = True
     # Warm-up: every server thread opens its database and cache connections.
@@ -295,12 +347,16 @@ def _measure(args: argparse.Namespace, port: int, citizens: list[Citizen]) -> in
 
     # 1. successful lookups
     chosen = [rng.choice(citizens) for _ in range(args.lookups)]
+    web_before, redis_before = pids.cpu_s()
     results, wall = _run(
         port, args.threads, [_right(c, i) for i, c in enumerate(chosen)], args.max_seconds
     )
+    web_after, redis_after = pids.cpu_s()
     statuses = Counter(r.status for r in results)
     latencies = [r.ms for r in results]
     done = len(results)
+    web_ms = (web_after - web_before) * 1000 / max(1, done)
+    redis_ms = (redis_after - redis_before) * 1000 / max(1, done)
     per_s = done / wall
     p50, p99 = _percentile(latencies, 0.50), _percentile(latencies, 0.99)
     if statuses != Counter({200: done}):
@@ -334,7 +390,8 @@ def _measure(args: argparse.Namespace, port: int, citizens: list[Citizen]) -> in
         ok = False
 
     print(
-        f"\nloopback, motcua web (waitress, {args.server_threads} threads), "
+        f"\nloopback, motcua web (waitress, {args.server_processes} processes × "
+        f"{args.server_threads} threads), "
         f"{args.threads} client threads, {os.cpu_count()} cores, {len(citizens)} dossiers"
     )
     print(f"{'':44s}{'measured':>14s}{'target':>12s}")
@@ -342,6 +399,8 @@ def _measure(args: argparse.Namespace, port: int, citizens: list[Citizen]) -> in
     print(f"{'  p50 latency (ms)':44s}{p50:14.1f}{'':>12s}")
     print(f"{'  p99 latency (ms)':44s}{p99:14.1f}{TARGET_P99_MS:>12.0f}")
     print(f"{'  answers':44s}{dict(statuses)!s:>14s}")
+    print(f"{'  web server CPU ms per lookup':44s}{web_ms:14.2f}")
+    print(f"{'  Redis CPU ms per lookup':44s}{redis_ms:14.2f}")
     print(f"  ({done} lookups in {wall:.1f} s)")
     print(f"{'wrong secrets sent':44s}{len(wrong_results):14d}")
     print(f"{'  distinct (status, body) after blanking':44s}{len(shapes):14d}{1:>12d}")

@@ -14,26 +14,27 @@ from django.conf import settings
 log = logging.getLogger(__name__)
 
 
-def serve_web(host: str, port: int, threads: int = 8) -> None:
-    """Serve the Django application with waitress until terminated."""
-    from waitress import serve
-
+def serve_web(host: str, port: int, threads: int = 4, processes: int | None = None) -> None:
+    """Serve the Django application until terminated: ``processes`` waitress processes
+    (``WEB_PROCESSES`` unless given) of ``threads`` threads sharing one socket."""
     from motcua.middleware import largest_body_limit
+    from motcua.webserver import serve
     from motcua.wsgi import application
     from publishing.services.verification import start_verifiers
 
-    # SIGTERM (from the supervisor or a container runtime) ends the server cleanly.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    log.info("web on http://%s:%s/", host, port)
-    start_verifiers()  # the public verification's spare processes, pyHanko imported
-    # waitress reads a whole body before the application sees the request: beyond the
-    # largest limit of any path it answers 413 itself (its default would be 1 GiB)
+    count = max(1, processes if processes is not None else int(settings.WEB_PROCESSES))
+    log.info("web on http://%s:%s/ (%d processes)", host, port, count)
     serve(
         application,
         host=host,
         port=port,
+        processes=count,
         threads=threads,
+        # each serving process keeps its own spare verification processes, pyHanko imported
+        before_serving=start_verifiers,
         ident="motcua",
+        # bodies beyond their path's limit are refused unread (motcua.webserver); nothing
+        # is ever buffered beyond the largest limit of any path (waitress's default: 1 GiB)
         max_request_body_size=largest_body_limit(),
         # waitress drops X-Forwarded-For by default; with trusted proxies configured it is
         # passed on, and publishing.services.clients decides whose entries to believe

@@ -9,28 +9,19 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from dossiers.admin.scoping import ALL, VIEW, ScopedAdmin, is_office_admin
 from publishing.models import OutboxMessage, Rating, SmsTemplate
 from publishing.services.delivery import masked, send_again
 from publishing.services.delivery_sms import DEFAULT_TEMPLATES, check_fits
 from publishing.sms import SmsTemplateError
 
 
-class _Recorded:
-    """Rows the system writes: shown to staff, never added, edited or deleted by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(_Recorded, admin.ModelAdmin[OutboxMessage]):
+class OutboxMessageAdmin(ScopedAdmin[OutboxMessage]):
     """What was sent to whom and what is still owed; nobody writes these rows by hand."""
+
+    office_via = "document__dossier__office"
+    superuser_may = office_admin_may = VIEW
 
     fields = (
         "document",
@@ -44,20 +35,25 @@ class OutboxMessageAdmin(_Recorded, admin.ModelAdmin[OutboxMessage]):
         "created_at",
         "sent_at",
     )
-    list_display = ("pk", *(f for f in fields if f not in ("claimed_until", "created_at")))
+    list_display = ("number", *(f for f in fields if f not in ("claimed_until", "created_at")))
     list_filter = ("state", "channel")
     list_select_related = ("document__dossier",)
     search_fields = ("document__dossier__code",)
     readonly_fields = fields
     actions = ["send_again_action"]
 
+    @admin.display(description="số", ordering="pk")
+    def number(self, obj: OutboxMessage) -> int:
+        return obj.pk
+
     @admin.display(description="người nhận")
     def to(self, obj: OutboxMessage) -> str:
         return masked(obj.recipient)
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
-        """Sending again is for those who could change outbox rows (nobody edits them)."""
-        return request.user.has_perm("publishing.change_outboxmessage")
+        """Sending again is for superusers and the administrators of the messages' offices
+        (the page lists only those)."""
+        return bool(request.user.is_superuser or is_office_admin(request.user))
 
     @admin.action(description="Gửi lại các tin đã chọn", permissions=["resend"])
     def send_again_action(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
@@ -91,8 +87,13 @@ class SmsTemplateForm(forms.ModelForm[SmsTemplate]):
 
 
 @admin.register(SmsTemplate)
-class SmsTemplateAdmin(admin.ModelAdmin[SmsTemplate]):
-    """The wording of each SMS, checked against the worst case before it is saved."""
+class SmsTemplateAdmin(ScopedAdmin[SmsTemplate]):
+    """The wording of each SMS, checked against the worst case before it is saved (the same
+    for every office: the system's administrator's)."""
+
+    office_via = None
+    superuser_may = ALL
+    office_admin_may = VIEW
 
     form = SmsTemplateForm
     list_display = ("purpose", "text", "updated_at")
@@ -104,11 +105,14 @@ class SmsTemplateAdmin(admin.ModelAdmin[SmsTemplate]):
 
 
 @admin.register(Rating)
-class RatingAdmin(_Recorded, admin.ModelAdmin[Rating]):
+class RatingAdmin(ScopedAdmin[Rating]):
     """Citizens' ratings, as they gave them."""
 
+    office_via = "dossier__office"
+    superuser_may = office_admin_may = VIEW
+
     list_display = ("dossier", "score", "comment", "created_at")
-    list_filter = ("score", "dossier__office")
+    list_filter = ("score", ("dossier__office", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("dossier",)
     search_fields = ("dossier__code",)
     readonly_fields = ("dossier", "score", "comment", "created_at")

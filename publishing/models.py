@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dossiers.models import Document, Dossier
+from dossiers.models import Document, Dossier, Letter
 
 
 class OutboxMessage(models.Model):
@@ -38,7 +38,7 @@ class OutboxMessage(models.Model):
     last_error = models.CharField("lỗi lần gửi cuối", max_length=200, blank=True)
     next_attempt_at = models.DateTimeField("gửi lần tới", default=timezone.now)
     claimed_until = models.DateTimeField("đang gửi đến", null=True, blank=True)
-    claimed_by = models.CharField(max_length=32, blank=True, editable=False)
+    claimed_by = models.CharField("tiến trình đang gửi", max_length=32, blank=True, editable=False)
     created_at = models.DateTimeField("tạo lúc", auto_now_add=True)
     sent_at = models.DateTimeField("gửi được lúc", null=True, blank=True)
 
@@ -56,6 +56,42 @@ class OutboxMessage(models.Model):
         return f"{self.get_channel_display()} #{self.pk} (tài liệu {self.document_id})"
 
 
+class LetterMessage(models.Model):
+    """An email or SMS owed to the citizen for a signed letter (forms 02–05): the outbox's
+    second kind of message, sent under a lease and retried as results are."""
+
+    letter = models.ForeignKey(
+        Letter, on_delete=models.PROTECT, related_name="outbox", verbose_name="văn bản"
+    )
+    channel = models.CharField("kênh", max_length=8, choices=OutboxMessage.Channel.choices)
+    recipient = models.CharField("người nhận", max_length=254)
+    state = models.CharField(
+        "trạng thái",
+        max_length=8,
+        choices=OutboxMessage.State.choices,
+        default=OutboxMessage.State.PENDING,
+    )
+    attempts = models.PositiveIntegerField("số lần gửi", default=0)
+    last_error = models.CharField("lỗi lần gửi cuối", max_length=200, blank=True)
+    next_attempt_at = models.DateTimeField("gửi lần tới", default=timezone.now)
+    claimed_until = models.DateTimeField("đang gửi đến", null=True, blank=True)
+    claimed_by = models.CharField("tiến trình đang gửi", max_length=32, blank=True, editable=False)
+    created_at = models.DateTimeField("tạo lúc", auto_now_add=True)
+    sent_at = models.DateTimeField("gửi được lúc", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "tin gửi văn bản cho công dân"
+        verbose_name_plural = "hộp thư đi (văn bản)"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["letter", "channel", "recipient"], name="one_letter_message_per_recipient"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} #{self.pk} (văn bản {self.letter_id})"
+
+
 class SmsTemplate(models.Model):
     """The administrator's wording of one kind of SMS, unaccented, fitting one GSM-7 part.
 
@@ -64,6 +100,7 @@ class SmsTemplate(models.Model):
 
     class Purpose(models.TextChoices):
         RESULT_READY = "result_ready", "Đã có kết quả"
+        LETTER = "letter", "Văn bản gửi công dân (xin lỗi, bổ sung, từ chối)"
 
     purpose = models.CharField("loại tin", max_length=32, choices=Purpose.choices, unique=True)
     text = models.TextField(

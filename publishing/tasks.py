@@ -59,3 +59,27 @@ def recover_publishing() -> dict[str, int]:
     if counts:
         log.info("publishing recovery re-enqueued %s", counts)
     return counts
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    max_retries=None,
+    soft_time_limit=DELIVERY_SOFT_TIME_LIMIT_S,
+    time_limit=DELIVERY_TIME_LIMIT_S,
+)
+def deliver_letter(self: Task, letter_id: int) -> None:  # type: ignore[type-arg]
+    """Send a signed letter to the citizen; come back when a failed message is due again."""
+    from django.utils import timezone
+
+    from publishing.models import LetterMessage, OutboxMessage
+    from publishing.services.letter_delivery import deliver_letter as send
+
+    _sent, failed, _done = send(letter_id)
+    if failed:
+        waiting = LetterMessage.objects.filter(
+            letter_id=letter_id, state=OutboxMessage.State.PENDING
+        ).order_by("next_attempt_at")
+        earliest = waiting.values_list("next_attempt_at", flat=True).first()
+        if earliest is not None:
+            raise self.retry(countdown=max(1.0, (earliest - timezone.now()).total_seconds()))

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from dossiers.admin.scoping import ALL, VIEW, ScopedAdmin, ScopedInline
 from signing.models import (
     AutoSignature,
     AutoSignPolicy,
@@ -17,11 +22,34 @@ from signing.models import (
     Signer,
 )
 
+_BY_OFFICE = ("office", admin.RelatedOnlyFieldListFilter)
+
+
+class StampImageInput(forms.ClearableFileInput):
+    """An image upload that names the stored image without linking to it (it is not served)."""
+
+    template_name = "signing/widgets/stamp_image_input.html"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"accept": "image/png,image/jpeg", **(attrs or {})})
+
+
+class SignerForm(forms.ModelForm[Signer]):
+    class Meta:
+        model = Signer
+        fields = "__all__"
+        widgets = {"signature_image": StampImageInput, "seal_image": StampImageInput}
+
 
 @admin.register(Signer)
-class SignerAdmin(admin.ModelAdmin[Signer]):
+class SignerAdmin(ScopedAdmin[Signer]):
+    """Signing officials, where their keys are, and their signature and seal images."""
+
+    form = SignerForm
+    office_admin_may = frozenset({"view", "add", "change"})
     list_display = ("display_name", "user", "office", "key_kind", "active")
-    list_filter = ("office", "key_kind", "active")
+    list_filter = (_BY_OFFICE, "key_kind", "active")
+    list_select_related = ("user", "office")
     fieldsets = (
         (None, {"fields": ("user", "office", "display_name", "title", "active")}),
         (
@@ -40,17 +68,27 @@ class SignerAdmin(admin.ModelAdmin[Signer]):
         ("Chữ ký hiển thị", {"fields": ("signature_image", "seal_image")}),
     )
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Signer | None = None) -> list[str]:
+        fields = super().get_readonly_fields(request, obj)
+        if not request.user.is_superuser:
+            # a PKCS#11 library is code the signing worker loads: the system's administrator's
+            fields.append("pkcs11_module")
+        return fields
+
 
 @admin.register(OfficeSigningPolicy)
-class OfficeSigningPolicyAdmin(admin.ModelAdmin[OfficeSigningPolicy]):
+class OfficeSigningPolicyAdmin(ScopedAdmin[OfficeSigningPolicy]):
+    office_admin_may = frozenset({"view", "add", "change"})
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("office", "level", "tsa_url")
     list_filter = ("level",)
 
 
-class BatchItemInline(admin.TabularInline[BatchItem, Batch]):
+class BatchItemInline(ScopedInline[BatchItem, Batch]):
     model = BatchItem
-    extra = 0
-    readonly_fields = (
+    office_via = "batch__office"
+    superuser_may = office_admin_may = VIEW
+    fields = readonly_fields = (
         "document",
         "decision",
         "reason",
@@ -59,30 +97,46 @@ class BatchItemInline(admin.TabularInline[BatchItem, Batch]):
         "approved_sha256",
         "signed_at",
     )
-    can_delete = False
 
 
 @admin.register(Batch)
-class BatchAdmin(admin.ModelAdmin[Batch]):
-    list_display = ("pk", "office", "signer", "state", "created_at")
-    list_filter = ("office", "state")
+class BatchAdmin(ScopedAdmin[Batch]):
+    """Batches as the officials and the signing runs left them: shown, never edited."""
+
+    superuser_may = office_admin_may = VIEW
+    list_display = ("number", "office", "signer", "procedure", "state", "created_at", "closed_at")
+    list_filter = (_BY_OFFICE, "state")
+    list_select_related = ("office", "signer", "procedure")
     inlines = [BatchItemInline]
+
+    @admin.display(description="số lô", ordering="pk")
+    def number(self, obj: Batch) -> int:
+        return obj.pk
 
 
 @admin.register(OrganisationKey)
-class OrganisationKeyAdmin(admin.ModelAdmin[OrganisationKey]):
+class OrganisationKeyAdmin(ScopedAdmin[OrganisationKey]):
+    """Organisation keys: files and passphrase files on the signing machine, so declared by
+    the system's administrator; an office administrator sees their office's."""
+
+    office_admin_may = VIEW
     list_display = ("office", "pkcs12_path", "active")
     list_filter = ("active",)
 
 
 @admin.register(AutoSignPolicy)
-class AutoSignPolicyAdmin(admin.ModelAdmin[AutoSignPolicy]):
+class AutoSignPolicyAdmin(ScopedAdmin[AutoSignPolicy]):
+    office_admin_may = ALL
     list_display = ("office", "procedure", "enabled")
-    list_filter = ("office", "enabled")
+    list_filter = (_BY_OFFICE, "enabled")
 
 
 @admin.register(AutoSignature)
-class AutoSignatureAdmin(admin.ModelAdmin[AutoSignature]):
+class AutoSignatureAdmin(ScopedAdmin[AutoSignature]):
+    """The service's automatic signatures: shown, retried or handed over, never edited."""
+
+    office_via = "document__dossier__office"
+    superuser_may = office_admin_may = VIEW
     list_display = (
         "document",
         "organisation_key",
@@ -92,16 +146,10 @@ class AutoSignatureAdmin(admin.ModelAdmin[AutoSignature]):
         "retry_at",
         "last_error",
     )
-    list_filter = ("organisation_key__office",)
+    list_filter = (("organisation_key__office", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("document__dossier__code",)
     readonly_fields = [f.name for f in AutoSignature._meta.fields]
     actions = ["retry_now", "give_to_officials"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: AutoSignature | None = None) -> bool:
-        return False
 
     @admin.action(description="Thử ký tự động lại ngay")
     def retry_now(self, request: HttpRequest, queryset: QuerySet[AutoSignature]) -> None:

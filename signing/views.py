@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
+from audit.services.record import Action, record
 from dossiers.files import sha256_file
 from dossiers.models import Document, DocumentState, Role
 from dossiers.services.access import role_required, scope
@@ -241,6 +242,13 @@ def document_pdf(request: HttpRequest, document_id: int) -> FileResponse:
     path = Path(document.signed_path or document.pdf_path)
     if not path.is_file():
         raise Http404
+    record(
+        Action.DOWNLOADED,
+        request=request,
+        office=document.dossier.office_id,
+        obj=document,
+        sha256=document.signed_sha256 if document.signed_path else document.pdf_sha256,
+    )
     return FileResponse(path.open("rb"), content_type="application/pdf")
 
 
@@ -255,6 +263,14 @@ def document_preview(request: HttpRequest, document_id: int) -> FileResponse:
     png = _preview(pdf, document.pdf_sha256 or sha256_file(pdf))
     if png is None:
         raise Http404
+    record(
+        Action.VIEWED,
+        request=request,
+        office=document.dossier.office_id,
+        obj=document,
+        sha256=document.pdf_sha256,
+        detail={"preview": True},
+    )
     response = FileResponse(png.open("rb"), content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
     return response

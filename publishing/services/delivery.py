@@ -7,9 +7,19 @@ send the same row at once; the row is marked SENT only after the server accepted
 message. Each message carries an identity derived from its row (the email's
 Message-ID, the SMS gateway's Idempotency-Key), the same on every try.
 
-What cannot be exactly once: a worker that dies after the server accepted a message
-and before the row is marked SENT leaves the row claimed; once the lease lapses the
-message is sent again, with the same Message-ID or Idempotency-Key.
+What cannot be exactly once, and the choice made: a worker killed after the server
+took the message and before the row is marked SENT (the SMTP server has the message but
+its 250 never reached us, or we heard it and died before the UPDATE; the gateway's HTTP
+200 likewise) leaves the row claimed, and nothing on our side can tell that window from
+a send that failed. Delivery is therefore *at least once*, never at most once: a lost
+result is worse for the citizen than a duplicate the receiving side can recognise.
+Once the dead worker's lease lapses the message is sent again, with the same Message-ID
+(mail systems and clients collapse messages by it) and the same Idempotency-Key (a
+gateway that honours it sends one SMS), so deduplicated by them each citizen gets
+exactly one email and one SMS. A worker killed before the server accepted (during the
+connection, the envelope or the body) sent nothing: the retry is the only copy.
+``tests/publishing/test_delivery_killed.py`` kills a real delivery process with SIGKILL
+in that window, against aiosmtpd and the HTTP stand-in, and checks both.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ __all__ = [
 
 DEFAULT_TEMPLATES: dict[str, str] = {
     SmsTemplate.Purpose.RESULT_READY: "{office}: HS {code} da co ket qua. Danh gia: {link}",
+    SmsTemplate.Purpose.LETTER: "{office}: co van ban moi ve HS {code}. Xem: {lookup}",
 }
 """The wording of each kind of SMS when the administrator has not set one."""
 

@@ -166,6 +166,49 @@ def _step(
         return Step(
             event.at, _("Kết quả đã được gửi đến ông/bà (thư điện tử hoặc tin nhắn)."), "ok"
         )
+    return _life_step(event, reason)
+
+
+def _life_step(event: EventFact, reason: str) -> Step | None:
+    """The citizen's sentence for a step of the dossier's life (pause, transfer, endings,
+    letters), or None."""
+    kind = event.kind
+    if kind == "papers_completed":
+        due = event.detail.get("due_at")
+        moment = datetime.fromisoformat(due) if isinstance(due, str) else None
+        text = _("Đã nhận đủ giấy tờ bổ sung; thời hạn giải quyết được tính tiếp.")
+        if moment is not None:
+            text += " " + _("Hẹn trả kết quả mới: %(due)s.") % {"due": _local(moment)}
+        return Step(event.at, text)
+    if kind == "transferred":
+        return Step(
+            event.at,
+            _("Hồ sơ được chuyển đến %(office)s để phối hợp giải quyết.")
+            % {"office": str(event.detail.get("to") or _("cơ quan phối hợp"))},
+        )
+    if kind == "transfer_returned":
+        return Step(
+            event.at, _("Cơ quan phối hợp đã chuyển trả hồ sơ; hồ sơ tiếp tục được giải quyết.")
+        )
+    if kind == "dossier_refused":
+        return Step(event.at, _with_reason(_("Cơ quan từ chối giải quyết hồ sơ."), reason), "bad")
+    if kind == "dossier_stopped":
+        return Step(event.at, _with_reason(_("Cơ quan dừng giải quyết hồ sơ."), reason), "bad")
+    if kind == "withdrawn":
+        return Step(event.at, _("Ông/bà đã rút hồ sơ."), "warn")
+    if kind == "returned_to_citizen":
+        return Step(event.at, _("Bộ phận một cửa đã trả kết quả cho ông/bà."), "ok")
+    if kind == "due_moved":
+        due = event.detail.get("due_at")
+        if isinstance(due, str):
+            return Step(
+                event.at,
+                _("Cơ quan xin lỗi vì hồ sơ trễ hẹn và hẹn lại ngày trả kết quả: %(due)s.")
+                % {"due": _local(datetime.fromisoformat(due))},
+                "warn",
+            )
+    if kind == "letter_sent":
+        return Step(event.at, _("Cơ quan đã gửi ông/bà một văn bản có chữ ký số (xem bên dưới)."))
     return None
 
 
@@ -232,7 +275,11 @@ def _headline(
     if facts.resolved_at is not None:
         return _("Đã có kết quả"), "ok"
     latest_kind = next(
-        (e.kind for e in reversed(events) if e.kind in {"supplement_requested", "scans_received"}),
+        (
+            e.kind
+            for e in reversed(events)
+            if e.kind in {"supplement_requested", "scans_received", "papers_completed"}
+        ),
         "",
     )
     if latest_kind == "supplement_requested":

@@ -14,12 +14,20 @@ from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from dossiers.models import Document, DocumentState, Dossier, hash_secret
+from audit.services.record import Action, record
+from dossiers.models import Document, DocumentState, Dossier, Letter, hash_secret
 from dossiers.services.registry import normalise_secret
 from publishing.services.clients import client_address
+from publishing.services.refusal_log import note_refusal
 from publishing.services.status import dossier_status
 from publishing.services.throttle import LookupThrottle, note_guessing, wait_text
-from publishing.services.tokens import TOKEN_TTL_S, issue_download, redeem_download
+from publishing.services.tokens import (
+    TOKEN_TTL_S,
+    issue_download,
+    issue_letter_download,
+    redeem_download,
+    redeem_letter_download,
+)
 
 WRONG = _("Mã hồ sơ hoặc mã tra cứu không đúng.")
 GONE = _(
@@ -97,8 +105,9 @@ def _check(code: str, secret: str) -> tuple[Dossier | None, bool]:
 
     An unknown code costs the same hash and comparison as a wrong secret.
     """
-    dossier = Dossier.objects.select_related("office", "procedure").filter(code=code).first()
-    if dossier is None:
+    try:  # the code is unique: no ordering, no LIMIT 1 to compile
+        dossier = Dossier.objects.select_related("office", "procedure").get(code=code)
+    except Dossier.DoesNotExist:
         hmac.compare_digest(_NO_SUCH_SECRET, hash_secret(secret))
         return None, False
     return dossier, dossier.check_secret(secret)
@@ -124,13 +133,16 @@ def lookup(request: HttpRequest) -> HttpResponse:
     if not admission.allowed:
         response = _form_page(request, again, error=wait_text(admission.retry_after_s), status=429)
         response["Retry-After"] = str(admission.retry_after_s)
+        note_refusal(response, address)
         return response
     dossier, ok = _check(code, normalise_secret(form.cleaned_data["secret"]))
     if dossier is None or not ok:
         failure = throttle.failed(admission)
         if failure.alert and dossier is not None:
             note_guessing(dossier, failure, address)
-        return _form_page(request, again, error=WRONG, status=403)
+        response = _form_page(request, again, error=WRONG, status=403)
+        note_refusal(response, address)
+        return response
     throttle.succeeded(admission)
     documents = list(dossier.documents.all())
     result = max(
@@ -142,30 +154,83 @@ def lookup(request: HttpRequest) -> HttpResponse:
         "dossier": dossier,
         "status": dossier_status(dossier, documents=documents),
         "result": result,
-        "download_url": reverse("download", args=[issue_download(result.pk)]) if result else "",
+        "download_url": (
+            reverse("download", args=[issue_download(result.pk, dossier.secret_hash)])
+            if result
+            else ""
+        ),
         "download_minutes": TOKEN_TTL_S // 60,
+        "letters": [
+            (
+                letter,
+                reverse("download", args=[issue_letter_download(letter.pk, dossier.secret_hash)]),
+            )
+            for letter in dossier.letters.filter(
+                state__in=(Letter.State.SIGNED, Letter.State.SENT)
+            ).exclude(signed_path="")
+        ],
     }
     return _private(render(request, "publishing/lookup.html", context), personal=True)
 
 
 @require_GET
 def download(request: HttpRequest, token: str) -> HttpResponse | FileResponse:
-    """Public: the signed result as a file, once, through the link a successful lookup gave."""
-    document_id = redeem_download(token)
+    """Public: the signed result (or a signed letter) as a file, once, through the link a
+    successful lookup gave."""
+    letter_link = redeem_letter_download(token)
+    if letter_link is not None:
+        return _letter_file(request, *letter_link)
+    redeemed = redeem_download(token)
     document = (
         Document.objects.select_related("dossier")
-        .filter(pk=document_id, state__in=RESULT_STATES)
+        .filter(pk=redeemed[0], state__in=RESULT_STATES)
         .exclude(signed_path="")
         .first()
-        if document_id is not None
+        if redeemed is not None
         else None
     )
-    if document is None:
+    if document is None or redeemed is None or redeemed[1] != document.dossier.secret_hash:
+        # used, expired, unknown, or earned with a secret that was reissued since
         return _form_page(request, LookupForm(), error=GONE, status=410)
+    record(
+        Action.DOWNLOADED,
+        request=request,
+        office=document.dossier.office_id,
+        obj=document,
+        sha256=document.signed_sha256,
+    )
     response = FileResponse(
         Path(document.signed_path).open("rb"),  # noqa: SIM115 (the response closes it)
         as_attachment=True,
         filename=f"ket-qua-{document.dossier.code}.pdf",
+        content_type="application/pdf",
+    )
+    return _private(response, personal=True)
+
+
+def _letter_file(
+    request: HttpRequest, letter_id: int, secret_hash: str
+) -> HttpResponse | FileResponse:
+    """The signed letter of a redeemed link, while the secret it was earned with still holds."""
+    letter = (
+        Letter.objects.select_related("dossier")
+        .filter(pk=letter_id, state__in=(Letter.State.SIGNED, Letter.State.SENT))
+        .exclude(signed_path="")
+        .first()
+    )
+    if letter is None or secret_hash != letter.dossier.secret_hash:
+        return _form_page(request, LookupForm(), error=GONE, status=410)
+    record(
+        Action.DOWNLOADED,
+        request=request,
+        office=letter.dossier.office_id,
+        obj=letter,
+        sha256=letter.signed_sha256,
+    )
+    response = FileResponse(
+        Path(letter.signed_path).open("rb"),  # noqa: SIM115 (the response closes it)
+        as_attachment=True,
+        filename=f"van-ban-{letter.dossier.code}-{letter.pk}.pdf",
         content_type="application/pdf",
     )
     return _private(response, personal=True)

@@ -24,16 +24,28 @@ class Batch(models.Model):
         SIGNING = "signing", "Đang ký"
         DONE = "done", "Đã xong"
 
-    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="batches")
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="batches", verbose_name="cơ quan"
+    )
     signer = models.ForeignKey(
-        Signer, on_delete=models.PROTECT, null=True, blank=True, related_name="batches"
+        Signer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="batches",
+        verbose_name="người ký",
     )
     procedure = models.ForeignKey(
-        Procedure, on_delete=models.PROTECT, null=True, blank=True, related_name="batches"
+        Procedure,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="batches",
+        verbose_name="thủ tục",
     )
-    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
-    created_at = models.DateTimeField(auto_now_add=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField("trạng thái", max_length=16, choices=State.choices, default=State.OPEN)
+    created_at = models.DateTimeField("tạo lúc", auto_now_add=True)
+    closed_at = models.DateTimeField("đóng lúc", null=True, blank=True)
     progress_done = models.PositiveIntegerField("đã xử lý", default=0)
     progress_total = models.PositiveIntegerField("tổng số cần xử lý", default=0)
     signing_heartbeat_at = models.DateTimeField(
@@ -65,16 +77,27 @@ class BatchItem(models.Model):
         APPROVED = "approved", "Đồng ý"
         REJECTED = "rejected", "Từ chối"
 
-    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="items")
-    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="batch_item")
-    decision = models.CharField(max_length=16, choices=Decision.choices, default=Decision.PENDING)
+    batch = models.ForeignKey(
+        Batch, on_delete=models.PROTECT, related_name="items", verbose_name="lô ký"
+    )
+    document = models.OneToOneField(
+        Document, on_delete=models.PROTECT, related_name="batch_item", verbose_name="tài liệu"
+    )
+    decision = models.CharField(
+        "quyết định", max_length=16, choices=Decision.choices, default=Decision.PENDING
+    )
     reason = models.TextField("lý do từ chối", blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="người quyết định",
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    approved_sha256 = models.CharField(max_length=64, blank=True)
-    signed_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField("quyết định lúc", null=True, blank=True)
+    approved_sha256 = models.CharField("SHA-256 đã phê duyệt", max_length=64, blank=True)
+    signed_at = models.DateTimeField("ký xong lúc", null=True, blank=True)
 
     class Meta:
         verbose_name = "mục trong lô ký"

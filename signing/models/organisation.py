@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from dossiers.models import Document, Office, Procedure
+from dossiers.models.leases import Leased
 from signing.models.signers import Signer, clean_fingerprint
 
 
@@ -195,7 +196,7 @@ class AutoSignPolicy(models.Model):
             raise ValidationError(errors)
 
 
-class AutoSignature(models.Model):
+class AutoSignature(Leased):
     """The service's approval of one document under its office's organisation key, and its outcome.
 
     Like an official's approval it records who (the organisation certificate),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import models
 
 from dossiers.models import Office
@@ -24,6 +26,95 @@ def clean_fingerprint(value: str, errors: dict[str, str]) -> str:
         return value
 
 
+STAMP_IMAGE_MAX_BYTES = 1024 * 1024
+"""The largest signature or seal image an administrator may upload (the admin's request
+bodies stop at ``REQUEST_BODY_MAX_BYTES``, 2 MB)."""
+STAMP_IMAGE_MIN_PX = (60, 30)
+"""Smallest width and height in pixels: below it a signature prints as a smudge."""
+STAMP_IMAGE_MAX_PX = 4000
+"""Largest width or height in pixels (the stamp scales images down to a few hundred)."""
+STAMP_IMAGE_FORMATS = {"PNG": ".png", "JPEG": ".jpg"}
+"""The image formats accepted for signatures and seals, with the extension they are stored under."""
+STAMP_IMAGE_DIR = "chu-ky"
+"""The folder under ``MEDIA_ROOT`` where signature and seal images are stored."""
+
+
+def _stamp_image_name(kind: str, filename: str) -> str:
+    suffix = Path(filename).suffix.lower()
+    suffix = ".jpg" if suffix == ".jpeg" else suffix
+    if suffix not in STAMP_IMAGE_FORMATS.values():
+        suffix = ".png"
+    return f"{STAMP_IMAGE_DIR}/{kind}-{uuid.uuid4().hex}{suffix}"
+
+
+def signature_upload_to(instance: Signer, filename: str) -> str:
+    """A signature image's name in the media store: random, never the uploader's file name."""
+    return _stamp_image_name("chu-ky", filename)
+
+
+def seal_upload_to(instance: Signer, filename: str) -> str:
+    """A seal image's name in the media store: random, never the uploader's file name."""
+    return _stamp_image_name("con-dau", filename)
+
+
+def stamp_image_path(name: str) -> Path | None:
+    """Where a stored signature or seal image is on disk, or None when there is none.
+
+    An uploaded image's name is relative to ``MEDIA_ROOT``. A name that is an absolute
+    path is a path an administrator typed before images were uploaded and that the
+    migration could not copy into the media folder (the file was only on the signing
+    machine): it is used as it is, so existing signers keep signing.
+    """
+    if not name:
+        return None
+    if Path(name).is_absolute():
+        return Path(name)
+    return Path(settings.MEDIA_ROOT) / name
+
+
+def check_stamp_image(file: File[bytes]) -> None:
+    """Refuse an upload that is not a PNG or JPEG image of sensible size and dimensions.
+
+    The bytes are read by Pillow (loaded only here, when an image is checked); the
+    extension and the browser's content type are not trusted.
+    """
+    if getattr(file, "_committed", False):
+        return  # already stored (checked when it was uploaded, or kept from before uploads)
+    from PIL import Image
+
+    size = file.size
+    if size > STAMP_IMAGE_MAX_BYTES:
+        raise ValidationError(
+            f"Ảnh quá lớn ({size // 1024} KB); tối đa {STAMP_IMAGE_MAX_BYTES // 1024} KB.",
+            code="too_large",
+        )
+    try:
+        file.seek(0)
+        with Image.open(file) as image:
+            kind, (width, height) = image.format, image.size
+            if kind not in STAMP_IMAGE_FORMATS:
+                raise ValidationError(
+                    f"Ảnh phải là PNG hoặc JPEG (tệp này là {kind}).", code="format"
+                )
+            if width * height > STAMP_IMAGE_MAX_PX**2:
+                raise ValidationError("Ảnh quá nhiều điểm ảnh.", code="dimensions")
+            image.load()
+    except ValidationError:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ValidationError(
+            "Tệp không phải ảnh PNG hoặc JPEG đọc được.", code="not_an_image"
+        ) from exc
+    finally:
+        file.seek(0)
+    (min_w, min_h), most = STAMP_IMAGE_MIN_PX, STAMP_IMAGE_MAX_PX
+    if width < min_w or height < min_h or width > most or height > most:
+        raise ValidationError(
+            f"Ảnh {width}×{height} điểm ảnh; cần từ {min_w}×{min_h} đến {most}×{most}.",
+            code="dimensions",
+        )
+
+
 class KeyKind(models.TextChoices):
     """Where a signing official's key lives."""
 
@@ -35,9 +126,14 @@ class Signer(models.Model):
     """A signing official of an office and where their key lives."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signers"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="signers",
+        verbose_name="tài khoản",
     )
-    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="signers")
+    office = models.ForeignKey(
+        Office, on_delete=models.PROTECT, related_name="signers", verbose_name="cơ quan"
+    )
     display_name = models.CharField("họ tên hiển thị", max_length=255)
     title = models.CharField("chức vụ", max_length=255, blank=True)
     key_kind = models.CharField(
@@ -47,7 +143,9 @@ class Signer(models.Model):
         "tệp khóa PKCS#12",
         max_length=1024,
         blank=True,
-        help_text="Bắt buộc khi loại khóa là tệp PKCS#12.",
+        help_text="Đường dẫn tuyệt đối trên máy ký (hàng đợi sign); bắt buộc khi loại khóa là "
+        "tệp PKCS#12. Tệp khóa không tải lên qua trình duyệt: quản trị hệ thống chép tệp vào "
+        "máy ký, mật khẩu do người ký nhập khi ký, không lưu ở đâu.",
     )
     pkcs11_module = models.CharField(
         "thư viện PKCS#11",
@@ -76,18 +174,25 @@ class Signer(models.Model):
         "đúng dấu vân tay mới được ký; để trống thì tên trong chứng thư phải trùng họ tên "
         "hiển thị.",
     )
-    signature_image = models.CharField(
+    signature_image = models.FileField(
         "ảnh chữ ký",
         max_length=1024,
         blank=True,
-        help_text="Đường dẫn tệp PNG nền trong suốt; có ảnh này thì chữ ký hiển thị theo "
-        "mẫu Phụ lục I Nghị định 30/2020/NĐ-CP.",
+        upload_to=signature_upload_to,
+        validators=[check_stamp_image],
+        help_text="Tải lên ảnh PNG (nên nền trong suốt) hoặc JPEG, tối đa "
+        f"{STAMP_IMAGE_MAX_BYTES // 1024} KB, từ {STAMP_IMAGE_MIN_PX[0]}×{STAMP_IMAGE_MIN_PX[1]} "
+        f"đến {STAMP_IMAGE_MAX_PX}×{STAMP_IMAGE_MAX_PX} điểm ảnh; có ảnh này thì chữ ký hiển thị "
+        "theo mẫu Phụ lục I Nghị định 30/2020/NĐ-CP.",
     )
-    seal_image = models.CharField(
+    seal_image = models.FileField(
         "ảnh con dấu",
         max_length=1024,
         blank=True,
-        help_text="Đường dẫn tệp PNG nền trong suốt; phủ lên 1/3 bên trái ảnh chữ ký.",
+        upload_to=seal_upload_to,
+        validators=[check_stamp_image],
+        help_text="Tải lên ảnh PNG nền trong suốt (hoặc JPEG), cùng giới hạn như ảnh chữ ký; "
+        "phủ lên 1/3 bên trái ảnh chữ ký.",
     )
     active = models.BooleanField("đang hoạt động", default=True)
 
@@ -105,6 +210,16 @@ class Signer(models.Model):
     def on_token(self) -> bool:
         """True when the key lives on a PKCS#11 token or HSM (it signs in this process only)."""
         return self.key_kind == KeyKind.PKCS11
+
+    @property
+    def signature_path(self) -> Path | None:
+        """Where the signature image is on disk (:func:`stamp_image_path`), or None."""
+        return stamp_image_path(self.signature_image.name)
+
+    @property
+    def seal_path(self) -> Path | None:
+        """Where the seal image is on disk (:func:`stamp_image_path`), or None."""
+        return stamp_image_path(self.seal_image.name)
 
     def token_config(self) -> TokenConfig:
         """How :func:`signing.keys.pkcs11.open_token` finds this official's key on the token."""

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from audit.services.record import Action
+from audit.services.record import record as audit
 from core.errors import Disposition
 from dossiers.files import sha256_file, store_file
 from dossiers.models import Document, DocumentState
@@ -35,7 +37,9 @@ from signing.services.placement import note_adjustments
 
 __all__ = [
     "AutoSignOutcome",
+    "give_up",
     "sign_automatically",
+    "take_over",
 ]
 
 log = logging.getLogger(__name__)
@@ -265,6 +269,14 @@ def _publish(
             if not stored_before:
                 signed_path.unlink(missing_ok=True)
             return False
+        audit(
+            Action.SIGNED,
+            username=actor,
+            office=document.dossier.office_id,
+            obj=document,
+            sha256=signed_sha256,
+            detail={"automatic": True, "approved_sha256": record.approved_sha256},
+        )
     return True
 
 
@@ -297,6 +309,15 @@ def _approve(
             detail={"sha256": digest, "certificate_sha256": cert_sha256, "automatic": True},
         ):
             transaction.set_rollback(True)
+            return
+        audit(
+            Action.APPROVED,
+            username=actor,
+            office=document.dossier.office_id,
+            obj=document,
+            sha256=digest,
+            detail={"automatic": True, "certificate_sha256": cert_sha256},
+        )
 
 
 def _record_failure(
@@ -332,3 +353,21 @@ def _record_failure(
         disposition,
         retry_at,
     )
+
+
+def take_over(document_id: int) -> None:
+    """Free the attempt of a worker that died holding the record's lease (its lease, taken
+    over by the caller, proves no live attempt runs), so signing resumes without waiting."""
+    AutoSignature.objects.filter(document=document_id, signed_at__isnull=True).update(
+        running_since=None
+    )
+
+
+def give_up(document_id: int, message_vi: str) -> None:
+    """Stop trying a document whose signing kills its worker each time; a person decides."""
+    record = AutoSignature.objects.filter(document=document_id).first()
+    document = Document.objects.select_related("dossier").filter(pk=document_id).first()
+    if record is None or document is None or record.signed_at is not None:
+        return
+    log.error("document %s: automatic signing given up: %s", document_id, message_vi)
+    _record_failure(record, document, message_vi, "quarantine")

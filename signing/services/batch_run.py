@@ -16,6 +16,7 @@ from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.services.record import Action, record
 from dossiers.files import store_file
 from dossiers.models import DocumentState
 from dossiers.services.workflow import record_event, transition
@@ -298,4 +299,12 @@ def _record_signature(item: BatchItem, user: User, output: Path) -> str:
         ):
             transaction.set_rollback(True)
             return "skipped"
+        record(
+            Action.SIGNED,
+            actor=user,
+            office=item.document.dossier.office_id,
+            obj=item.document,
+            sha256=digest,
+            detail={"batch": item.batch_id, "approved_sha256": item.approved_sha256},
+        )
     return "signed"

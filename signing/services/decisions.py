@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.services.record import Action, record
 from dossiers.models import Document, DocumentState
 from dossiers.services.workflow import transition
 from signing.errors import ApprovalError
@@ -47,6 +48,14 @@ def reject_item(item: BatchItem, user: User, reason: str) -> bool:
         ):
             transaction.set_rollback(True)
             return False
+        record(
+            Action.REJECTED,
+            actor=user,
+            office=item.document.dossier.office_id,
+            obj=item.document,
+            sha256=item.document.pdf_sha256,
+            detail={"batch": item.batch_id},
+        )
     return True
 
 
@@ -85,6 +94,14 @@ def _approve(item: BatchItem, user: User) -> bool:
         ):
             transaction.set_rollback(True)
             return False
+        record(
+            Action.APPROVED,
+            actor=user,
+            office=document.dossier.office_id,
+            obj=document,
+            sha256=document.pdf_sha256,
+            detail={"batch": item.batch_id},
+        )
     return True
 
 

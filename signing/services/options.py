@@ -67,8 +67,8 @@ def stamp_for(signer: Signer, batch: Batch) -> StampText:
         signer_name=signer.display_name,
         office=batch.office,
         procedure=batch.procedure,
-        signature_image=Path(signer.signature_image) if signer.signature_image else None,
-        seal_image=Path(signer.seal_image) if signer.seal_image else None,
+        signature_image=signer.signature_path,
+        seal_image=signer.seal_path,
     )
 
 

@@ -11,6 +11,7 @@ from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from dossiers.models import Event
 from publishing.models import OutboxMessage
+from tests.conftest import sign_in
 from tests.publishing.conftest import MakeDocument
 from tests.publishing.test_delivery import PHONE
 
@@ -20,7 +21,7 @@ URL = "/quan-tri/publishing/outboxmessage/"
 @pytest.fixture()
 def staff_client(client: Client, db: None) -> Client:
     """A superuser's client (no password: hashing one costs most of a second)."""
-    client.force_login(User.objects.create_superuser("admin", password=None))
+    sign_in(client, User.objects.create_superuser("admin", password=None))
     return client
 
 

@@ -115,8 +115,8 @@ def test_failures_against_a_dossier_are_counted_exactly(redis_socket: Path) -> N
 def test_a_download_token_is_redeemed_once_across_clients(redis_socket: Path) -> None:
     """Two cache clients race to redeem one token: one gets the document, the rest nothing."""
     stores = [django_client(redis_socket) for _ in range(2)]
-    token = issue_download(7, store=stores[0])
-    results: list[int | None] = []
+    token = issue_download(7, "h" * 64, store=stores[0])
+    results: list[tuple[int, str] | None] = []
     lock = threading.Lock()
 
     def redeem(store: RedisCache) -> None:
@@ -125,4 +125,4 @@ def test_a_download_token_is_redeemed_once_across_clients(redis_socket: Path) ->
             results.append(value)
 
     run_together(10, [lambda: redeem(stores[0]), lambda: redeem(stores[1])])
-    assert results.count(7) == 1 and results.count(None) == 19
+    assert results.count((7, "h" * 64)) == 1 and results.count(None) == 19

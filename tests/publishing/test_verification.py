@@ -277,21 +277,20 @@ def test_body_limits_by_path() -> None:
     assert _refused("/kiem-tra/", CONTENT_LENGTH="-5").status_code == 400
 
 
-def test_waitress_refuses_beyond_the_largest_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The web server gets the largest body limit instead of waitress's 1 GiB."""
-    import signal
-
-    import waitress
-
-    from motcua import roles
+def test_waitress_refuses_beyond_the_largest_limit(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    """The web server gets the largest body limit instead of waitress's 1 GiB, its process
+    count from WEB_PROCESSES, and starts the spare verifiers in each serving process."""
+    from motcua import roles, webserver
 
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(waitress, "serve", lambda app, **kwargs: seen.update(kwargs))
-    monkeypatch.setattr(signal, "signal", lambda *args: None)
-    monkeypatch.setattr(service, "start_verifiers", lambda: seen.update(started=True))
+    monkeypatch.setattr(webserver, "serve", lambda app, **kwargs: seen.update(kwargs))
+    settings.WEB_PROCESSES = 3
     roles.serve_web("127.0.0.1", 0)
     assert seen["max_request_body_size"] == 20 * 1024 * 1024 + 64 * 1024
-    assert seen["started"]
+    assert seen["processes"] == 3
+    assert seen["before_serving"] is service.start_verifiers
 
 
 @pytest.fixture(scope="session")

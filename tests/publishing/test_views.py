@@ -12,8 +12,11 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from audit.models import AuditEntry
+from audit.services.record import Action
 from dossiers.models import Dossier, Office, Procedure
 from dossiers.services.registry import normalise_secret
+from dossiers.services.reissue import reissue_secret
 from publishing.services import tokens
 from publishing.services.throttle import ThrottlePolicy
 from signing.devpki import IssuedKey
@@ -94,6 +97,34 @@ def test_download_goes_through_a_single_use_link(client: Client, published: Publ
     assert again["Content-Type"].startswith("text/html")
     assert b"%PDF" not in again.content
     assert "đã được dùng hoặc đã hết hạn" in again.content.decode()
+
+
+def test_a_link_earned_before_the_secret_was_reissued_is_gone(
+    client: Client, published: Published
+) -> None:
+    """The citizen lost the receipt and the desk reissued the secret: a download link made
+    with the old secret a minute earlier no longer opens the result."""
+    page = client.post(
+        "/tra-cuu/", {"code": published.dossier.code, "secret": published.secret}
+    ).content.decode()
+    reissue_secret(published.dossier, actor="vanthu")
+    response = client.get(download_link(page))
+    assert response.status_code == 410 and b"%PDF" not in response.content
+
+
+def test_a_download_is_written_in_the_audit_trail(client: Client, published: Published) -> None:
+    """The citizen's download is recorded with the result's SHA-256, never the secret."""
+    page = client.post(
+        "/tra-cuu/", {"code": published.dossier.code, "secret": published.secret}
+    ).content.decode()
+    response = client.get(download_link(page))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    response.close()
+    entry = AuditEntry.objects.get(action=Action.DOWNLOADED)
+    document = published.dossier.documents.get()
+    assert entry.sha256 == document.signed_sha256 and entry.office_id == published.dossier.office_id
+    assert published.secret not in str(entry.detail)
 
 
 def test_an_unknown_download_link_is_gone(client: Client, data_dirs: DataDirs, db: None) -> None:
@@ -220,10 +251,10 @@ def test_a_download_link_expires(
 
 def test_a_download_token_is_consumed_once_under_a_race(db: None) -> None:
     """Of many redemptions of one token, exactly one gets the document."""
-    token = tokens.issue_download(42)
+    token = tokens.issue_download(42, "h" * 64)
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: tokens.redeem_download(token), range(32)))
-    assert results.count(42) == 1 and results.count(None) == 31
+    assert results.count((42, "h" * 64)) == 1 and results.count(None) == 31
     assert len(token) >= 32  # 192 random bits, URL-safe
 
 
@@ -252,7 +283,8 @@ def test_register_needs_login_and_permission(
 def test_register_returns_the_printable_receipt(
     client: Client, data_dirs: DataDirs, clerk: User, office: Office, procedure: Procedure
 ) -> None:
-    """A clerk's registration creates the dossier and answers with its PDF receipt."""
+    """A clerk's registration creates the dossier and leads, through its confirmation page,
+    to its PDF receipt (tests/dossiers/test_register_pages.py tests that page)."""
     client.force_login(clerk)
     assert client.get("/tiep-nhan/").status_code == 200
     response = client.post(
@@ -266,13 +298,16 @@ def test_register_returns_the_printable_receipt(
             "phone": "0987654321",
         },
     )
-    assert response.status_code == 200, response.content[:500]
+    assert response.status_code == 302, response.content[:500]
+    token = response["Location"].rstrip("/").rsplit("/", 1)[1]
+    dossier = Dossier.objects.get(code="000.00.21.H26-261122-0042")
+    response = client.get(f"/tiep-nhan/giay-hen/{token}/{dossier.pk}.pdf")
+    assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response["Cache-Control"] == "no-store"
     assert response["Referrer-Policy"] == "no-referrer"  # it carries the lookup secret
     assert "giay-hen-000.00.21.H26-261122-0042.pdf" in response["Content-Disposition"]
     assert response.content.startswith(b"%PDF")
-    dossier = Dossier.objects.get(code="000.00.21.H26-261122-0042")
     assert dossier.applicant_name == "Hoàng Thị Em"
     assert dossier.events.get(kind="registered").actor == "vanthu"
 

@@ -21,7 +21,7 @@ from signing.models import Batch, BatchItem, Signer
 from signing.pades.sign import sign_pdf
 from signing.services.batch_run import Progress, approve_batch
 from signing.verify.check import verify_pdf
-from tests.conftest import MakeAwaiting, MakeDossier
+from tests.conftest import MakeAwaiting, MakeDossier, sign_in
 from tests.support.pki import TEST_PASSPHRASE
 
 
@@ -264,7 +264,7 @@ def test_signing_page_signs_with_the_typed_passphrase(
     """The official reviews the batch, types the passphrase, and the batch is signed."""
     document = make_awaiting(dossier)
     batch = batch_of(document)
-    client.force_login(official)
+    sign_in(client, official)
     page = client.get(f"/ky-duyet/{batch.pk}/")
     assert page.status_code == 200
     assert dossier.code in page.content.decode()
@@ -286,7 +286,7 @@ def test_signing_page_with_a_wrong_passphrase_signs_nothing(
     """A wrong passphrase shows an error and leaves the batch untouched."""
     document = make_awaiting(dossier)
     batch = batch_of(document)
-    client.force_login(official)
+    sign_in(client, official)
     client.post(f"/ky-duyet/{batch.pk}/", {"passphrase": "sai-mat-khau"})
     document.refresh_from_db()
     batch.refresh_from_db()
@@ -303,16 +303,16 @@ def test_signing_pages_are_closed_to_others(
     batch = batch_of(document)
     anonymous = client.get(f"/ky-duyet/{batch.pk}/")
     assert anonymous.status_code == 302 and "/dang-nhap/" in anonymous["Location"]
-    client.force_login(User.objects.create_user("khach"))
+    sign_in(client, User.objects.create_user("khach"))
     assert client.get(f"/ky-duyet/{batch.pk}/").status_code == 403
     assert client.get(f"/ky-duyet/tai-lieu/{document.pk}.pdf").status_code == 403
     elsewhere = Office.objects.create(code="xa-khac", name="UBND xã Khác")
     stranger = User.objects.create_user("lanhdao-xa-khac")
     Membership.objects.create(user=stranger, office=elsewhere, role=Role.OFFICIAL)
-    client.force_login(stranger)
+    sign_in(client, stranger)
     assert client.get(f"/ky-duyet/{batch.pk}/").status_code == 404
     assert client.get(f"/ky-duyet/tai-lieu/{document.pk}.pdf").status_code == 404
-    client.force_login(official)
+    sign_in(client, official)
     pdf = client.get(f"/ky-duyet/tai-lieu/{document.pk}.pdf")
     assert pdf.status_code == 200
     assert b"".join(pdf.streaming_content) == Path(document.pdf_path).read_bytes()  # type: ignore[attr-defined]
@@ -364,3 +364,32 @@ def test_approve_command_refuses_bad_arguments(
     with pytest.raises(CommandError, match=message):
         call_command("approve", *[a.format(batch=batch.pk) for a in args])
     assert Document.objects.get(dossier=dossier).state == DocumentState.AWAITING_APPROVAL
+
+
+@pytest.mark.parametrize("role", [Role.CLERK, Role.HEAD, Role.ADMIN, Role.OFFICIAL])
+def test_approve_command_signs_only_as_the_offices_official(
+    tmp_path: Path,
+    official: User,
+    other_office: Office,
+    throwaway_pki: IssuedKey,
+    dossier: Dossier,
+    make_awaiting: MakeAwaiting,
+    role: Role,
+) -> None:
+    """``motcua approve --user``: a clerk, head or administrator of the office, or an official
+    of another office (with a key of their own there), is refused; nothing is signed."""
+    document = make_awaiting(dossier)
+    person = User.objects.create_user(f"nguoi-{role.value}")
+    office = other_office if role == Role.OFFICIAL else dossier.office
+    Membership.objects.create(user=person, office=office, role=role)
+    Signer.objects.create(
+        user=person, office=office, display_name="Người Khác", pkcs12_path=str(throwaway_pki.pkcs12)
+    )
+    secret = tmp_path / "pass.txt"
+    secret.write_bytes(TEST_PASSPHRASE + b"\n")
+    batch = batch_of(document)
+    with pytest.raises(CommandError, match="không có quyền ký"):
+        call_command(
+            "approve", str(batch.pk), "--user", person.username, "--passphrase-file", str(secret)
+        )
+    assert Document.objects.get(pk=document.pk).state == DocumentState.AWAITING_APPROVAL

@@ -43,7 +43,7 @@ from signing.services.autosign_plan import hand_over
 from signing.services.batch_run import approve_batch
 from signing.tasks import recover_signing
 from signing.verify.check import verify_pdf
-from tests.conftest import DataDirs, MakeAwaiting, MakeDossier
+from tests.conftest import DataDirs, MakeAwaiting, MakeDossier, sign_in
 from tests.support.pki import (
     TEST_OFFICE,
     TEST_PASSPHRASE,
@@ -461,7 +461,7 @@ def test_the_admin_lists_failures_and_hands_them_over(
     """The automatic signatures page shows the reason; its action hands the document over."""
     passphrase_file.chmod(0o644)
     document = digitized(dossier)
-    client.force_login(User.objects.create_superuser("quantri-test", "qt@example.vn", "x"))
+    sign_in(client, User.objects.create_superuser("quantri-test", "qt@example.vn", "x"))
     url = reverse("admin:signing_autosignature_changelist")
 
     listing = client.get(url).content.decode()
@@ -639,7 +639,7 @@ def test_the_admin_retries_only_the_selected_records(
     AutoSignature.objects.update(retry_at=timezone.now() - dt.timedelta(minutes=1))
     sent: list[int] = []
     monkeypatch.setattr(tasks.auto_sign_document, "delay", sent.append)
-    client.force_login(User.objects.create_superuser("quantri-test", "qt@example.vn", "x"))
+    sign_in(client, User.objects.create_superuser("quantri-test", "qt@example.vn", "x"))
 
     record = AutoSignature.objects.get(document=first)
     response = client.post(

@@ -30,7 +30,7 @@ from signing.services.batch_run import approve_batch
 from signing.services.decisions import approve_item
 from signing.services.options import stamp_for
 from signing.verify.check import verify_pdf
-from tests.conftest import DataDirs, MakeAwaiting, MakeDossier
+from tests.conftest import DataDirs, MakeAwaiting, MakeDossier, sign_in
 from tests.support.pki import TEST_PASSPHRASE, read_stamps
 
 PUBLIC = "https://motcua.example.vn"
@@ -123,7 +123,7 @@ def test_a_user_without_the_signer_role_is_refused(
     document = make_awaiting(dossier)
     batch = batch_of(document)
     for user in (clerk, User.objects.create_user("khach")):
-        client.force_login(user)
+        sign_in(client, user)
         assert client.get(f"/ky-duyet/{batch.pk}/").status_code == 403
         assert client.get(f"/ky-duyet/{batch.pk}/tien-do.json").status_code == 403
         post = client.post(f"/ky-duyet/{batch.pk}/", approve_form(document))
@@ -145,7 +145,7 @@ def test_review_page_shows_metadata_and_flags_low_ocr_confidence(
     blurry = make_awaiting(make_dossier().dossier)
     Document.objects.filter(pk=clear.pk).update(mean_confidence=96.5)
     Document.objects.filter(pk=blurry.pk).update(mean_confidence=batching.LOW_CONFIDENCE - 17.5)
-    client.force_login(official)
+    sign_in(client, official)
 
     page = client.get(f"/ky-duyet/{batch_of(clear).pk}/").content.decode()
 
@@ -168,7 +168,7 @@ def test_preview_is_a_png_of_the_first_page_kept_in_the_data_dir(
 ) -> None:
     """The preview endpoint answers a small PNG of page 1 and keeps it for the next request."""
     document = make_awaiting(dossier)
-    client.force_login(official)
+    sign_in(client, official)
 
     response = client.get(f"/ky-duyet/tai-lieu/{document.pk}/xem-truoc.png")
 
@@ -200,7 +200,7 @@ def test_rejection_with_a_reason_goes_back_to_the_clerk(
     rejected = make_awaiting(make_dossier().dossier)
     waiting = make_awaiting(make_dossier().dossier)
     batch = batch_of(rejected)
-    client.force_login(official)
+    sign_in(client, official)
     reason = "Ảnh trang 2 bị mờ, đề nghị quét lại."
 
     no_reason = client.post(
@@ -221,13 +221,13 @@ def test_rejection_with_a_reason_goes_back_to_the_clerk(
     assert Event.objects.filter(document=rejected, kind="rejected", actor="lanhdao").exists()
     assert Document.objects.get(pk=waiting.pk).state == DocumentState.AWAITING_APPROVAL
     assert BatchItem.objects.get(document=waiting).decision == BatchItem.Decision.PENDING
-    client.force_login(clerk)
+    sign_in(client, clerk)
     listing = client.get("/ky-duyet/tu-choi/")
     assert listing.status_code == 200
     text = listing.content.decode()
     assert rejected.dossier.code in text and reason in text
     assert waiting.dossier.code not in text
-    client.force_login(User.objects.create_user("khach"))
+    sign_in(client, User.objects.create_user("khach"))
     assert client.get("/ky-duyet/tu-choi/").status_code == 403
 
 
@@ -241,7 +241,7 @@ def test_approval_signs_with_the_stamp_and_records_the_hash(
     """Approving signs here, records who, when and the SHA-256, with a QR to the check page."""
     document = make_awaiting(dossier)
     batch = batch_of(document)
-    client.force_login(official)
+    sign_in(client, official)
 
     response = client.post(f"/ky-duyet/{batch.pk}/", approve_form(document), follow=True)
 
@@ -267,7 +267,7 @@ def test_a_replayed_approval_is_refused(
     """Posting the approval again, or approving an approved item, signs nothing more."""
     document = make_awaiting(dossier)
     batch = batch_of(document)
-    client.force_login(official)
+    sign_in(client, official)
     client.post(f"/ky-duyet/{batch.pk}/", approve_form(document))
     document.refresh_from_db()
     first_signature = document.signed_sha256
@@ -305,7 +305,7 @@ def test_a_document_added_after_the_page_was_shown_is_not_approved_unseen(
     """If a document joined the batch after the official looked, nothing is approved."""
     seen = make_awaiting(make_dossier().dossier)
     late = make_awaiting(make_dossier().dossier)
-    client.force_login(official)
+    sign_in(client, official)
 
     response = client.post(f"/ky-duyet/{batch_of(seen).pk}/", approve_form(seen), follow=True)
 
@@ -339,7 +339,7 @@ def test_signer_with_images_gets_the_personal_stamp(
     assert stamp.layout == "personal" and stamp.verify_url == f"{PUBLIC}/kiem-tra/"
     assert dossier.applicant_name not in stamp.verify_url and dossier.code not in stamp.verify_url
 
-    client.force_login(official)
+    sign_in(client, official)
     client.post(f"/ky-duyet/{batch.pk}/", approve_form(document))
     document.refresh_from_db()
     signed = Path(document.signed_path).read_bytes()
@@ -356,7 +356,7 @@ def test_signing_runs_in_the_background_with_live_progress(
     """The POST returns while signing goes on; the progress endpoint follows it to the end."""
     documents = [make_awaiting(make_dossier().dossier) for _ in range(2)]
     batch = batch_of(documents[0])
-    client.force_login(official)
+    sign_in(client, official)
     reached, gate = threading.Event(), threading.Event()
     calls: list[int] = []
 
@@ -413,7 +413,7 @@ def test_an_interrupted_batch_resumes_from_the_web_without_signing_twice(
     """After a failure mid-batch, approving again signs only what is left."""
     documents = [make_awaiting(make_dossier().dossier) for _ in range(2)]
     batch = batch_of(documents[0])
-    client.force_login(official)
+    sign_in(client, official)
     calls: list[int] = []
 
     def fail_second(data: bytes, key: Any, options: Any) -> bytes:

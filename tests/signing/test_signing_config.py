@@ -32,7 +32,7 @@ from signing.pades.sign import TSA_DOWN_VI
 from signing.services.batch_run import approve_batch
 from signing.services.options import stamp_for
 from signing.verify.check import verify_pdf
-from tests.conftest import DataDirs, MakeAwaiting, MakeDossier
+from tests.conftest import DataDirs, MakeAwaiting, MakeDossier, sign_in
 from tests.support.pki import TEST_PASSPHRASE, read_stamps
 from tests.support.softhsm import (
     SoftToken,
@@ -110,7 +110,7 @@ def test_the_signing_page_refuses_a_key_that_is_not_the_officials(
     """On the web, a certificate of another name shows a Vietnamese error and approves nothing."""
     Signer.objects.filter(user=official).update(display_name="Trần Văn Khác")
     document = make_awaiting(dossier)
-    client.force_login(official)
+    sign_in(client, official)
 
     response = client.post(
         f"/ky-duyet/{batch_of(document).pk}/",
@@ -313,7 +313,7 @@ def test_wrong_pin_on_the_web_signs_nothing_and_a_right_one_signs(
     """The review page asks for the token PIN; a wrong PIN leaves the batch, the right one signs."""
     document = make_awaiting(dossier)
     batch = batch_of(document)
-    client.force_login(token_official)
+    sign_in(client, token_official)
     assert "Mã PIN thiết bị ký số" in client.get(f"/ky-duyet/{batch.pk}/").content.decode()
     wrong = "0" * 8 if official_token.token.user_pin != "0" * 8 else "1" * 8
 

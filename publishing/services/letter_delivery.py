@@ -1,0 +1,155 @@
+"""The signed letters' outbox: an email (the letter attached) and an SMS, each under a lease.
+
+The same rules as results (:mod:`publishing.services.delivery`): one row per letter,
+channel and recipient; a row is claimed by a conditional UPDATE, sent, then marked SENT;
+a failed try waits as ``DELIVERY_RETRIES`` says. Once every row is sent the letter is SENT.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from pathlib import Path
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db.models import F, Q
+from django.utils import timezone
+
+from dossiers.models import Letter
+from dossiers.services.letters import mark_sent
+from dossiers.services.workflow import record_event
+from publishing.models import LetterMessage, OutboxMessage, SmsTemplate
+from publishing.services.delivery import DELIVERY_RETRIES, LEASE_S
+from publishing.services.delivery_email import lookup_url
+from publishing.services.delivery_sms import gateway, sms_text
+
+__all__ = ["LetterDelivery", "deliver_letter", "queue_letter_messages"]
+
+log = logging.getLogger(__name__)
+
+LetterDelivery = tuple[int, int, bool]
+"""(sent, failed, letter now SENT)."""
+
+
+def queue_letter_messages(letter: Letter) -> list[LetterMessage]:
+    """The letter's messages: an email and an SMS when the dossier has the address; once."""
+    dossier = letter.dossier
+    wanted = (
+        (OutboxMessage.Channel.EMAIL, dossier.email.strip()),
+        (OutboxMessage.Channel.SMS, dossier.phone.strip()),
+    )
+    return [
+        LetterMessage.objects.get_or_create(letter=letter, channel=channel, recipient=to)[0]
+        for channel, to in wanted
+        if to
+    ]
+
+
+def _claim(row_id: int, now: datetime) -> str | None:
+    token = uuid.uuid4().hex
+    taken = (
+        LetterMessage.objects.filter(
+            pk=row_id, state=OutboxMessage.State.PENDING, next_attempt_at__lte=now
+        )
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + timedelta(seconds=LEASE_S), claimed_by=token)
+    )
+    return token if taken else None
+
+
+def _key(row: LetterMessage, letter: Letter) -> str:
+    return f"letter-{row.pk}-{letter.signed_sha256[:12]}"
+
+
+def _email(row: LetterMessage, letter: Letter) -> EmailMessage:
+    dossier = letter.dossier
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    body = (
+        f"Kính gửi ông/bà {dossier.applicant_name},\n\n"
+        f"{dossier.office.name} gửi ông/bà văn bản “{letter.title.capitalize()}” "
+        f"về hồ sơ {dossier.code} ({dossier.procedure.name}), có chữ ký số, đính kèm thư này.\n\n"
+        f"Tra cứu hồ sơ: {lookup_url(dossier)}\n"
+        f"Kiểm tra chữ ký số: {settings.PUBLIC_BASE_URL}/kiem-tra/\n\n"
+        f"Trân trọng,\n{dossier.office.name}\n\n(Thư gửi tự động, xin đừng trả lời thư này.)\n"
+    )
+    message = EmailMessage(
+        subject=f"Văn bản về hồ sơ {dossier.code}",
+        body=body,
+        to=[row.recipient],
+        headers={"Message-ID": f"<{_key(row, letter)}@{domain}>"},
+    )
+    message.attach(
+        f"van-ban-{dossier.code}-{letter.pk}.pdf",
+        Path(letter.signed_path).read_bytes(),
+        "application/pdf",
+    )
+    return message
+
+
+def _send(row: LetterMessage, letter: Letter) -> None:
+    if row.channel == OutboxMessage.Channel.EMAIL:
+        message = _email(row, letter)
+        message.connection = get_connection(fail_silently=False)
+        if message.send() != 1:
+            raise ConnectionError("the mail backend sent nothing")
+    else:
+        text = sms_text(letter.dossier, SmsTemplate.Purpose.LETTER)
+        gateway().send(row.recipient, text, key=_key(row, letter))
+
+
+def _send_one(row_id: int, letter: Letter, now: datetime) -> bool | None:
+    token = _claim(row_id, now)
+    if token is None:
+        return None
+    row = LetterMessage.objects.get(pk=row_id)
+    mine = LetterMessage.objects.filter(pk=row_id, claimed_by=token)
+    try:
+        _send(row, letter)
+    except Exception as error:
+        attempts = row.attempts + 1
+        last = DELIVERY_RETRIES.gives_up(attempts)
+        mine.update(
+            attempts=attempts,
+            last_error=type(error).__name__,
+            next_attempt_at=now + timedelta(seconds=DELIVERY_RETRIES.countdown(attempts - 1)),
+            state=OutboxMessage.State.FAILED if last else OutboxMessage.State.PENDING,
+            claimed_until=None,
+            claimed_by="",
+        )
+        log.warning("letter message %s: try %s failed: %s", row_id, attempts, type(error).__name__)
+        if last:
+            record_event(
+                letter.dossier,
+                "delivery_failed",
+                detail={"channel": row.channel, "letter": letter.pk, "error": type(error).__name__},
+            )
+        return False
+    mine.update(
+        state=OutboxMessage.State.SENT,
+        attempts=F("attempts") + 1,
+        sent_at=timezone.now(),
+        last_error="",
+        claimed_until=None,
+        claimed_by="",
+    )
+    return True
+
+
+def deliver_letter(letter_id: int, *, now: datetime | None = None) -> LetterDelivery:
+    """Queue (once) and send every due message of a signed letter; mark it SENT when all are."""
+    now = now or timezone.now()
+    letter = Letter.objects.select_related("dossier__office", "dossier__procedure").get(
+        pk=letter_id
+    )
+    if letter.state != Letter.State.SIGNED:
+        return 0, 0, letter.state == Letter.State.SENT
+    queue_letter_messages(letter)
+    now = max(now, timezone.now())  # rows queued just now are due
+    rows = LetterMessage.objects.filter(letter=letter)
+    due = rows.filter(state=OutboxMessage.State.PENDING, next_attempt_at__lte=now)
+    outcomes = [_send_one(pk, letter, now) for pk in due.values_list("pk", flat=True)]
+    sent = not rows.exclude(state=OutboxMessage.State.SENT).exists() and mark_sent(letter_id)
+    return sum(1 for o in outcomes if o), sum(1 for o in outcomes if o is False), sent
