@@ -1,13 +1,16 @@
 """Digitize benchmark: motcua against Tesseract's own speed limit and OCRmyPDF, on rendered scans.
 
 Run ``.venv/bin/python bench/digitize_bench.py`` for the full run (16 clean pages,
-8 hard pages, a 50-page dossier for memory; about ten minutes on two cores), or
-``--pages 4 --hard-pages 4 --memory-pages 0 --skip-ocrmypdf`` for a quick look.
-Everything is generated in a scratch folder: Vietnamese A4 pages rendered from
-the corpus (tests/support/scans.py) at 300 dpi as lossless PNG, and a hard set
-degraded like bad scans (tests/support/degrade.py: 200 dpi, skew up to 2.5°,
-heavy sensor noise, a red seal, a signature, pages turned 90° and 180°, saved as
-JPEG the way office scanners do). motcua runs as its command line
+the 12 hard pages, 4 colour pages with seals, a 50-page dossier for memory; about a
+quarter of an hour on two cores), or ``--pages 4 --hard-pages 4 --colour-pages 0
+--memory-pages 0 --skip-ocrmypdf`` for a quick look. Everything is generated in a
+scratch folder: Vietnamese A4 pages rendered from the corpus (tests/support/scans.py)
+at 300 dpi as lossless PNG; the team's own hard set (tests/support/degrade.py,
+``HARD_SET``: 200 dpi, skew up to 2.5°, heavy sensor noise, red seals and blue
+signatures, pages turned 90°, 180° and 270°, saved as JPEG the way office scanners
+do; its last four pages scanned grey or bilevel, so the seal and the signature are
+no longer coloured); and colour 200 dpi copies with a red seal, stored once in
+colour and once grey. motcua runs as its command line
 (``python -m motcua digitize … --jobs N``), OCRmyPDF (Debian package ``ocrmypdf``)
 on an image PDF of the same pages, and the bound is N × the pages per second of
 plain single-threaded ``tesseract IMG OUT -l vie`` on the same pages, measured
@@ -36,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support li
 import img2pdf
 from rapidfuzz.distance import Levenshtein
 
-from tests.support.degrade import degrade
+from tests.support.degrade import HARD_SET, add_noise, add_seal, add_signature, write_hard_scan
 from tests.support.scans import corpus_paragraphs, render_page
 from tests.support.text import normalise
 
@@ -52,11 +55,9 @@ TARGET_CER_HARD = 0.03
 TARGET_PEAK_MB = 500.0
 """Peak memory (sum of PSS) of the whole motcua process tree on the 50-page dossier."""
 
-HARD_NOISE = 25.0
-"""Sensor noise of the hard set: standard deviation in grey levels (heavy)."""
-
-HARD_JPEG_QUALITY = 75
-"""JPEG quality the hard set is saved at, as a cheap office scanner would."""
+FIRST_HARD_PAGES = 8
+"""The hard set's pages before the grey and bilevel seal and signature pages were added:
+their CER is printed apart, to compare with earlier runs."""
 
 _SAMPLE_S = 0.05
 """How often the memory of the process tree is sampled while motcua runs."""
@@ -91,6 +92,9 @@ class Run:
 
     cer: float | None = None
     """Character error rate of the extracted text against the rendered text."""
+
+    page_errors: list[tuple[int, int]] = field(default_factory=list)
+    """Edit distance and reference length of each page, in order."""
 
     peak_tree_mb: float | None = None
     """Highest sum of proportional resident memory (PSS) over the process and all its
@@ -154,7 +158,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--pages", type=int, default=16, help="clean pages (16)")
-    parser.add_argument("--hard-pages", type=int, default=8, help="hard pages (8; 0 skips)")
+    parser.add_argument(
+        "--hard-pages", type=int, default=len(HARD_SET), help="hard pages (12; 0 skips)"
+    )
+    parser.add_argument(
+        "--colour-pages", type=int, default=4, help="colour pages with a seal (4; 0 skips)"
+    )
     parser.add_argument(
         "--memory-pages", type=int, default=50, help="pages of the memory run (50; 0 skips)"
     )
@@ -206,6 +215,13 @@ def _bench(args: argparse.Namespace, scratch: Path) -> Figures:
             runs["ocrmypdf hard"] = _ocrmypdf(hard, scratch / "ocrmypdf-hard", args.jobs, extra)
             _progress(runs["ocrmypdf hard"], "ocrmypdf --rotate-pages --deskew, hard pages")
 
+    if args.colour_pages > 0:
+        colour = _colour_scans(scratch / "colour", args.colour_pages, seed=3000)
+        for mode in ("colour", "grey"):
+            out = scratch / f"motcua-{mode}.pdf"
+            runs[f"motcua {mode}"] = _motcua(colour, out, args.jobs, colour_mode=mode)
+            _progress(runs[f"motcua {mode}"], f"motcua --colour-mode {mode}, colour pages")
+
     if args.memory_pages > 0:
         many = _clean_scans(scratch / "many", args.memory_pages, seed=5000)
         runs["motcua memory"] = _motcua(
@@ -233,32 +249,23 @@ def _clean_scans(folder: Path, count: int, *, seed: int) -> list[Scan]:
 
 
 def _hard_scans(folder: Path, count: int, *, seed: int) -> list[Scan]:
-    """Pages degraded like bad scans: 200 dpi, skewed, noisy, sealed, turned; saved as JPEG.
+    """The team's own hard set (``HARD_SET``, cycled): 200 dpi, skewed, noisy, sealed,
+    signed, turned; grey and colour pages saved as JPEG, bilevel ones as PNG."""
+    return [Scan(*write_hard_scan(folder, index, seed=seed)) for index in range(count)]
 
-    Every page is skewed (spread evenly over ±2.5°) and noisy; the cycle of eight
-    puts a red seal on pages 1 and 5, a signature on page 3, and turns page 2 by
-    90° and page 6 by 180° (clockwise, as laid on the scanner).
-    """
+
+def _colour_scans(folder: Path, count: int, *, seed: int) -> list[Scan]:
+    """Certified copies scanned in colour: 200 dpi, a red seal and a blue signature over
+    the text, light noise, saved as JPEG quality 85."""
     folder.mkdir(parents=True, exist_ok=True)
     scans = []
     for index in range(count):
         image, text = render_page(
-            "\n".join(corpus_paragraphs(8, seed=seed + index)), dpi=300, mode="L"
+            "\n".join(corpus_paragraphs(8, seed=seed + index)), dpi=200, mode="RGB"
         )
-        step = index % 8
-        skew = -2.5 + 5.0 * ((index * 5) % 8) / 7  # a spread over ±2.5°, in shuffled order
-        page = degrade(
-            image,
-            skew_deg=round(skew, 2),
-            rotate={1: 90, 5: 180}.get(step, 0),
-            noise=HARD_NOISE,
-            seal=step in (0, 4),
-            signature=step == 2,
-            dpi=200,
-            seed=seed + index,
-        )
+        page = add_noise(add_signature(add_seal(image, seed=index), seed=index), 4, seed=index)
         path = folder / f"{index + 1:03d}.jpg"
-        page.save(path, format="JPEG", quality=HARD_JPEG_QUALITY, dpi=(200, 200))
+        page.save(path, format="JPEG", quality=85, dpi=(200, 200))
         scans.append(Scan(path, text))
     return scans
 
@@ -266,7 +273,14 @@ def _hard_scans(folder: Path, count: int, *, seed: int) -> list[Scan]:
 # Runs ------------------------------------------------------------------------------------
 
 
-def _motcua(scans: list[Scan], out: Path, jobs: int, *, watch_memory: bool = False) -> Run:
+def _motcua(
+    scans: list[Scan],
+    out: Path,
+    jobs: int,
+    *,
+    watch_memory: bool = False,
+    colour_mode: str = "auto",
+) -> Run:
     """Run ``motcua digitize`` as a subprocess (through a wrapper that reports its max RSS)."""
     command = [
         sys.executable,
@@ -278,6 +292,7 @@ def _motcua(scans: list[Scan], out: Path, jobs: int, *, watch_memory: bool = Fal
         str(out),
         "--jobs",
         str(jobs),
+        *(["--colour-mode", colour_mode] if colour_mode != "auto" else []),
     ]
     wrapper = [sys.executable, "-c", _RUSAGE_WRAPPER, *command]
     sampler = _TreeSampler() if watch_memory else None
@@ -300,7 +315,7 @@ def _motcua(scans: list[Scan], out: Path, jobs: int, *, watch_memory: bool = Fal
         run.failed = stderr.decode("utf-8", "replace").strip()[-300:] or "no output"
         return run
     run.output_bytes = out.stat().st_size
-    run.cer = _cer([s.text for s in scans], _pdf_pages(out))
+    run.cer, run.page_errors = _cers([s.text for s in scans], _pdf_pages(out))
     return run
 
 
@@ -323,7 +338,7 @@ def _tesseract(scans: list[Scan], folder: Path) -> Run:
         texts.append(base.with_suffix(".txt").read_text(encoding="utf-8", errors="replace"))
     run = Run("tesseract", len(scans), time.perf_counter() - started)
     run.cpu_seconds = _children_cpu() - cpu_before
-    run.cer = _cer([s.text for s in scans], texts)
+    run.cer, run.page_errors = _cers([s.text for s in scans], texts)
     return run
 
 
@@ -381,7 +396,7 @@ def _ocrmypdf(scans: list[Scan], folder: Path, jobs: int, extra: list[str]) -> R
         run.failed = completed.stderr.decode("utf-8", "replace").strip()[-300:] or "no output"
         return run
     run.output_bytes = out.stat().st_size
-    run.cer = _cer([s.text for s in scans], _pdf_pages(out))
+    run.cer, run.page_errors = _cers([s.text for s in scans], _pdf_pages(out))
     return run
 
 
@@ -481,13 +496,24 @@ def _pdf_pages(pdf: Path) -> list[str]:
 
 def _cer(references: list[str], hypotheses: list[str]) -> float:
     """Character error rate over all pages: edit distance over reference length, summed."""
+    return _cers(references, hypotheses)[0]
+
+
+def _cers(references: list[str], hypotheses: list[str]) -> tuple[float, list[tuple[int, int]]]:
+    """The character error rate over all pages (:func:`_cer`), and each page's edit
+    distance and reference length."""
     hypotheses = hypotheses + [""] * (len(references) - len(hypotheses))
-    distance = length = 0
+    pages = []
     for reference, hypothesis in zip(references, hypotheses, strict=False):
         ref, hyp = normalise(reference), normalise(hypothesis)
-        distance += Levenshtein.distance(ref, hyp)
-        length += len(ref)
-    return distance / length if length else 0.0
+        pages.append((Levenshtein.distance(ref, hyp), len(ref)))
+    return _rate(pages), pages
+
+
+def _rate(pages: Sequence[tuple[int, int]]) -> float:
+    """Summed edit distance over summed reference length."""
+    length = sum(size for _, size in pages)
+    return sum(distance for distance, _ in pages) / length if length else 0.0
 
 
 # Report ----------------------------------------------------------------------------------
@@ -601,6 +627,27 @@ def _print_table(figures: Figures, args: argparse.Namespace) -> None:
                 "",
                 None,
             )
+        for first, pages in ((0, FIRST_HARD_PAGES), (FIRST_HARD_PAGES, len(HARD_SET))):
+            group = slice(first, min(pages, hard.pages))
+            if not hard.page_errors[group]:
+                continue
+            what = "pages as the set was" if first == 0 else "grey/bilevel seal, signature"
+            others = [f"{_percent(_rate(plain.page_errors[group]))} plain tesseract"]
+            if hard_ocr is not None and hard_ocr.page_errors:
+                others.append(f"{_percent(_rate(hard_ocr.page_errors[group]))} OCRmyPDF")
+            label = f"CER, hard pages {group.start + 1}-{group.stop} ({what})"
+            add(label, _percent(_rate(hard.page_errors[group])), ", ".join(others), "", "", None)
+    colour, grey = runs.get("motcua colour"), runs.get("motcua grey")
+    if colour is not None and grey is not None and not colour.failed and not grey.failed:
+        add(
+            f"KB/page, {colour.pages} colour pages with a seal",
+            f"{colour.kb_per_page:.0f} colour",
+            f"{grey.kb_per_page:.0f} grey",
+            f"{colour.kb_per_page / grey.kb_per_page:.2f}",
+            "",
+            None,
+        )
+        add("CER, colour pages", _percent(colour.cer), f"{_percent(grey.cer)} grey", "", "", None)
     for name, label in (("clean", "clean"), ("hard", "hard")):
         ours, theirs = runs.get(f"motcua {name}"), runs.get(f"ocrmypdf {name}")
         if ours is None or ours.failed:
@@ -643,6 +690,11 @@ def _print_table(figures: Figures, args: argparse.Namespace) -> None:
     header = ("", "motcua", "reference", "ratio", "target", "")
     for row in (header, *rows):
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    for name in ("motcua hard", "tesseract hard", "ocrmypdf hard"):
+        run = runs.get(name)
+        if run is not None and run.page_errors:
+            rates = " ".join(_percent(_rate([page])) for page in run.page_errors)
+            print(f"CER of each hard page, {run.tool}: {rates}")
     failures = [f"{name}: {run.failed}" for name, run in runs.items() if run.failed]
     for failure in failures:
         print(f"FAILED {failure}", file=sys.stderr)

@@ -28,3 +28,4 @@ class MotcuaConfig(AppConfig):
     def ready(self) -> None:
         """Wire the packages' task sending to motcua's Celery app (loaded lazily)."""
         queue.wire(send_with_celery)
+        from motcua import checks  # noqa: F401  (registers the start-up checks)

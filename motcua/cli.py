@@ -14,12 +14,15 @@ DJANGO_COMMANDS = {
     "batches": "batches",
     "approve": "approve",
     "status": "status",
+    "audit": "audit",
+    "api-token": "api_token",
 }
 QUEUES = "default,ocr,assemble,sign,notify"
 #: The service roles: they log what they do (INFO); every other command is quiet by default.
 SERVICE_ROLES = {"run", "web", "worker", "beat", "watch"}
 #: Libraries whose INFO lines (font subsetting, glyph lists) are noise to any reader.
 NOISY_LIBRARIES = ("fontTools", "PIL", "pyhanko.sign.general")
+PRIVATE_UMASK = 0o077
 
 
 def _django() -> None:
@@ -50,11 +53,17 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     web = sub.add_parser("web", help="máy chủ web (vai trò riêng)")
     web.add_argument("--port", type=int, default=8000)
     web.add_argument("--host", default="127.0.0.1")
-    web.add_argument("--threads", type=int, default=8)
+    web.add_argument("--threads", type=int, default=4, help="luồng mỗi tiến trình")
+    web.add_argument(
+        "--processes", type=int, default=None, help="số tiến trình (mặc định MOTCUA_WEB_PROCESSES)"
+    )
 
     worker = sub.add_parser("worker", help="tiến trình Celery xử lý (vai trò riêng)")
     worker.add_argument("--queues", "-Q", default=QUEUES)
     worker.add_argument("--concurrency", "-c", type=int, default=os.cpu_count() or 1)
+    worker.add_argument(
+        "--name", "-n", default=None, help="tên nút Celery (mặc định: theo hàng đợi, @máy)"
+    )
     sub.add_parser("beat", help="bộ lập lịch (đối soát định kỳ)")
     sub.add_parser("watch", help="theo dõi thư mục tiếp nhận")
     sub.add_parser("setup", help="tạo thư mục dữ liệu, cập nhật CSDL, dữ liệu mẫu lần đầu")
@@ -122,6 +131,9 @@ def _quiet_logging(level: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``motcua`` command."""
+    # Everything motcua writes (database, store, logs, keys) is for the service's user
+    # alone: folders 0700, files 0600, in this process and every child it starts.
+    os.umask(PRIVATE_UMASK)
     raw = list(sys.argv[1:] if argv is None else argv)
     global_dir, verbose, rest = _split_global(raw)
     command_word = next((word for word in rest if not word.startswith("-")), None)
@@ -162,8 +174,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return signing_oneshot.run_verify(args)
 
-    if command == "setup":
+    if command in SERVICE_ROLES or command == "setup":
         _django()
+        from motcua.checks import refuse_placeholders
+
+        refused = refuse_placeholders()
+        if refused:
+            return refused
+    if command == "setup":
         from motcua.firstrun import prepare
 
         prepare(announce=True)
@@ -177,12 +195,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         _django()
         from motcua.roles import serve_web
 
-        serve_web(host=args.host, port=args.port, threads=args.threads)
+        serve_web(host=args.host, port=args.port, threads=args.threads, processes=args.processes)
         return 0
     if command == "worker":
         from motcua.roles import exec_celery
 
-        exec_celery(["worker", "-Q", args.queues, "-c", str(args.concurrency)])
+        # Two worker roles on one host need their own node names (RabbitMQ refuses a second
+        # consumer of the same node's control queue): by default named after their queues.
+        name = args.name or f"{args.queues.replace(',', '-')}@%h"
+        exec_celery(["worker", "-Q", args.queues, "-c", str(args.concurrency), "-n", name])
     if command == "beat":
         from motcua.roles import exec_celery
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 import django_stubs_ext
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 django_stubs_ext.monkeypatch()  # admin and other generics subscriptable at run time
@@ -41,6 +43,8 @@ LOG_DIR = DATA_DIR / "log"
 PKI_DIR = DATA_DIR / "pki"
 TRUST_DIR = PKI_DIR / "trust"
 STATIC_ROOT = DATA_DIR / "static"
+MEDIA_ROOT = DATA_DIR / "media"
+"""Files administrators upload (signature and seal images); never served to the public."""
 
 
 def _secret_key() -> str:
@@ -50,12 +54,22 @@ def _secret_key() -> str:
     path = DATA_DIR / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Written whole under a private name, then linked in place: processes starting at once
+    # (the roles of a compose deployment on a shared volume) all read the one key made first.
+    draft = DATA_DIR / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key
+        fh.write(secrets.token_urlsafe(50))
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
 
 
 SECRET_KEY = _secret_key()
@@ -74,14 +88,23 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "dossiers",
+    "audit",
     "watch_folders",
     "digitize",
     "signing",
     "publishing",
+    "backoffice",
+    "accounts",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy with a nonce per response
     # before anything that reads a body: refuses an oversized or unsized one (motcua.middleware)
     "motcua.middleware.BodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -90,8 +113,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.services.context.AuditContextMiddleware",  # who and from where, for the audit trail
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): second factor shown
+    "accounts.middleware.SignInMiddleware",  # second factor required, idle timeout by role
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the page saying when to retry
 ]
 
 ROOT_URLCONF = "motcua.urls"
@@ -134,6 +161,9 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+"""Each thread keeps its connection between requests, for a minute at most (opening a
+SQLite one and setting its PRAGMAs cost as much CPU as the rest of a public lookup)."""
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -142,6 +172,34 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+
+# --- sign-in: throttling, second factor, sessions (accounts) --------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username and address
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(_env("MOTCUA_LOGIN_FAILURES", "5"))
+"""Wrong passwords for one username from one address before that pair must wait."""
+AXES_COOLOFF_TIME = timedelta(minutes=float(_env("MOTCUA_LOGIN_COOLOFF_MIN", "15")))
+"""How long the pair waits; each wrong password during the wait starts it again."""
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+"""Only the pair is locked: guesses from elsewhere never lock the official's own address."""
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "publishing.services.clients.client_address"
+"""The address as the public throttle sees it: X-Forwarded-For only from TRUSTED_PROXIES."""
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_USERNAME_FORM_FIELD = "username"
+# Lockouts lift by themselves (the cool-off); axes' own admin pages speak only English.
+AXES_ENABLE_ADMIN = False
+OTP_TOTP_ISSUER = "Mot cua so"
+"""The name an authenticator app shows beside the account (ASCII: some apps drop accents)."""
+SECOND_FACTOR_IDLE_S = int(float(_env("MOTCUA_SIGNER_IDLE_MIN", "15")) * 60)
+"""Idle minutes after which the session of an official or administrator ends."""
+SESSION_COOKIE_AGE = int(float(_env("MOTCUA_SESSION_IDLE_HOURS", "9")) * 3600)
+"""Idle time after which anyone else's session ends: a working day."""
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 
 # --- language and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "vi"
@@ -185,6 +243,9 @@ VERIFY_RATE_WINDOW_S = int(_env("MOTCUA_VERIFY_RATE_WINDOW_S", "600"))
 """At most VERIFY_RATE_LIMIT verifications per client address in this many seconds."""
 VERIFY_CACHE_S = 300
 """How long the verification of a stored document (its QR code's page) is reused."""
+WEB_PROCESSES = int(_env("MOTCUA_WEB_PROCESSES", str(os.cpu_count() or 1)))
+"""Processes of the web server (``motcua.webserver``), one per core by default: Python runs
+one thread at a time per process. Each has its own threads and verification slots."""
 
 # --- broker and Celery ----------------------------------------------------------------------
 REDIS_SOCKET = RUN_DIR / "redis.sock"
@@ -250,7 +311,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_TIME_LIMIT = 1200
+"""Seconds after which a task's worker process is killed (a task may set a shorter one)."""
+BROKER_VISIBILITY_TIMEOUT_S = 3600
+"""Redis hands an unacknowledged message out again after this long: it must exceed every
+task's time limit plus its longest countdown (tests/motcua/test_visibility.py), or a task
+still running or waiting for its retry would be delivered twice."""
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT_S}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 TASK_QUEUES = ("default", "ocr", "assemble", "sign", "notify")
 """The queues tasks are routed to; Celery creates each (a direct exchange of its name)."""
@@ -273,6 +340,19 @@ CELERY_BEAT_SCHEDULE = {
         ("publishing", "publishing"),
     )
 }
+LEASE_SWEEP_S = float(_env("MOTCUA_LEASE_SWEEP_S", "15"))
+"""Seconds between two looks for units whose lease lapsed (``digitize.tasks.recover_leases``):
+a dead worker's pages are taken over within a lease (30 s) and this."""
+for _sweep in ("digitize.tasks.recover_leases", "signing.tasks.recover_signing_leases"):
+    CELERY_BEAT_SCHEDULE[f"sweep-{_sweep}"] = {"task": _sweep, "schedule": LEASE_SWEEP_S}
+CELERY_BEAT_SCHEDULE["watch-deadlines"] = {
+    "task": "dossiers.tasks.watch_deadlines",
+    "schedule": float(_env("MOTCUA_DEADLINE_WATCH_S", "900")),
+}
+# Working days before its due date at which an open dossier is flagged to its office.
+DUE_SOON_WORKING_DAYS = int(_env("MOTCUA_DUE_SOON_WORKING_DAYS", "1"))
+# Working days an apology letter (form 04) proposes by default for the new appointment.
+APOLOGY_EXTRA_DAYS = int(_env("MOTCUA_APOLOGY_EXTRA_DAYS", "3"))
 # Seconds a document may sit in a working state before its stage's recovery re-enqueues it.
 STAGE_LIMITS_S = {
     "RECEIVED": float(_env("MOTCUA_LIMIT_RECEIVED_S", "120")),
@@ -291,6 +371,41 @@ STAMP_FONT = Path(
     _env("MOTCUA_STAMP_FONT", "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf")
 )
 PUBLIC_BASE_URL = _env("MOTCUA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- transport: HTTPS behind a reverse proxy ------------------------------------------------
+HTTPS = _env_bool("MOTCUA_HTTPS", not DEBUG and PUBLIC_BASE_URL.startswith("https://"))
+"""Whether people reach the service over HTTPS (on by default when the public address is
+https:// and not in debug mode; ``motcua run`` on plain http on a district's machine stays off)."""
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = int(_env("MOTCUA_HSTS_SECONDS", "31536000")) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("MOTCUA_HSTS_SUBDOMAINS", False)
+if HTTPS and TRUSTED_PROXIES:
+    # only a trusted proxy's word says the request came over HTTPS
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = HTTPS and bool(TRUSTED_PROXIES) and _env_bool("MOTCUA_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Content-Security-Policy (django-csp): inline <script> and <style> carry the nonce ------
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],  # style="…" attributes only, never a <style> block
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+SIGNING_UNLOCK_FAILURES = int(_env("MOTCUA_UNLOCK_FAILURES", "5"))
+"""Wrong key passphrases in a row before a signer must wait (signing.services.unlock_throttle)."""
+SIGNING_TOKEN_UNLOCK_FAILURES = int(_env("MOTCUA_TOKEN_UNLOCK_FAILURES", "3"))
+"""Wrong token PINs in a row before a signer must wait: below any token's own retry counter."""
+SIGNING_UNLOCK_WAIT_S = float(_env("MOTCUA_UNLOCK_WAIT_MIN", "15")) * 60
+"""The first wait; it doubles with each further wrong secret (a day at most)."""
 SIGNED_OUTPUT_CHECK = "core.pdfa.check.check_pdfa"
 """What every signed result must pass besides its signature: the PDF/A-2b clauses the
 digitize stage promises (a dotted path, so that signing does not import digitize)."""

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
-from django.test import override_settings
+from django.test import Client, override_settings
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from pyhanko.sign.signers import SimpleSigner
 from pytest_django import Settings
 
@@ -112,6 +114,26 @@ def local_cache() -> Iterator[None]:
         CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     ):
         yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    """Each test starts with an empty cache: counts kept by id there (wrong passphrases per
+    signer) must not pass to the next test's rows, which may reuse the same ids."""
+    cache.clear()
+    yield
+
+
+def sign_in(client: Client, user: User) -> None:
+    """Sign ``user`` in on ``client``; for a person who must prove a second factor
+    (official, administrator, superuser), as after a right code from their authenticator."""
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
 
 
 @pytest.fixture()

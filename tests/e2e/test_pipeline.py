@@ -42,7 +42,7 @@ def drive_one_dossier(service: Service, tmp_path: Path) -> None:
     csv = tmp_path / "ho-so.csv"
     csv.write_text(
         "code,office,procedure,applicant_name,email,phone,received_at\n"
-        f"{CODE},xa-demo,CT-BANSAO,Trần Thị Bình,binh@example.vn,0912345678,2026-11-20 09:15\n",
+        f"{CODE},xa-demo,HT-KHAISINH,Trần Thị Bình,binh@example.vn,0912345678,2026-11-20 09:15\n",
         encoding="utf-8",
     )
     imported = motcua_json(

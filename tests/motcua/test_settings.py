@@ -124,6 +124,9 @@ def test_routes_and_schedule_name_registered_tasks() -> None:
         "digitize.tasks.recover_digitizing",
         "signing.tasks.recover_signing",
         "publishing.tasks.recover_publishing",
-    }
+        # the lease sweeps: a dead worker's units back in line within seconds
+        "digitize.tasks.recover_leases",
+        "signing.tasks.recover_signing_leases",
+    } | ({"dossiers.tasks.watch_deadlines"} & scheduled)
     assert scheduled <= set(app.tasks)
     assert digitize.tasks.ocr_page.name == "digitize.tasks.ocr_page"

@@ -12,6 +12,7 @@ from selenium.webdriver.common.by import By
 
 from dossiers.models import Membership, Office, Role
 from tests.conftest import DataDirs
+from tests.conftest import sign_in as client_sign_in
 from tests.support.browser import DESKTOP, PHONE, chromium, overflows_horizontally, sign_in
 
 
@@ -36,7 +37,7 @@ def test_menu_offers_each_role_only_its_pages(
     Membership.objects.create(user=head, office=office, role=Role.HEAD)
     offered = {}
     for user in (clerk, official, head):
-        client.force_login(user)
+        client_sign_in(client, user)
         status, html = _page(client, "/")
         assert status == 200
         offered[user.username] = {
@@ -50,7 +51,7 @@ def test_forbidden_and_missing_pages_speak_vietnamese(
 ) -> None:
     """An official opening the clerk's registration reads why, in Vietnamese, in the layout;
     an unknown address gets the site's 404 page, not Django's English one."""
-    client.force_login(official)
+    client_sign_in(client, official)
     status, html = _page(client, "/tiep-nhan/")
     assert status == 403
     assert "Không có quyền truy cập" in html and "cán bộ tiếp nhận" in html
@@ -63,7 +64,7 @@ def test_forbidden_and_missing_pages_speak_vietnamese(
 def test_a_stale_form_gets_the_vietnamese_csrf_page(data_dirs: DataDirs, clerk: User) -> None:
     """A form posted without its CSRF token is refused with advice, not Django's page."""
     client = Client(enforce_csrf_checks=True)
-    client.force_login(clerk)
+    client_sign_in(client, clerk)
     response = client.post("/tiep-nhan/", {"code": "HS-1"})
     html = response.content.decode()
     assert response.status_code == 403
@@ -93,7 +94,7 @@ def test_the_signed_in_header_fits_a_phone(
     for role in (Role.CLERK, Role.OFFICIAL):
         Membership.objects.create(user=user, office=office, role=role)
     client = Client()
-    client.force_login(user)
+    client_sign_in(client, user)
     base = str(live_server)
     with chromium(size) as browser:
         sign_in(browser, base, client.cookies["sessionid"].value)
