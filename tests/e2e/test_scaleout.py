@@ -28,8 +28,9 @@ def _kill_pid(pid: int) -> None:
 
 
 def _holder_pid(fleet: Fleet, table: str, stage: str | None = None) -> int | None:
-    """The process holding a live lease in ``table`` (a page, or a document's stage)."""
-    sql = f"select lease_holder from {table} where lease_holder <> ''"
+    """The process holding a live lease in ``table`` (a page, or a document's stage); a unit
+    only sent to the queue (holder ``queued``) has no process yet."""
+    sql = f"select lease_holder from {table} where lease_holder not in ('', 'queued')"
     rows = fleet.query(sql + (" and stage = %s" if stage else ""), *([stage] if stage else []))
     for (holder,) in rows:
         return int(holder.split(":")[1])
