@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import struct
 import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from PIL import ImageCms
 from pypdf import PdfWriter
 from pypdf import __version__ as pypdf_version
 from pypdf.generic import (
@@ -22,6 +18,8 @@ from pypdf.generic import (
     StreamObject,
     TextStringObject,
 )
+
+from core.pdfa.furnish import srgb_profile
 
 if TYPE_CHECKING:
     from digitize.assemble import DossierMetadata
@@ -217,23 +215,6 @@ def _xmp_packet(
         + (" " * 99 + "\n") * 20  # padding so the packet can be edited in place
         + '<?xpacket end="w"?>'
     )
-
-
-@functools.cache
-def srgb_profile() -> bytes:
-    """The sRGB ICC profile, the same bytes every time (so outputs are reproducible).
-
-    LittleCMS stamps a new profile with the current time; the date is set to a fixed
-    one and the profile ID (MD5, ICC.1 7.2.18) recomputed when the profile has one.
-    """
-    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
-    icc[24:36] = struct.pack(">6H", 2026, 1, 1, 0, 0, 0)
-    if any(icc[84:100]):
-        hashed = bytearray(icc)
-        hashed[44:48] = hashed[64:68] = bytes(4)
-        hashed[84:100] = bytes(16)
-        icc[84:100] = hashlib.md5(hashed, usedforsecurity=False).digest()
-    return bytes(icc)
 
 
 def add_output_intent(writer: PdfWriter) -> None:

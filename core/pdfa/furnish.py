@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
-__all__ = ["PdfaInfo", "furnish_pdfa"]
+__all__ = ["PdfaInfo", "furnish_pdfa", "srgb_profile"]
 
 _CONDITION = "sRGB IEC61966-2.1"
 _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
@@ -40,8 +40,13 @@ def _utc(moment: datetime) -> datetime:
 
 
 @functools.cache
-def _srgb_profile() -> bytes:
-    """The sRGB ICC profile with a fixed date, so the same input makes the same bytes."""
+def srgb_profile() -> bytes:
+    """The sRGB ICC profile, the same bytes every time (so outputs are reproducible).
+
+    LittleCMS stamps a new profile with the current time; the date is set to a fixed
+    one and the profile ID (MD5, ICC.1 7.2.18) recomputed when the profile has one.
+    Used by every PDF/A motcua writes (digitized results, letters).
+    """
     from PIL import ImageCms  # loaded when a PDF is made, not when Django starts
 
     icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
@@ -137,7 +142,7 @@ def furnish_pdfa(data: bytes, info: PdfaInfo) -> bytes:
     root[NameObject("/Lang")] = TextStringObject("vi")
     profile = StreamObject()
     profile[NameObject("/N")] = NumberObject(3)
-    profile.set_data(_srgb_profile())
+    profile.set_data(srgb_profile())
     intent = DictionaryObject(
         {
             NameObject("/Type"): NameObject("/OutputIntent"),

@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from core.errors import PipelineError, RetryPolicy
 from core.queue import enqueue
-from dossiers.models import Document, DocumentState
+from dossiers.models import Document, DocumentState, Dossier
 from dossiers.services.workflow import record_event, transition
 from publishing.models import OutboxMessage
 from publishing.services.delivery_email import message_key, send_email
@@ -58,6 +58,7 @@ __all__ = [
     "mark_sent",
     "masked",
     "queue_messages",
+    "recipients",
     "send_again",
     "send_message",
 ]
@@ -93,16 +94,20 @@ def queue_messages(document: Document) -> list[OutboxMessage]:
 
     Called inside the transaction that publishes; a second call adds nothing.
     """
-    dossier = document.dossier
+    return [
+        OutboxMessage.objects.get_or_create(document=document, channel=channel, recipient=to)[0]
+        for channel, to in recipients(document.dossier)
+    ]
+
+
+def recipients(dossier: Dossier) -> list[tuple[str, str]]:
+    """The (channel, address) pairs a dossier's citizen is reached at: email, then SMS,
+    each only when the dossier has it."""
     wanted = (
         (OutboxMessage.Channel.EMAIL, dossier.email.strip()),
         (OutboxMessage.Channel.SMS, dossier.phone.strip()),
     )
-    return [
-        OutboxMessage.objects.get_or_create(document=document, channel=channel, recipient=to)[0]
-        for channel, to in wanted
-        if to
-    ]
+    return [(channel, to) for channel, to in wanted if to]
 
 
 def claim(message_id: int, *, now: datetime | None = None) -> str | None:

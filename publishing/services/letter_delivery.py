@@ -22,7 +22,7 @@ from dossiers.models import Letter
 from dossiers.services.letters import mark_sent
 from dossiers.services.workflow import record_event
 from publishing.models import LetterMessage, OutboxMessage, SmsTemplate
-from publishing.services.delivery import DELIVERY_RETRIES, LEASE_S
+from publishing.services.delivery import DELIVERY_RETRIES, LEASE_S, recipients
 from publishing.services.delivery_email import lookup_url
 from publishing.services.delivery_sms import gateway, sms_text
 
@@ -36,15 +36,9 @@ LetterDelivery = tuple[int, int, bool]
 
 def queue_letter_messages(letter: Letter) -> list[LetterMessage]:
     """The letter's messages: an email and an SMS when the dossier has the address; once."""
-    dossier = letter.dossier
-    wanted = (
-        (OutboxMessage.Channel.EMAIL, dossier.email.strip()),
-        (OutboxMessage.Channel.SMS, dossier.phone.strip()),
-    )
     return [
         LetterMessage.objects.get_or_create(letter=letter, channel=channel, recipient=to)[0]
-        for channel, to in wanted
-        if to
+        for channel, to in recipients(letter.dossier)
     ]
 
 
