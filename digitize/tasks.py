@@ -8,6 +8,7 @@ import statistics
 import time
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
@@ -21,12 +22,19 @@ from digitize.findings import Finding, blocking, blocking_reason
 from digitize.models import DocumentWork, Page
 from digitize.ocr import OcrSettings, PageOcr
 from digitize.pages import PageImage
-from digitize.pipeline import process_page, split_and_inspect
+from digitize.pipeline import PageOutcome, process_page, split_and_inspect
 from digitize.quality import QualitySettings
+from digitize.services.dispatch import (
+    WORKING,
+    queue_assembly,
+    queue_pages,
+    queue_preparation,
+    sweep_lapsed,
+)
 from dossiers.files import store_file
 from dossiers.models import Document, DocumentState
 from dossiers.services.boundary import STAGE_RETRIES, act_on
-from dossiers.services.leases import Claim, lapsed, mark_queued, working
+from dossiers.services.leases import Claim, working
 from dossiers.services.recovery import active_document_ids, stuck_documents
 from dossiers.services.workflow import transition
 
@@ -120,7 +128,7 @@ def _prepare(task: Task, document: Document) -> None:  # type: ignore[type-arg]
             detail={"findings": [{"page": f.page, "code": f.code} for f in stopping]},
         )
         return
-    dispatch_pending(document_id)
+    queue_pages(document_id)
 
 
 def _document_work(document_id: int, stage: DocumentWork.Stage) -> AbstractContextManager[Claim]:
@@ -160,18 +168,6 @@ def _stored_findings(document_id: int) -> list[Finding]:
     return [Finding.from_dict(flag) for page_flags in flags for flag in page_flags or []]
 
 
-def dispatch_pending(document_id: int) -> None:
-    """Enqueue OCR for every page not done yet, or assembly when all are done."""
-    pending = list(
-        Page.objects.filter(document_id=document_id, done=False).values_list("pk", flat=True)
-    )
-    mark_queued(Page, pending)
-    for page_id in pending:
-        ocr_page.delay(page_id)
-    if not pending:
-        assemble_document.delay(document_id)
-
-
 @shared_task(bind=True, acks_late=True, max_retries=OCR_RETRIES.max_retries)
 def ocr_page(self: Task, page_id: int) -> None:  # type: ignore[type-arg]
     """Prepare one page (upright, deskewed) and OCR it; if it was the last, enqueue assembly.
@@ -183,20 +179,28 @@ def ocr_page(self: Task, page_id: int) -> None:  # type: ignore[type-arg]
     document = page.document
     if document.state != DocumentState.DIGITIZING:
         return
+    assembly_queued = False
     if not page.done:
         with working(Page, page_id) as lease:
             if _may_work(lease, document.pk, f"nhận dạng trang {page.index + 1}"):
-                _ocr(self, page)
-    if not Page.objects.filter(document_id=document.pk, done=False).exists():
-        assemble_document.delay(document.pk)
+                assembly_queued = _ocr(self, page)
+    # Also after the commit: two last pages finishing at once each saw the other undone.
+    if not assembly_queued and _all_pages_done(document.pk):
+        with transaction.atomic():
+            queue_assembly(document.pk)
 
 
-def _ocr(task: Task, page: Page) -> None:  # type: ignore[type-arg]
-    """Prepare and recognise one claimed page; store the outcome on its row."""
+def _all_pages_done(document_id: int) -> bool:
+    return not Page.objects.filter(document_id=document_id, done=False).exists()
+
+
+def _ocr(task: Task, page: Page) -> bool:  # type: ignore[type-arg]
+    """Prepare and recognise one claimed page; store the outcome on its row, and queue the
+    assembly in the same transaction when it was the last page. Whether it was."""
     document = page.document
     page_id = page.pk
     if Page.objects.filter(pk=page_id, done=True).exists():
-        return  # finished by a worker that held it before us
+        return False  # finished by a worker that held it before us
     ocr_settings = OcrSettings(lang=settings.OCR_LANG, timeout_s=settings.OCR_TIMEOUT_S)
     flags = list(page.flags or [])
     blank = any(flag.get("code") == "blank" for flag in flags)
@@ -218,7 +222,17 @@ def _ocr(task: Task, page: Page) -> None:  # type: ignore[type-arg]
             detail={"page": str(page.index + 1)},
             policy=OCR_RETRIES,
         )
-        return
+        return False
+    with transaction.atomic():
+        _store_page(page_id, outcome, flags)
+        if _all_pages_done(document.pk):
+            queue_assembly(document.pk)
+            return True
+    return False
+
+
+def _store_page(page_id: int, outcome: PageOutcome, flags: list[Any]) -> None:
+    """Record a recognised page: its text, the upright image kept, turn, skew and findings."""
     kept = outcome.prepared.page
     Page.objects.filter(pk=page_id).update(
         done=True,
@@ -308,7 +322,6 @@ def _assemble(task: Task, document: Document) -> None:  # type: ignore[type-arg]
     )
 
 
-WORKING = (DocumentState.RECEIVED, DocumentState.DIGITIZING)
 WORK_FOLDER_QUIET_S = 3600
 """A work folder is removed once its document left digitizing and it has been quiet this long
 (a folder just created may belong to a document that the query did not see yet)."""
@@ -325,13 +338,13 @@ def recover_digitizing() -> dict[str, int]:
     """
     counts: dict[str, int] = {}
     for document_id, _ in stuck_documents(DocumentState.RECEIVED):
-        prepare_document.delay(document_id)
+        queue_preparation(document_id)
         counts["RECEIVED"] = counts.get("RECEIVED", 0) + 1
     for document_id, page_count in stuck_documents(DocumentState.DIGITIZING):
         if page_count:  # already split: only its unfinished pages
-            dispatch_pending(document_id)
+            queue_pages(document_id)
         else:
-            prepare_document.delay(document_id)
+            queue_preparation(document_id)
         counts["DIGITIZING"] = counts.get("DIGITIZING", 0) + 1
     _clear_work_folders()
     if counts:
@@ -347,17 +360,7 @@ def recover_leases() -> dict[str, int]:
     killed worker's units are taken over within a lease and a sweep, whatever the
     size of their dossier (``recover_digitizing`` waits for the dossier's limit).
     """
-    counts: dict[str, int] = {}
-    pages = lapsed(Page)
-    mark_queued(Page, pages)
-    for page_id in pages:
-        ocr_page.delay(page_id)
-        counts["page"] = counts.get("page", 0) + 1
-    works = DocumentWork.objects.filter(pk__in=lapsed(DocumentWork))
-    for document_id, stage in works.values_list("document_id", "stage"):
-        task = prepare_document if stage == DocumentWork.Stage.PREPARE else assemble_document
-        task.delay(document_id)
-        counts[stage] = counts.get(stage, 0) + 1
+    counts = sweep_lapsed()
     if counts:
         log.info("lapsed leases taken over: %s", counts)
     return counts

@@ -8,12 +8,14 @@ from celery import Task, shared_task
 from django.db import transaction
 
 from dossiers.models import DocumentState
+from dossiers.services.leases import QUEUED_GRACE_S
 from dossiers.services.recovery import stuck_documents
 from publishing.services.delivery import (
     DELIVERY_SOFT_TIME_LIMIT_S,
     DELIVERY_TIME_LIMIT_S,
     deliver,
     delivery_owed,
+    overdue_deliveries,
 )
 from publishing.services.publication import publish
 
@@ -47,15 +49,17 @@ def deliver_document(self: Task, document_id: int) -> None:  # type: ignore[type
 
 @shared_task
 def recover_publishing() -> dict[str, int]:
-    """Put back in line the signed results not yet published and the deliveries still owed."""
+    """Put back in line the signed results not yet published and the deliveries still owed:
+    a document past its stage's limit, or a message overdue by the grace of a lost one."""
     counts: dict[str, int] = {}
     for document_id, _ in stuck_documents(DocumentState.SIGNED):
         publish_document.delay(document_id)
         counts["SIGNED"] = counts.get("SIGNED", 0) + 1
-    for document_id, _ in stuck_documents(DocumentState.PUBLISHED):
-        if delivery_owed(document_id):
-            deliver_document.delay(document_id)
-            counts["PUBLISHED"] = counts.get("PUBLISHED", 0) + 1
+    owed = {pk for pk, _ in stuck_documents(DocumentState.PUBLISHED) if delivery_owed(pk)}
+    owed.update(overdue_deliveries(grace_s=QUEUED_GRACE_S))
+    for document_id in sorted(owed):
+        deliver_document.delay(document_id)
+        counts["PUBLISHED"] = counts.get("PUBLISHED", 0) + 1
     if counts:
         log.info("publishing recovery re-enqueued %s", counts)
     return counts

@@ -57,6 +57,7 @@ __all__ = [
     "delivery_owed",
     "mark_sent",
     "masked",
+    "overdue_deliveries",
     "queue_messages",
     "recipients",
     "send_again",
@@ -282,6 +283,21 @@ def delivery_owed(document_id: int) -> bool:
     outbox = OutboxMessage.objects.filter(document_id=document_id)
     gave_up = outbox.filter(state=OutboxMessage.State.FAILED).exists()
     return not gave_up or outbox.filter(state=OutboxMessage.State.PENDING).exists()
+
+
+def overdue_deliveries(*, grace_s: float, now: datetime | None = None) -> list[int]:
+    """Published documents with a message pending, due ``grace_s`` ago or more, and held by
+    no live sender: their delivery message was lost (a broker restart, a worker killed
+    before it sent the next task), so the recovery sends it again without waiting for the
+    document's stage limit. A delivery that is only slow has claimed its rows."""
+    now = now or timezone.now()
+    overdue = OutboxMessage.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+        state=OutboxMessage.State.PENDING,
+        next_attempt_at__lt=now - timedelta(seconds=grace_s),
+        document__state=DocumentState.PUBLISHED,
+    )
+    return list(overdue.values_list("document_id", flat=True).distinct().order_by("document_id"))
 
 
 def send_again(message_ids: Iterable[int], *, actor: str) -> int:

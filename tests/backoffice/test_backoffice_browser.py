@@ -31,7 +31,7 @@ SIZES = pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop
 @pytest.fixture(autouse=True)
 def no_queue() -> object:
     """Claims accepted in these committed transactions enqueue nothing."""
-    with mock.patch("watch_folders.services.claim.enqueue") as enqueue:
+    with mock.patch("digitize.services.dispatch.enqueue") as enqueue:
         yield enqueue
 
 

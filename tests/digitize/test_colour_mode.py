@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from pytest_django import DjangoCaptureOnCommitCallbacks
 from PIL import Image
 from pypdf import PdfReader
 
@@ -140,7 +141,10 @@ def _received(dossier: Dossier, folder: Path) -> Document:
 
 @pytest.mark.usefixtures("eager_celery")
 def test_procedure_colour_mode_reaches_the_stage_tasks(
-    data_dirs: DataDirs, dossier: Dossier, certified_copy: tuple[Image.Image, str]
+    data_dirs: DataDirs,
+    dossier: Dossier,
+    certified_copy: tuple[Image.Image, str],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     """A procedure set to colour refuses a grey scan with the reason and keeps a colour
     scan's seal red in the PDF sent for approval."""
@@ -155,8 +159,9 @@ def test_procedure_colour_mode_reaches_the_stage_tasks(
     sealed.save(colour_folder / "trang-1.jpg", quality=90, dpi=(200, 200))
     grey, colour = _received(dossier, grey_folder), _received(dossier, colour_folder)
 
-    prepare_document(grey.pk)
-    prepare_document(colour.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # each task sent as it commits
+        prepare_document(grey.pk)
+        prepare_document(colour.pk)
 
     grey.refresh_from_db()
     colour.refresh_from_db()

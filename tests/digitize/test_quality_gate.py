@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_django import DjangoCaptureOnCommitCallbacks
 from PIL import Image
 
 from digitize.findings import Finding, ScanQualityError, blocking, blocking_reason
@@ -275,7 +276,9 @@ def test_task_fails_a_low_resolution_document_with_the_reason(
 
 @pytest.mark.usefixtures("eager_celery")
 def test_task_stores_soft_findings_and_sends_for_approval(
-    data_dirs: DataDirs, dossier: Dossier
+    data_dirs: DataDirs,
+    dossier: Dossier,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     """A blank back page is stored as a page flag and the document still awaits approval."""
     folder = data_dirs.intake / "ho-so-trang-trang"
@@ -285,7 +288,8 @@ def test_task_stores_soft_findings_and_sends_for_approval(
     blank_page(dpi=200, seed=8).save(folder / "trang-2.png", dpi=(200, 200))
     document = _received(dossier, folder)
 
-    prepare_document(document.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # each task sent as it commits
+        prepare_document(document.pk)
 
     document.refresh_from_db()
     assert document.state == DocumentState.AWAITING_APPROVAL, document.reason

@@ -9,6 +9,7 @@ from datetime import timedelta
 from unittest import mock
 
 from django.utils import timezone
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from core.lease import LEASE_TERMS, LeaseTerms, heartbeat, holder_gone, new_holder
 from digitize.models import DocumentWork, Page
@@ -100,7 +101,9 @@ def test_working_releases_whatever_the_body_does(dossier: Dossier) -> None:
     assert Page.objects.values_list("lease_holder", "lease_claims").get(pk=page.pk) == ("", 0)
 
 
-def test_recover_leases_puts_back_what_a_dead_worker_held(dossier: Dossier) -> None:
+def test_recover_leases_puts_back_what_a_dead_worker_held(
+    dossier: Dossier, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
     """Lapsed pages and stages are re-enqueued at once, whatever the dossier's age."""
     page = _page(dossier)
     work = DocumentWork.objects.create(document=page.document, stage=DocumentWork.Stage.ASSEMBLE)
@@ -112,13 +115,16 @@ def test_recover_leases_puts_back_what_a_dead_worker_held(dossier: Dossier) -> N
     with (
         mock.patch("digitize.tasks.ocr_page.delay") as ocr,
         mock.patch("digitize.tasks.assemble_document.delay") as assemble,
+        django_capture_on_commit_callbacks(execute=True),
     ):
         assert recover_leases() == {"page": 1, "assemble": 1}
     ocr.assert_called_once_with(page.pk)
     assemble.assert_called_once_with(page.document_id)
 
 
-def test_a_page_whose_message_was_lost_is_sent_again_after_the_grace(dossier: Dossier) -> None:
+def test_a_page_whose_message_was_lost_is_sent_again_after_the_grace(
+    dossier: Dossier, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
     """A page sent to the queue and never taken (the broker restarted before writing the
     message down) is sent again once its grace has passed, and only then; a worker then
     takes it as if it had never been marked."""
@@ -132,7 +138,10 @@ def test_a_page_whose_message_was_lost_is_sent_again_after_the_grace(dossier: Do
     mark_queued(Page, [other.pk], grace_s=60)
     later = timezone.now() + timedelta(seconds=61)
     assert lapsed(Page, now=later) == [other.pk]
-    with mock.patch("digitize.tasks.ocr_page.delay") as ocr:
+    with (
+        mock.patch("digitize.tasks.ocr_page.delay") as ocr,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         Page.objects.filter(pk=other.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
         assert recover_leases() == {"page": 1}
         assert recover_leases() == {}  # marked queued again: not sent a third time at once

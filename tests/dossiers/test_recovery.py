@@ -8,7 +8,7 @@ from datetime import timedelta
 from unittest import mock
 
 from django.utils import timezone
-from pytest_django import Settings
+from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from digitize.tasks import recover_digitizing
 from dossiers.models import Document, DocumentState, Dossier
@@ -34,7 +34,10 @@ def make(dossier: Dossier, state: DocumentState, *, age_s: float, pages: int = 0
 
 
 def test_stuck_documents_are_enqueued_again_and_fresh_ones_are_not(
-    settings: Settings, data_dirs: DataDirs, dossier: Dossier
+    settings: Settings,
+    data_dirs: DataDirs,
+    dossier: Dossier,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     """Each working state past its limit gets its stage's task again; others are untouched."""
     settings.STAGE_LIMITS_S = LIMITS
@@ -52,9 +55,10 @@ def test_stuck_documents_are_enqueued_again_and_fresh_ones_are_not(
 
     with (
         mock.patch("digitize.tasks.prepare_document.delay") as prepare,
-        mock.patch("digitize.tasks.dispatch_pending") as dispatch,
+        mock.patch("digitize.tasks.queue_pages") as dispatch,
         mock.patch("publishing.tasks.publish_document.delay") as publish,
         mock.patch("publishing.tasks.deliver_document.delay") as deliver,
+        django_capture_on_commit_callbacks(execute=True),
     ):
         counts = recover()
 

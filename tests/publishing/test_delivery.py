@@ -15,6 +15,7 @@ from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from dossiers.files import store_bytes
 from dossiers.models import Document, DocumentState, Dossier, Event
+from dossiers.services.leases import QUEUED_GRACE_S
 from dossiers.services.registry import Registered
 from dossiers.services.workflow import transition
 from publishing.models import OutboxMessage
@@ -27,8 +28,9 @@ from publishing.services.delivery import (
     deliver,
     delivery_owed,
     masked,
+    overdue_deliveries,
 )
-from publishing.tasks import deliver_document, publish_document
+from publishing.tasks import deliver_document, publish_document, recover_publishing
 from tests.conftest import DataDirs, MakeDossier
 from tests.publishing.conftest import MakeDocument
 
@@ -264,6 +266,23 @@ def test_a_claim_is_exclusive_until_its_lease_lapses(
     assert not delivery.mark_sent(row.pk, first)
     assert delivery.mark_sent(row.pk, second)
     assert delivery.claim(row.pk, now=now + timedelta(days=1)) is None  # sent rows stay sent
+
+
+def test_a_lost_delivery_message_is_sent_again_after_the_grace_not_the_stage_limit(
+    make_published: MakeDocument,
+) -> None:
+    """A published document whose delivery message was lost (its messages due, unclaimed)
+    is put in line by the recovery once they are overdue by the grace, long before the
+    stage's limit; one due only just now, or being sent, is left to its sender."""
+    lost, fresh, sending = make_published(), make_published(), make_published()
+    past = timezone.now() - timedelta(seconds=QUEUED_GRACE_S + 5)
+    OutboxMessage.objects.filter(document__in=[lost, sending]).update(next_attempt_at=past)
+    (row,) = OutboxMessage.objects.filter(document=sending)
+    assert delivery.claim(row.pk) is not None
+    assert fresh.pk not in overdue_deliveries(grace_s=QUEUED_GRACE_S)
+    with mock.patch("publishing.tasks.deliver_document.delay") as deliver_task:
+        assert recover_publishing() == {"PUBLISHED": 1}
+    deliver_task.assert_called_once_with(lost.pk)
 
 
 def test_a_second_delivery_during_a_send_sends_nothing(

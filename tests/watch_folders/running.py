@@ -66,7 +66,7 @@ def run_watcher(
         assert name == "digitize.tasks.prepare_document"
         session.sent.extend(ids)
 
-    with mock.patch("watch_folders.services.claim.enqueue", record), capture(execute=True):
+    with mock.patch("digitize.services.dispatch.enqueue", record), capture(execute=True):
         thread = threading.Thread(target=clerk, daemon=True)
         thread.start()
         run(stop)

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from core.queue import enqueue
+from digitize.services.dispatch import queue_preparation
 from dossiers.errors import RegistrationError
 from dossiers.files import original_name, quarantine, sha256_file
 from dossiers.models import Document, DocumentState, Dossier
@@ -186,9 +186,8 @@ def accept(
     record_event(
         dossier, "scans_received", document=document, to_state=DocumentState.RECEIVED, detail=detail
     )
-    document_id = document.pk
-    transaction.on_commit(lambda: enqueue("digitize.tasks.prepare_document", document_id))
-    return document_id
+    queue_preparation(document.pk)
+    return document.pk
 
 
 def process_folder(claim: Claim, folder: Path, code: str) -> ClaimResult:
