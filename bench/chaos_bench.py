@@ -30,9 +30,10 @@ from tests.support.fleet import Fleet, PrivateRedis, fresh_postgres  # noqa: E40
 
 
 def _victims(fleet: Fleet) -> list[tuple[str, int | str]]:
-    """What may be killed now: a worker's child, or a whole role (restarted at once)."""
+    """What may be killed now: a worker's child, a whole role or the broker (restarted at
+    once, the broker from its append-only file)."""
     found: list[tuple[str, int | str]] = [("child", pid) for pid in fleet.children("worker")]
-    return found + [("role", name) for name in ("worker", "beat", "watch")]
+    return found + [("role", name) for name in ("worker", "beat", "watch")] + [("broker", "")]
 
 
 def run(
@@ -69,6 +70,8 @@ def run(
                     if kind == "child":
                         with contextlib.suppress(ProcessLookupError):
                             os.kill(int(what), signal.SIGKILL)
+                    elif kind == "broker":
+                        redis.restart()
                     else:
                         fleet.restart(str(what))
                     kills += 1

@@ -9,13 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from dossiers.models import Document, Dossier, Letter
 
 
-class OutboxMessage(models.Model):
-    """An email or SMS owed to one recipient for a published document.
-
-    Written in the transaction that publishes; a sender claims the row with a lease
-    (``claimed_until``) before sending and marks it SENT once the server accepted it
-    (``publishing.services.delivery``).
-    """
+class Message(models.Model):
+    """An email or SMS owed to one recipient: claimed with a lease (``claimed_until``) before
+    it is sent, marked SENT once the server accepted it (``publishing.services.outbox``)."""
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Thư điện tử"
@@ -26,9 +22,6 @@ class OutboxMessage(models.Model):
         SENT = "sent", "Đã gửi"
         FAILED = "failed", "Gửi lỗi"
 
-    document = models.ForeignKey(
-        Document, on_delete=models.PROTECT, related_name="outbox", verbose_name="tài liệu"
-    )
     channel = models.CharField("kênh", max_length=8, choices=Channel.choices)
     recipient = models.CharField("người nhận", max_length=254)
     state = models.CharField(
@@ -41,6 +34,18 @@ class OutboxMessage(models.Model):
     claimed_by = models.CharField("tiến trình đang gửi", max_length=32, blank=True, editable=False)
     created_at = models.DateTimeField("tạo lúc", auto_now_add=True)
     sent_at = models.DateTimeField("gửi được lúc", null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class OutboxMessage(Message):
+    """An email or SMS owed to one recipient for a published document, written in the
+    transaction that publishes (``publishing.services.delivery``)."""
+
+    document = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="outbox", verbose_name="tài liệu"
+    )
 
     class Meta:
         verbose_name = "tin gửi công dân"
@@ -56,28 +61,13 @@ class OutboxMessage(models.Model):
         return f"{self.get_channel_display()} #{self.pk} (tài liệu {self.document_id})"
 
 
-class LetterMessage(models.Model):
-    """An email or SMS owed to the citizen for a signed letter (forms 02–05): the outbox's
-    second kind of message, sent under a lease and retried as results are."""
+class LetterMessage(Message):
+    """An email or SMS owed to the citizen for a signed letter (forms 02–05), sent under a
+    lease and retried as results are (``publishing.services.letter_delivery``)."""
 
     letter = models.ForeignKey(
         Letter, on_delete=models.PROTECT, related_name="outbox", verbose_name="văn bản"
     )
-    channel = models.CharField("kênh", max_length=8, choices=OutboxMessage.Channel.choices)
-    recipient = models.CharField("người nhận", max_length=254)
-    state = models.CharField(
-        "trạng thái",
-        max_length=8,
-        choices=OutboxMessage.State.choices,
-        default=OutboxMessage.State.PENDING,
-    )
-    attempts = models.PositiveIntegerField("số lần gửi", default=0)
-    last_error = models.CharField("lỗi lần gửi cuối", max_length=200, blank=True)
-    next_attempt_at = models.DateTimeField("gửi lần tới", default=timezone.now)
-    claimed_until = models.DateTimeField("đang gửi đến", null=True, blank=True)
-    claimed_by = models.CharField("tiến trình đang gửi", max_length=32, blank=True, editable=False)
-    created_at = models.DateTimeField("tạo lúc", auto_now_add=True)
-    sent_at = models.DateTimeField("gửi được lúc", null=True, blank=True)
 
     class Meta:
         verbose_name = "tin gửi văn bản cho công dân"

@@ -25,26 +25,22 @@ in that window, against aiosmtpd and the HTTP stand-in, and checks both.
 from __future__ import annotations
 
 import logging
-import smtplib
-import threading
-import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from core.errors import PipelineError, RetryPolicy
 from core.queue import enqueue
 from dossiers.models import Document, DocumentState, Dossier
 from dossiers.services.workflow import record_event, transition
 from publishing.models import OutboxMessage
 from publishing.services.delivery_email import message_key, send_email
 from publishing.services.delivery_sms import gateway, sms_text
+from publishing.services.outbox import DELIVERY_RETRIES, LEASE_S, send_row
 
 __all__ = [
     "DELIVERY_RETRIES",
@@ -52,10 +48,8 @@ __all__ = [
     "DELIVERY_TIME_LIMIT_S",
     "LEASE_S",
     "Delivery",
-    "claim",
     "deliver",
     "delivery_owed",
-    "mark_sent",
     "masked",
     "overdue_deliveries",
     "queue_messages",
@@ -66,20 +60,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DELIVERY_RETRIES = RetryPolicy(max_retries=8, first_delay_s=30.0, max_delay_s=900.0)
-"""Tries of one message: 30 s, 1, 2, 4, 8 minutes, then every 15 minutes; after 8 tries it
-is FAILED for a person (the admin's "send again"). The longest wait stays well below the
-broker's visibility timeout (an hour), so a waiting retry is never delivered twice."""
-
 DELIVERY_SOFT_TIME_LIMIT_S = 240
 """Seconds a delivery task may run before it is interrupted (the try is then recorded)."""
 
 DELIVERY_TIME_LIMIT_S = 300
 """Seconds after which the worker running a delivery task is killed."""
-
-LEASE_S = 120.0
-"""How long a claim holds a row; renewed every third of it while a send runs long, so it
-lapses only when its worker is gone."""
 
 
 def masked(recipient: str) -> str:
@@ -111,84 +96,7 @@ def recipients(dossier: Dossier) -> list[tuple[str, str]]:
     return [(channel, to) for channel, to in wanted if to]
 
 
-def claim(message_id: int, *, now: datetime | None = None) -> str | None:
-    """Take a pending row that is due, for ``LEASE_S``; the claim's token, or None when the
-    row is sent, failed, not yet due, or held by another sender whose lease runs."""
-    now = now or timezone.now()
-    token = uuid.uuid4().hex
-    taken = (
-        OutboxMessage.objects.filter(
-            pk=message_id, state=OutboxMessage.State.PENDING, next_attempt_at__lte=now
-        )
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + timedelta(seconds=LEASE_S), claimed_by=token)
-    )
-    return token if taken else None
-
-
-@contextmanager
-def _lease_kept(message_id: int, token: str) -> Iterator[None]:
-    """Renew the claim every third of ``LEASE_S`` for as long as the body runs."""
-    done = threading.Event()
-
-    def renew() -> None:
-        try:
-            while not done.wait(LEASE_S / 3):
-                OutboxMessage.objects.filter(pk=message_id, claimed_by=token).update(
-                    claimed_until=timezone.now() + timedelta(seconds=LEASE_S)
-                )
-        finally:
-            connection.close()  # this thread's own connection
-
-    renewer = threading.Thread(target=renew, name=f"lease-{message_id}", daemon=True)
-    renewer.start()
-    try:
-        yield
-    finally:
-        done.set()
-        renewer.join()
-
-
-def mark_sent(message_id: int, token: str) -> bool:
-    """Record that the server accepted the message; False when the claim was lost."""
-    return bool(
-        OutboxMessage.objects.filter(pk=message_id, claimed_by=token).update(
-            state=OutboxMessage.State.SENT,
-            attempts=F("attempts") + 1,
-            sent_at=timezone.now(),
-            last_error="",
-            claimed_until=None,
-            claimed_by="",
-        )
-    )
-
-
-def _reason(error: Exception) -> str:
-    """What went wrong, without addresses or text: a kind and a code or status."""
-    if isinstance(error, PipelineError) and error.detail:
-        return f"{type(error).__name__}: {error.detail}"[:200]
-    code = getattr(error, "smtp_code", None)
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        code = next((c for c, _ in error.recipients.values()), None)
-    return f"{type(error).__name__} {code}" if isinstance(code, int) else type(error).__name__
-
-
-def _mark_failed(row: OutboxMessage, token: str, error: Exception, now: datetime) -> bool:
-    """Record a failed try and when to try again; True when this was the last try."""
-    attempts = row.attempts + 1
-    last = DELIVERY_RETRIES.gives_up(attempts)
-    OutboxMessage.objects.filter(pk=row.pk, claimed_by=token).update(
-        attempts=attempts,
-        last_error=_reason(error),
-        next_attempt_at=now + timedelta(seconds=DELIVERY_RETRIES.countdown(attempts - 1)),
-        state=OutboxMessage.State.FAILED if last else OutboxMessage.State.PENDING,
-        claimed_until=None,
-        claimed_by="",
-    )
-    return last
-
-
-def _send(row: OutboxMessage, document: Document) -> None:
+def _send(row: OutboxMessage, *, document: Document) -> None:
     if row.channel == OutboxMessage.Channel.EMAIL:
         send_email(row, document)
     else:
@@ -197,38 +105,23 @@ def _send(row: OutboxMessage, document: Document) -> None:
 
 def send_message(row_id: int, document: Document, *, now: datetime | None = None) -> bool | None:
     """Claim, send and record one outbox row: True sent, False failed, None not claimed."""
-    now = now or timezone.now()
-    token = claim(row_id, now=now)
-    if token is None:
-        return None
-    row = OutboxMessage.objects.get(pk=row_id)
-    try:
-        with _lease_kept(row_id, token):
-            _send(row, document)
-    except Exception as error:
-        last = _mark_failed(row, token, error, now)
-        log.warning(
-            "outbox %s (document %s, %s): try %s failed: %s%s",
-            row_id,
-            document.pk,
-            row.channel,
-            row.attempts + 1,
-            _reason(error),
-            "; no more tries" if last else "",
+
+    def gave_up(row: OutboxMessage, why: str) -> None:
+        record_event(
+            document.dossier,
+            "delivery_failed",
+            document=document,
+            detail={"channel": row.channel, "outbox": row.pk, "error": why},
         )
-        if last:
-            record_event(
-                document.dossier,
-                "delivery_failed",
-                document=document,
-                detail={"channel": row.channel, "outbox": row_id, "error": _reason(error)},
-            )
-        return False
-    if not mark_sent(row_id, token):
-        log.warning("outbox %s: sent, but its claim had lapsed and was taken over", row_id)
-    else:
-        log.info("outbox %s (document %s, %s) sent", row_id, document.pk, row.channel)
-    return True
+
+    return send_row(
+        OutboxMessage,
+        row_id,
+        partial(_send, document=document),
+        about=f"document {document.pk}",
+        gave_up=gave_up,
+        now=now,
+    )
 
 
 @dataclass(frozen=True)

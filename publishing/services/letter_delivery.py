@@ -1,34 +1,30 @@
 """The signed letters' outbox: an email (the letter attached) and an SMS, each under a lease.
 
-The same rules as results (:mod:`publishing.services.delivery`): one row per letter,
-channel and recipient; a row is claimed by a conditional UPDATE, sent, then marked SENT;
-a failed try waits as ``DELIVERY_RETRIES`` says. Once every row is sent the letter is SENT.
+One row per letter, channel and recipient, sent as results are
+(:mod:`publishing.services.outbox`). Once every row is sent the letter is SENT.
 """
 
 from __future__ import annotations
 
-import logging
-import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.utils import parseaddr
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db.models import F, Q
 from django.utils import timezone
 
 from dossiers.models import Letter
 from dossiers.services.letters import mark_sent
 from dossiers.services.workflow import record_event
 from publishing.models import LetterMessage, OutboxMessage, SmsTemplate
-from publishing.services.delivery import DELIVERY_RETRIES, LEASE_S, recipients
+from publishing.services.delivery import recipients
 from publishing.services.delivery_email import lookup_url
 from publishing.services.delivery_sms import gateway, sms_text
+from publishing.services.outbox import send_row
 
 __all__ = ["LetterDelivery", "deliver_letter", "queue_letter_messages"]
-
-log = logging.getLogger(__name__)
 
 LetterDelivery = tuple[int, int, bool]
 """(sent, failed, letter now SENT)."""
@@ -40,18 +36,6 @@ def queue_letter_messages(letter: Letter) -> list[LetterMessage]:
         LetterMessage.objects.get_or_create(letter=letter, channel=channel, recipient=to)[0]
         for channel, to in recipients(letter.dossier)
     ]
-
-
-def _claim(row_id: int, now: datetime) -> str | None:
-    token = uuid.uuid4().hex
-    taken = (
-        LetterMessage.objects.filter(
-            pk=row_id, state=OutboxMessage.State.PENDING, next_attempt_at__lte=now
-        )
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + timedelta(seconds=LEASE_S), claimed_by=token)
-    )
-    return token if taken else None
 
 
 def _key(row: LetterMessage, letter: Letter) -> str:
@@ -83,7 +67,7 @@ def _email(row: LetterMessage, letter: Letter) -> EmailMessage:
     return message
 
 
-def _send(row: LetterMessage, letter: Letter) -> None:
+def _send(row: LetterMessage, *, letter: Letter) -> None:
     if row.channel == OutboxMessage.Channel.EMAIL:
         message = _email(row, letter)
         message.connection = get_connection(fail_silently=False)
@@ -95,41 +79,21 @@ def _send(row: LetterMessage, letter: Letter) -> None:
 
 
 def _send_one(row_id: int, letter: Letter, now: datetime) -> bool | None:
-    token = _claim(row_id, now)
-    if token is None:
-        return None
-    row = LetterMessage.objects.get(pk=row_id)
-    mine = LetterMessage.objects.filter(pk=row_id, claimed_by=token)
-    try:
-        _send(row, letter)
-    except Exception as error:
-        attempts = row.attempts + 1
-        last = DELIVERY_RETRIES.gives_up(attempts)
-        mine.update(
-            attempts=attempts,
-            last_error=type(error).__name__,
-            next_attempt_at=now + timedelta(seconds=DELIVERY_RETRIES.countdown(attempts - 1)),
-            state=OutboxMessage.State.FAILED if last else OutboxMessage.State.PENDING,
-            claimed_until=None,
-            claimed_by="",
+    def gave_up(row: LetterMessage, why: str) -> None:
+        record_event(
+            letter.dossier,
+            "delivery_failed",
+            detail={"channel": row.channel, "letter": letter.pk, "error": why},
         )
-        log.warning("letter message %s: try %s failed: %s", row_id, attempts, type(error).__name__)
-        if last:
-            record_event(
-                letter.dossier,
-                "delivery_failed",
-                detail={"channel": row.channel, "letter": letter.pk, "error": type(error).__name__},
-            )
-        return False
-    mine.update(
-        state=OutboxMessage.State.SENT,
-        attempts=F("attempts") + 1,
-        sent_at=timezone.now(),
-        last_error="",
-        claimed_until=None,
-        claimed_by="",
+
+    return send_row(
+        LetterMessage,
+        row_id,
+        partial(_send, letter=letter),
+        about=f"letter {letter.pk}",
+        gave_up=gave_up,
+        now=now,
     )
-    return True
 
 
 def deliver_letter(letter_id: int, *, now: datetime | None = None) -> LetterDelivery:

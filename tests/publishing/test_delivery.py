@@ -19,7 +19,7 @@ from dossiers.services.leases import QUEUED_GRACE_S
 from dossiers.services.registry import Registered
 from dossiers.services.workflow import transition
 from publishing.models import OutboxMessage
-from publishing.services import delivery
+from publishing.services import delivery, outbox
 from publishing.services.delivery import (
     DELIVERY_RETRIES,
     DELIVERY_SOFT_TIME_LIMIT_S,
@@ -256,16 +256,17 @@ def test_a_claim_is_exclusive_until_its_lease_lapses(
     document = make_published()
     (row,) = OutboxMessage.objects.filter(document=document)
     now = timezone.now()
-    first = delivery.claim(row.pk, now=now)
+    first = outbox.claim(OutboxMessage, row.pk, now=now)
     assert first is not None
-    assert delivery.claim(row.pk, now=now) is None
-    assert delivery.claim(row.pk, now=now + timedelta(seconds=LEASE_S - 1)) is None
-    second = delivery.claim(row.pk, now=now + timedelta(seconds=LEASE_S + 1))
+    assert outbox.claim(OutboxMessage, row.pk, now=now) is None
+    assert outbox.claim(OutboxMessage, row.pk, now=now + timedelta(seconds=LEASE_S - 1)) is None
+    second = outbox.claim(OutboxMessage, row.pk, now=now + timedelta(seconds=LEASE_S + 1))
     assert second is not None and second != first
     # the first sender's claim was taken over: it cannot mark the row any more
-    assert not delivery.mark_sent(row.pk, first)
-    assert delivery.mark_sent(row.pk, second)
-    assert delivery.claim(row.pk, now=now + timedelta(days=1)) is None  # sent rows stay sent
+    assert not outbox.mark_sent(OutboxMessage, row.pk, first)
+    assert outbox.mark_sent(OutboxMessage, row.pk, second)
+    # sent rows stay sent
+    assert outbox.claim(OutboxMessage, row.pk, now=now + timedelta(days=1)) is None
 
 
 def test_a_lost_delivery_message_is_sent_again_after_the_grace_not_the_stage_limit(
@@ -278,7 +279,7 @@ def test_a_lost_delivery_message_is_sent_again_after_the_grace_not_the_stage_lim
     past = timezone.now() - timedelta(seconds=QUEUED_GRACE_S + 5)
     OutboxMessage.objects.filter(document__in=[lost, sending]).update(next_attempt_at=past)
     (row,) = OutboxMessage.objects.filter(document=sending)
-    assert delivery.claim(row.pk) is not None
+    assert outbox.claim(OutboxMessage, row.pk) is not None
     assert fresh.pk not in overdue_deliveries(grace_s=QUEUED_GRACE_S)
     with mock.patch("publishing.tasks.deliver_document.delay") as deliver_task:
         assert recover_publishing() == {"PUBLISHED": 1}

@@ -16,7 +16,7 @@ from pytest_django import Settings
 
 from dossiers.models import Document, DocumentState
 from publishing.models import OutboxMessage
-from publishing.services import delivery
+from publishing.services import delivery, outbox
 from publishing.services.delivery import DELIVERY_RETRIES, LEASE_S, deliver
 from publishing.services.delivery_email import message_id, message_key
 from publishing.services.publication import publish
@@ -158,7 +158,7 @@ def test_a_worker_killed_between_accept_and_mark_sends_at_most_one_duplicate(
             pytest.MonkeyPatch.context() as patch,
             pytest.raises(WorkerKilled),
         ):
-            patch.setattr(delivery, "mark_sent", _killed)
+            patch.setattr(outbox, "mark_sent", _killed)
             deliver(document.pk, now=now)
     assert len(smtp.accepted) == 1 and len(gateway.delivered) == 1
     assert set(OutboxMessage.objects.values_list("state", flat=True)) == {"pending"}
@@ -177,7 +177,7 @@ def test_a_worker_killed_between_accept_and_mark_sends_at_most_one_duplicate(
     assert {(row.state, row.attempts) for row in rows} == {(OutboxMessage.State.SENT, 1)}
 
 
-def _killed(message_id: int, token: str) -> bool:
+def _killed(model: object, message_id: int, token: str) -> bool:
     raise WorkerKilled
 
 
@@ -217,7 +217,7 @@ def test_a_long_send_renews_its_lease_and_a_short_one_does_not(
 ) -> None:
     """While a send runs past a third of the lease, the lease is renewed, so nobody takes the
     row from a live sender; a quick send leaves the lease as it was."""
-    monkeypatch.setattr(delivery, "LEASE_S", 0.3)
+    monkeypatch.setattr(outbox, "LEASE_S", 0.3)
     document = make_signed()
     assert publish(document.pk)
     (row,) = OutboxMessage.objects.filter(document=document)
@@ -225,15 +225,15 @@ def test_a_long_send_renews_its_lease_and_a_short_one_does_not(
     def lease() -> object:
         return OutboxMessage.objects.values_list("claimed_until", flat=True).get(pk=row.pk)
 
-    token = delivery.claim(row.pk)
+    token = outbox.claim(OutboxMessage, row.pk)
     assert token is not None
     before = lease()
-    with delivery._lease_kept(row.pk, token):
+    with outbox._lease_kept(OutboxMessage, row.pk, token):
         time.sleep(0.02)
     assert lease() == before  # quick: not renewed
 
-    with delivery._lease_kept(row.pk, token):
+    with outbox._lease_kept(OutboxMessage, row.pk, token):
         time.sleep(0.5)  # past the first lease
     assert lease() != before
-    assert delivery.claim(row.pk) is None  # still held
-    assert delivery.mark_sent(row.pk, token)
+    assert outbox.claim(OutboxMessage, row.pk) is None  # still held
+    assert outbox.mark_sent(OutboxMessage, row.pk, token)
