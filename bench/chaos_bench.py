@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/chaos_bench.py                      # 200 dossiers, a kill every 4 s
     .venv/bin/python bench/chaos_bench.py --scaling -n 60      # 1 vs 2 worker processes, no kills
+    .venv/bin/python bench/chaos_bench.py --chaos-for 600      # kills for 10 minutes, then settle
 
 Uses the machine's PostgreSQL and a private Redis (its own port, append-only file), as
 tests/e2e/test_scaleout.py does. Each dossier is one small page signed automatically
@@ -21,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,9 +39,16 @@ def _victims(fleet: Fleet) -> list[tuple[str, int | str]]:
 
 
 def run(
-    n: int, *, processes: int, kill_every_s: float | None, deadline_s: float
+    n: int,
+    *,
+    processes: int,
+    kill_every_s: float | None,
+    deadline_s: float,
+    chaos_s: float | None = None,
 ) -> dict[str, float]:
-    """Drop ``n`` dossiers into a fresh deployment, kill at random, measure the outcome."""
+    """Drop ``n`` dossiers into a fresh deployment, kill at random for ``chaos_s`` seconds
+    (all the time when None), then let it finish; measure the outcome at ``deadline_s``.
+    Lost is what was not delivered by the deadline; the states it was left in are counted."""
     import os
     import signal
 
@@ -65,7 +74,8 @@ def run(
                 states = fleet.states()
                 if len(states) == n and all(s in {"DELIVERED", "FAILED"} for s in states.values()):
                     break
-                if kill_every_s and time.monotonic() >= next_kill:
+                killing = chaos_s is None or time.time() - started < chaos_s
+                if kill_every_s and killing and time.monotonic() >= next_kill:
                     kind, what = secrets.choice(_victims(fleet))
                     if kind == "child":
                         with contextlib.suppress(ProcessLookupError):
@@ -93,6 +103,9 @@ def run(
                 - report["sms_distinct"]
             )
             p95 = times[int(0.95 * (len(times) - 1))] if times else float("nan")
+            left = Counter(s for s in fleet.states().values() if s != "DELIVERED")
+            if left:
+                print("not delivered, by state:", dict(left))
             return {
                 "completed": completed,
                 "lost": n - completed,
@@ -114,6 +127,9 @@ def main() -> int:
     parser.add_argument("--kill-every", type=float, default=4.0)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--deadline", type=float, default=1800)
+    parser.add_argument(
+        "--chaos-for", type=float, default=None, help="kill only during the first S seconds"
+    )
     parser.add_argument("--scaling", action="store_true", help="1 vs 2 processes, no kills")
     args = parser.parse_args()
     if args.scaling:
@@ -137,6 +153,7 @@ def main() -> int:
         processes=args.processes,
         kill_every_s=args.kill_every,
         deadline_s=args.deadline,
+        chaos_s=args.chaos_for,
     )
     print(
         f"dossiers {args.dossiers}: completed {outcome['completed']:.0f}, "

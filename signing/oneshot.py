@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from core.errors import exit_code
 from core.vntime import format_vn_datetime
@@ -20,12 +20,15 @@ from signing.engine.run import sign_batch
 from signing.errors import SigningError
 from signing.keys.certificates import signer_identity
 from signing.keys.pkcs12 import load_pkcs12_signer, read_passphrase_file
-from signing.pades.evidence import revocation_context
 from signing.pades.options import SignOptions
 from signing.pades.timestamps import LEVELS, level_at_least
 from signing.stamp.text import StampText
-from signing.verify.check import load_trust_roots, verify_pdf
-from signing.verify.report import SignatureReport, VerifyReport
+
+if TYPE_CHECKING:
+    from signing.verify.report import SignatureReport, VerifyReport
+
+# The verifier (signing.verify) is imported by ``motcua verify`` and by B-LT signing only:
+# ``motcua sign`` at B-B or B-T starts without it.
 
 __all__ = ["add_sign_arguments", "add_verify_arguments", "run_sign", "run_verify"]
 
@@ -176,6 +179,9 @@ def _sign_options(args: argparse.Namespace) -> SignOptions:
         raise _usage(f"Ký mức {level} cần chứng thư gốc tin cậy (--trust CERT.pem)")
     context = None
     if level_at_least(level, "B-LT"):
+        from signing.pades.evidence import revocation_context
+        from signing.verify.check import load_trust_roots
+
         context = revocation_context(load_trust_roots(list(args.trust)))
     return SignOptions(
         level=level,
@@ -256,6 +262,8 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_verify(args: argparse.Namespace) -> int:
     """Verify one PDF; exit 0 when every signature is ok, 1 otherwise, 2 on errors."""
+    from signing.verify.check import verify_pdf
+
     try:
         data = Path(args.file).read_bytes()
     except OSError:

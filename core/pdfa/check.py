@@ -14,7 +14,7 @@ from core.pdfa.graphics import GraphicsChecks
 from core.pdfa.metadata import PDFA2, metadata_problems
 from core.pdfa.objects import as_dict, is_true, pdf_names, resolve
 
-__all__ = ["PdfaViolation", "check_pdfa"]
+__all__ = ["PdfaCheck", "PdfaViolation", "check_pdfa"]
 
 
 @dataclass(frozen=True)
@@ -29,23 +29,46 @@ class PdfaViolation:
         return f"{self.clause}: {self.message}"
 
 
-def check_pdfa(data: bytes) -> list[PdfaViolation]:
-    """Check a PDF's bytes against the PDF/A-2b clauses we rely on; an empty list means none failed.
+class PdfaCheck:
+    """The PDF/A-2b check (:data:`check_pdfa`): of a whole file, or of what an update adds."""
 
-    Covered: header and binary comment, nothing after the last ``%%EOF``, no
-    encryption, trailer ``/ID``; stream keys and filters; the GTS_PDFA1
-    OutputIntent and its ICC profile (class, colour space, ``/N``), device colour
-    spaces of images and transparency groups against it; extended graphics state
-    (transfer functions, halftones, blend modes, rendering intents); image and
-    form XObject keys; every font embedded; annotation types, flags and
-    appearances; forms (NeedAppearances, XFA); actions (JavaScript, Launch and
-    other forbidden kinds, additional actions); embedded files; the XMP stream
-    (uncompressed, no ``bytes``/``encoding`` in the packet header, well formed,
-    ``pdfaid`` part 2 conformance B, extension schemas for every custom namespace)
-    and its agreement with the Info dictionary; NFC text in both. This is not a
-    full validator: content streams are not interpreted and fonts are not parsed.
-    """
-    return _Checker(data).run()
+    def __call__(self, data: bytes) -> list[PdfaViolation]:
+        """Check a PDF's bytes against the PDF/A-2b clauses we rely on; empty when none failed.
+
+        Covered: header and binary comment, nothing after the last ``%%EOF``, no
+        encryption, trailer ``/ID``; stream keys and filters; the GTS_PDFA1
+        OutputIntent and its ICC profile (class, colour space, ``/N``), device colour
+        spaces of images and transparency groups against it; extended graphics state
+        (transfer functions, halftones, blend modes, rendering intents); image and
+        form XObject keys; every font embedded; annotation types, flags and
+        appearances; forms (NeedAppearances, XFA); actions (JavaScript, Launch and
+        other forbidden kinds, additional actions); embedded files; the XMP stream
+        (uncompressed, no ``bytes``/``encoding`` in the packet header, well formed,
+        ``pdfaid`` part 2 conformance B, extension schemas for every custom namespace)
+        and its agreement with the Info dictionary; NFC text in both. This is not a
+        full validator: content streams are not interpreted and fonts are not parsed.
+        """
+        return _Checker(data).run()
+
+    def update(self, base: bytes, updated: bytes) -> list[PdfaViolation]:
+        """Check only what ``updated`` adds to ``base`` as incremental updates.
+
+        ``base`` is taken as already checked: its objects are not read again, only
+        the objects the later revisions add or replace are (see
+        :func:`core.pdfa.update.check_pdfa_update`). A file that does not start with
+        ``base`` is checked whole.
+        """
+        from core.pdfa.update import check_pdfa_update
+
+        return check_pdfa_update(base, updated)
+
+    def __reduce__(self) -> str:
+        return "check_pdfa"  # pickled as a reference to the module's one instance
+
+
+check_pdfa = PdfaCheck()
+"""Check a PDF's bytes against the PDF/A-2b clauses we rely on; an empty list means none
+failed. ``check_pdfa.update(base, updated)`` checks only what an incremental update adds."""
 
 
 _FILTERS = pdf_names(
@@ -154,21 +177,24 @@ class _Checker(GraphicsChecks):
         annotations = resolve(page.get("/Annots"))
         for item in annotations if isinstance(annotations, ArrayObject) else []:
             annotation = as_dict(item)
-            if annotation is None:
-                continue
-            where = f"page {number}: a {annotation.get('/Subtype')} annotation"
-            subtype = annotation.get("/Subtype")
-            if subtype not in _ANNOTATIONS:
-                self.add(f"{PDFA2} 6.3.1", f"{where} is of a forbidden type")
-            flags = resolve(annotation.get("/F"))
-            if subtype != "/Popup":
-                if not isinstance(flags, int):
-                    self.add(f"{PDFA2} 6.3.2", f"{where} has no flags (/F)")
-                elif not flags & 4 or flags & (1 | 2 | 32 | 256):
-                    self.add(f"{PDFA2} 6.3.2", f"{where} is hidden or does not print")
-            self.check_appearance(annotation, where)
-            if subtype == "/Widget" and "/A" in annotation:
-                self.add(f"{PDFA2} 6.4.1", f"{where} has an action (/A)")
+            if annotation is not None:
+                self.check_annotation(number, annotation)
+
+    def check_annotation(self, number: int, annotation: DictionaryObject) -> None:
+        """Check one annotation of page ``number``."""
+        where = f"page {number}: a {annotation.get('/Subtype')} annotation"
+        subtype = annotation.get("/Subtype")
+        if subtype not in _ANNOTATIONS:
+            self.add(f"{PDFA2} 6.3.1", f"{where} is of a forbidden type")
+        flags = resolve(annotation.get("/F"))
+        if subtype != "/Popup":
+            if not isinstance(flags, int):
+                self.add(f"{PDFA2} 6.3.2", f"{where} has no flags (/F)")
+            elif not flags & 4 or flags & (1 | 2 | 32 | 256):
+                self.add(f"{PDFA2} 6.3.2", f"{where} is hidden or does not print")
+        self.check_appearance(annotation, where)
+        if subtype == "/Widget" and "/A" in annotation:
+            self.add(f"{PDFA2} 6.4.1", f"{where} has an action (/A)")
 
     def check_appearance(self, annotation: DictionaryObject, where: str) -> None:
         rect = resolve(annotation.get("/Rect"))
@@ -230,10 +256,8 @@ class _Checker(GraphicsChecks):
             if fonts is not None:
                 self.check_fonts(fonts)
             states = as_dict(value.get("/ExtGState"))
-            for state in states.values() if states is not None else []:
-                resolved = as_dict(state)
-                if resolved is not None:
-                    self.check_ext_gstate(resolved)
+            if states is not None:
+                self.check_ext_gstates(states)
         if key == "/Group":
             self.check_group(value, "a form XObject")
         if value.get("/Type") == "/Page":

@@ -92,6 +92,13 @@ class GraphicsChecks(ABC):
                 f"{where} uses {space} but the PDF/A OutputIntent is {self.output_space}",
             )
 
+    def check_ext_gstates(self, states: DictionaryObject) -> None:
+        """Check the graphics states of a resource dictionary's ``/ExtGState``."""
+        for state in states.values():
+            resolved = as_dict(state)
+            if resolved is not None:
+                self.check_ext_gstate(resolved)
+
     def check_ext_gstate(self, state: DictionaryObject) -> None:
         if "/TR" in state:
             self.add(f"{PDFA2} 6.2.5", "a graphics state has a transfer function (/TR)")

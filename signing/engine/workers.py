@@ -86,7 +86,11 @@ def _spawn(runner: JobRunner, workers: dict[Connection, _Worker]) -> _Worker:
     # Objects that exist now are left out of the worker's garbage collections:
     # otherwise its first collection writes to every inherited object and the
     # kernel copies most of the parent's memory, page by page, into the worker.
-    gc.freeze()
+    # The worker freezes them first thing; the collector is held off until then.
+    # The caller's own collector is left as it was (``motcua sign`` froze what it
+    # imported; a long-lived process froze nothing, or what it chose).
+    collecting = gc.isenabled()
+    gc.disable()
     pid = -1
     try:
         with warnings.catch_warnings():
@@ -96,8 +100,10 @@ def _spawn(runner: JobRunner, workers: dict[Connection, _Worker]) -> _Worker:
             warnings.simplefilter("ignore", DeprecationWarning)
             pid = os.fork()
     finally:
-        if pid != 0:  # the caller's process (the worker keeps its frozen objects)
-            gc.unfreeze()
+        if pid == 0:
+            gc.freeze()
+        if collecting:
+            gc.enable()
     if pid == 0:  # the worker
         code = 1
         try:

@@ -15,7 +15,6 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.decode_limits import DecodePurpose
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.metadata.xmp_xml import parse_xmp
 from pyhanko.pdf_utils.misc import IndirectObjectExpected, PdfError
 from pyhanko.pdf_utils.reader import HistoricalResolver
 from pyhanko.pdf_utils.rw_common import PdfHandler
@@ -274,6 +273,10 @@ def _xmp_properties(resolver: HistoricalResolver) -> dict[str, object] | None:
     stream = stream.get_object()
     if not isinstance(stream, generic.StreamObject):
         return None
+    # lxml, which pyHanko's XMP parser needs, is imported when a diff is analysed,
+    # not by every process that signs (a few hundredths of a second)
+    from pyhanko.pdf_utils.metadata.xmp_xml import parse_xmp
+
     try:
         roots = parse_xmp(io.BytesIO(stream.data))
     except Exception:  # malformed XMP: MetadataUpdateRule reports it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator import ValidationContext
@@ -12,7 +13,24 @@ from signing.errors import SigningError
 from signing.pades.timestamps import LEVELS, PadesLevel, level_at_least
 from signing.stamp.text import StampText
 
-__all__ = ["SignOptions"]
+__all__ = ["SignOptions", "UpdateCheck"]
+
+
+@runtime_checkable
+class UpdateCheck(Protocol):
+    """An output check that can also examine only what an incremental update adds.
+
+    Signing appends to its input, so when the input has passed the check already,
+    only the signature's own revision can bring a new fault; ``update`` looks at
+    that revision's objects without reading the input's again
+    (:data:`core.pdfa.check.check_pdfa` is one).
+    """
+
+    def __call__(self, data: bytes) -> Sequence[object]:
+        """What is wrong with the whole document ``data`` (nothing when sound)."""
+
+    def update(self, base: bytes, updated: bytes) -> Sequence[object]:
+        """What is wrong with what ``updated`` adds to ``base``, its first bytes."""
 
 
 @dataclass(frozen=True)
@@ -66,9 +84,11 @@ class SignOptions:
     output_check: Callable[[bytes], Sequence[object]] | None = None
     """A further check of the document, returning what is wrong with it (nothing when
     sound): the PDF/A clauses a digitized document promises, for instance. It runs on
-    the input and on the signed output; a finding the input did not have, so one
-    that signing brought in, refuses the output with disposition "fail". A
-    module-level function, so that the options can cross to the engine's workers."""
+    the signed output (only on the signature's revision when it is an
+    :class:`UpdateCheck`), and on the input only when it finds something; a finding
+    the input did not have, so one that signing brought in, refuses the output with
+    disposition "fail". A module-level function or object, so that the options can
+    cross to the engine's workers."""
 
 
 def checked_level(options: SignOptions) -> PadesLevel:

@@ -39,7 +39,7 @@ from signing.pades.document import (
     page_box,
     page_index,
 )
-from signing.pades.options import SignOptions, checked_level
+from signing.pades.options import SignOptions, UpdateCheck, checked_level
 from signing.pades.signer import ClockedPdfSigner
 from signing.pades.timestamps import level_at_least, timestamper_for
 from signing.stamp.place import clear_placement, default_stamp_box, read_pages
@@ -142,11 +142,15 @@ def sign_pdf(data: bytes, signer: Signer, options: SignOptions = _DEFAULT_OPTION
         raise _signing_failure(exc) from exc
     signed: bytes = output.getvalue()
     check_signed(signed, len(data), level, signer, options.check_after_signing)
-    if options.output_check is not None:
-        found = list(options.output_check(signed))
+    check = options.output_check
+    if check is not None:
+        # the input was checked when it was made: only the signature's revision is read
+        found = list(
+            check.update(data, signed) if isinstance(check, UpdateCheck) else check(signed)
+        )
         if found:
             # Only what signing brought in counts: the input is checked only then.
-            had = {str(finding) for finding in options.output_check(data)}
+            had = {str(finding) for finding in check(data)}
             found = [finding for finding in found if str(finding) not in had]
         if found:
             raise SigningError(

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import segno
 from PIL import Image
 from pyhanko.pdf_utils.content import ResourceType
 from pyhanko.pdf_utils.generic import pdf_name
@@ -42,6 +41,8 @@ QR_MAX_SIDE = 56.0
 
 def qr_matrix(url: str) -> tuple[tuple[bool, ...], ...]:
     """Return the modules of the QR code drawn for ``url``, rows top to bottom, True dark."""
+    import segno  # only stamps with a verification address draw a QR code
+
     code: Any = segno.make_qr(url, error="m")
     return tuple(tuple(bool(module) for module in row) for row in code.matrix)
 

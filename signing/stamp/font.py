@@ -16,8 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from fontTools import subset as font_subset  # type: ignore[import-untyped]  # no stubs
-from fontTools import ttLib
+from fontTools import ttLib  # type: ignore[import-untyped]  # fontTools ships no stubs
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.api import FontEngine, FontEngineFactory, ShapeResult
 from pyhanko.pdf_utils.generic import pdf_name
@@ -30,6 +29,7 @@ __all__ = [
     "VIETNAMESE_LETTERS",
     "PreparedFont",
     "PreparedFontFactory",
+    "make_prepared_font",
     "prepared_font",
     "prepared_font_for",
 ]
@@ -236,12 +236,27 @@ def prepared_font(font_path: Path, extra: str = "") -> PreparedFont | None:
     """Subset ``font_path`` to :data:`STAMP_REPERTOIRE` and ``extra``, once per process.
 
     Returns None for a font without TrueType outlines (CFF-based OpenType), which
-    this embedding (``/FontFile2``) cannot carry. Hinting and layout tables are
+    this embedding (``/FontFile2``) cannot carry. The default font's subset is
+    shipped made (:mod:`signing.stamp.font_store`) and used when the file is the
+    one it was made from.
+    """
+    from signing.stamp.font_store import stored_font  # it imports this module
+
+    wanted = STAMP_REPERTOIRE + extra
+    return stored_font(font_path, wanted) or make_prepared_font(font_path, wanted)
+
+
+def make_prepared_font(font_path: Path, wanted: str) -> PreparedFont | None:
+    """Subset ``font_path`` to the characters of ``wanted`` it has and encode its objects.
+
+    Returns None for a font without TrueType outlines. Hinting and layout tables are
     left out (no viewer shapes an embedded PDF font; hinting only guides screen
     rasterisers); outlines, metrics, the cmap and the names (with the font's
     licence) are kept.
     """
-    wanted = STAMP_REPERTOIRE + extra
+    # imported here: a tenth of a second, paid only where no prepared subset serves
+    from fontTools import subset as font_subset
+
     options = font_subset.Options()
     options.layout_features = []
     options.hinting = False

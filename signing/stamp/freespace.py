@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
 from PIL import Image
 from pypdf import PageObject
 from pypdf.generic import IndirectObject
@@ -57,40 +55,58 @@ _DECODE_TARGET = 300
 """Width in pixels that is enough for the grid: a JPEG is decoded at the first scale at or
 above it (draft mode), a bilevel image is reduced to it."""
 
+_INK_LUT = [255 if value < INK_LEVEL else 0 for value in range(256)]
+"""Grey level to ink (255) or paper (0)."""
+
+_PRINTED_LUT = [1 if value > 255 * INK_SHARE else 0 for value in range(256)]
+"""Mean ink of a cell (0–255) to printed (1) or free (0)."""
+
+_BITS = bytes.maketrans(b"\x00\x01", b"01")
+"""Cells of a row (bytes 0 and 1) to binary digits."""
+
 
 @dataclass(frozen=True)
 class PageMap:
-    """What is printed on a page, as a grid of cells over its visible area."""
+    """What is printed on a page, as a grid of cells over its visible area.
+
+    Each row of cells is an integer whose bit ``c`` is set when the cell of column
+    ``c`` is printed, so that a row's free runs are found with a few shifts and
+    ANDs of whole rows (no array library needed, none imported to sign).
+    """
 
     page_box: Box
     """The page's visible area (CropBox) in points, (x0, y0, x1, y1)."""
 
-    printed: NDArray[np.bool_]
-    """Row-major cells from the top of the page; True where something is printed."""
+    cols: int
+    """Number of columns of cells."""
+
+    printed: tuple[int, ...]
+    """One bit mask per row of cells, from the top of the page; bit ``c`` set where
+    something is printed in column ``c``."""
 
     @property
     def rows(self) -> int:
         """Number of rows of cells."""
-        return int(self.printed.shape[0])
-
-    @property
-    def cols(self) -> int:
-        """Number of columns of cells."""
-        return int(self.printed.shape[1])
+        return len(self.printed)
 
     def overlaps(self, box: Box) -> bool:
         """Whether ``box`` (points) covers any printed cell."""
-        r0, r1, c0, c1 = self._cells(box)
-        return bool(self.printed[r0:r1, c0:c1].any())
+        r0, r1, c0, c1 = _cells(self.page_box, self.rows, self.cols, box)
+        if c1 <= c0:
+            return False
+        mask = ((1 << (c1 - c0)) - 1) << c0
+        return any(row & mask for row in self.printed[r0:r1])
 
-    def _cells(self, box: Box) -> tuple[int, int, int, int]:
-        x0, _y0, _x1, y1 = self.page_box
-        left, bottom, right, top = box
-        c0 = max(0, math.floor((left - x0) / CELL))
-        c1 = min(self.cols, math.ceil((right - x0) / CELL))
-        r0 = max(0, math.floor((y1 - top) / CELL))
-        r1 = min(self.rows, math.ceil((y1 - bottom) / CELL))
-        return r0, r1, c0, c1
+
+def _cells(page_box: Box, rows: int, cols: int, box: Box) -> tuple[int, int, int, int]:
+    """Rows r0:r1 and columns c0:c1 of the cells ``box`` (points) touches."""
+    x0, _y0, _x1, y1 = page_box
+    left, bottom, right, top = box
+    c0 = max(0, math.floor((left - x0) / CELL))
+    c1 = min(cols, math.ceil((right - x0) / CELL))
+    r0 = max(0, math.floor((y1 - top) / CELL))
+    r1 = min(rows, math.ceil((y1 - bottom) / CELL))
+    return r0, r1, c0, c1
 
 
 def page_map(page: PageObject, page_box: Box) -> PageMap:
@@ -98,16 +114,17 @@ def page_map(page: PageObject, page_box: Box) -> PageMap:
     x0, y0, x1, y1 = page_box
     rows = max(1, math.ceil((y1 - y0) / CELL))
     cols = max(1, math.ceil((x1 - x0) / CELL))
-    printed = np.zeros((rows, cols), dtype=bool)
-    grid = PageMap(page_box, printed)
     scan = _full_page_image(page, page_box)
     if scan is not None:
-        printed |= _ink_cells(scan, rows, cols)
-        return grid
+        return PageMap(page_box, cols, _ink_rows(scan, rows, cols))
+    printed = [0] * rows
     for box in _drawn_boxes(page):
-        r0, r1, c0, c1 = grid._cells(box)
-        printed[r0:r1, c0:c1] = True
-    return grid
+        r0, r1, c0, c1 = _cells(page_box, rows, cols, box)
+        if c1 > c0:
+            mask = ((1 << (c1 - c0)) - 1) << c0
+            for row in range(r0, r1):
+                printed[row] |= mask
+    return PageMap(page_box, cols, tuple(printed))
 
 
 def free_box(
@@ -122,10 +139,11 @@ def free_box(
 
     The box stays ``edge`` points inside the page. Each scale of ``scales`` is tried
     in turn; the first that fits anywhere wins, at the position whose centre is
-    nearest the wished box's centre. None when nothing fits at any scale.
+    nearest the wished box's centre (the topmost, then leftmost, of equally near
+    ones). None when nothing fits at any scale.
     """
-    free = ~grid.printed
-    total = _summed(grid.printed)
+    full = (1 << grid.cols) - 1
+    free = [~row & full for row in grid.printed]
     x0, _y0, _x1, y1 = grid.page_box
     edge_cells = math.ceil(edge / CELL)
     want_x = ((wished[0] + wished[2]) / 2 - x0) / CELL
@@ -135,29 +153,66 @@ def free_box(
         kw = math.ceil(width / CELL) + 2 * PAD
         kh = math.ceil(height / CELL) + 2 * PAD
         r_lo, c_lo = max(0, edge_cells - PAD), max(0, edge_cells - PAD)
-        r_hi, c_hi = grid.rows - edge_cells + PAD - kh, grid.cols - edge_cells + PAD - kw
-        if r_hi < r_lo or c_hi < c_lo or not free.any():
+        r_hi = min(grid.rows - edge_cells + PAD - kh, grid.rows - kh)
+        c_hi = min(grid.cols - edge_cells + PAD - kw, grid.cols - kw)
+        if r_hi < r_lo or c_hi < c_lo or not any(free):
             continue
-        sums = (total[kh:, kw:] - total[:-kh, kw:] - total[kh:, :-kw] + total[:-kh, :-kw])[
-            r_lo : r_hi + 1, c_lo : c_hi + 1
-        ]
-        rows, cols = np.nonzero(sums == 0)
-        if rows.size == 0:
+        # bit c of fits[r]: the kh × kw cells from row r, column c are all free
+        starts = [_run_starts(row, kw) for row in free]
+        fits = _window_and(starts, kh)
+        allowed = ((1 << (c_hi - c_lo + 1)) - 1) << c_lo
+        best: tuple[float, int, int] | None = None
+        for row in range(r_lo, r_hi + 1):
+            candidates = fits[row] & allowed
+            if not candidates:
+                continue
+            centre_r = row + kh / 2
+            for col in _nearest_bits(candidates, want_x - kw / 2):
+                centre_c = col + kw / 2
+                distance = (centre_r - want_y) ** 2 + (centre_c - want_x) ** 2
+                if best is None or distance < best[0]:
+                    best = (distance, row, col)
+        if best is None:
             continue
-        centre_r = rows + r_lo + kh / 2
-        centre_c = cols + c_lo + kw / 2
-        best = int(np.argmin((centre_r - want_y) ** 2 + (centre_c - want_x) ** 2))
-        top = y1 - (rows[best] + r_lo + PAD) * CELL
-        left = x0 + (cols[best] + c_lo + PAD) * CELL
+        _distance, row, col = best
+        top = y1 - (row + PAD) * CELL
+        left = x0 + (col + PAD) * CELL
         return (left, top - height, left + width, top), scale
     return None
 
 
-def _summed(printed: NDArray[np.bool_]) -> NDArray[np.int32]:
-    """The summed-area table of ``printed``, with a zero row and column in front."""
-    table = np.zeros((printed.shape[0] + 1, printed.shape[1] + 1), dtype=np.int32)
-    table[1:, 1:] = printed.astype(np.int32).cumsum(0).cumsum(1)
-    return table
+def _run_starts(free: int, length: int) -> int:
+    """Bit c set when bits c … c + ``length`` - 1 of ``free`` are all set."""
+    result, span = free, 1
+    while span * 2 <= length:
+        result &= result >> span
+        span *= 2
+    if span < length:
+        result &= result >> (length - span)
+    return result
+
+
+def _window_and(rows: list[int], length: int) -> list[int]:
+    """Item r: the AND of ``rows[r : r + length]`` (0 where fewer rows are left)."""
+    result, span = list(rows), 1
+    while span * 2 <= length:
+        result = [a & b for a, b in zip(result, result[span:], strict=False)]
+        span *= 2
+    if span < length:
+        result = [a & b for a, b in zip(result, result[length - span :], strict=False)]
+    return result + [0] * (len(rows) - len(result))
+
+
+def _nearest_bits(bits: int, target: float) -> Iterable[int]:
+    """The set bits of ``bits`` nearest to position ``target``: the last one at or
+    below it, then the first one above it (either may be missing)."""
+    split = max(0, math.floor(target) + 1)
+    below = bits & ((1 << split) - 1)
+    if below:
+        yield below.bit_length() - 1
+    above = bits >> split << split
+    if above:
+        yield (above & -above).bit_length() - 1
 
 
 def _resolved(value: Any) -> Any:
@@ -211,11 +266,14 @@ def _decode_small(page: PageObject, image: Any, width: int, height: int) -> Imag
     return picture.reduce(factor) if factor > 1 else picture
 
 
-def _ink_cells(picture: Image.Image, rows: int, cols: int) -> NDArray[np.bool_]:
-    """Cells (``rows`` × ``cols``) of ``picture`` holding enough ink to count as printed."""
-    ink = np.asarray(picture.point(lambda v: 255 if v < INK_LEVEL else 0), dtype=np.uint8)
-    shrunk = Image.fromarray(ink).resize((cols, rows), Image.Resampling.BOX)
-    return np.asarray(shrunk) > 255 * INK_SHARE
+def _ink_rows(picture: Image.Image, rows: int, cols: int) -> tuple[int, ...]:
+    """Rows of ``rows`` × ``cols`` cells of ``picture``, bit set where a cell holds enough ink."""
+    shrunk = picture.point(_INK_LUT).resize((cols, rows), Image.Resampling.BOX)
+    cells = shrunk.point(_PRINTED_LUT).tobytes()
+    return tuple(
+        int(cells[start : start + cols].translate(_BITS)[::-1], 2)
+        for start in range(0, rows * cols, cols)
+    )
 
 
 def _drawn_boxes(page: PageObject) -> list[Box]:

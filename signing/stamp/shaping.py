@@ -1,27 +1,33 @@
-"""Stamp text HarfBuzz shapes: the embedded TrueType font, in PDF's 1000-unit glyph space."""
+"""The stamp's font: the prepared subset, or HarfBuzz for text the subset cannot draw."""
 
 from __future__ import annotations
 
 import functools
 import io
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from fontTools import ttLib  # type: ignore[import-untyped]  # fontTools ships no stubs
-from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.api import FontEngineFactory
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
-from pyhanko.pdf_utils.generic import pdf_name
-from pyhanko.pdf_utils.writer import BasePdfFileWriter
 
 from signing.errors import StampError
-from signing.stamp.font import PreparedFontFactory, prepared_font_for
+from signing.stamp.font import PreparedFontFactory, prepared_font, prepared_font_for
 
 __all__ = [
+    "check_font",
     "font_bytes",
     "font_factory",
 ]
+
+
+def check_font(path: Path) -> None:
+    """Raise :class:`StampError` now when the stamp's font cannot be used.
+
+    A TrueType font is proven usable by its prepared subset, which every
+    Vietnamese stamp needs anyway; only a font without TrueType outlines, left to
+    HarfBuzz, is read whole here.
+    """
+    if prepared_font(path) is None:
+        font_bytes(path)
 
 
 @functools.lru_cache(maxsize=8)
@@ -46,82 +52,7 @@ def font_factory(font_path: Path, lines: tuple[str, ...], size: int) -> FontEngi
     prepared = prepared_font_for(font_path, "".join(lines))
     if prepared is not None:
         return PreparedFontFactory(font=prepared, font_size=size, lang="vi")
-    return _EmbeddedFontFactory(font_file=str(font_path), font_size=size, bcp47_lang_code="vi")
+    # HarfBuzz and fontTools' subsetter are imported only for such text (0.1 s)
+    from signing.stamp.harfbuzz import EmbeddedFontFactory
 
-
-_PDF_GLYPH_UNITS = 1000
-"""Units per em of the glyph space of PDF fonts other than Type 3."""
-
-
-class _ThousandUnitGlyphAccumulator(GlyphAccumulator):
-    """A glyph accumulator that speaks PDF's 1000-unit glyph space for any font.
-
-    pyHanko (0.38) writes the font's own units into the widths (/W), the TJ
-    adjustments and the font descriptor. PDF reads them as thousandths of an em,
-    so a TrueType font with 2048 units per em (Liberation Serif) came out with
-    every glyph twice as far apart as it should. Here HarfBuzz shapes at 1000
-    units per em and the widths and metrics are scaled to match.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._font_units: int = self.units_per_em
-        if self._font_units == _PDF_GLYPH_UNITS:
-            return
-        self.hb_font.scale = (_PDF_GLYPH_UNITS, _PDF_GLYPH_UNITS)
-        self.units_per_em = _PDF_GLYPH_UNITS
-        # pyHanko keeps the descriptor private; its metrics are in font units too
-        descriptor = getattr(self.cidfont_obj, "_font_descriptor", None)
-        if descriptor is None:
-            return
-        for key in ("/Ascent", "/Descent", "/CapHeight"):
-            if key in descriptor:
-                scaled = self._scaled(descriptor[key])
-                descriptor[pdf_name(key)] = generic.NumberObject(scaled)  # type: ignore[no-untyped-call]
-        if "/FontBBox" in descriptor:
-            box = [self._scaled(v) for v in descriptor["/FontBBox"]]
-            descriptor[pdf_name("/FontBBox")] = generic.ArrayObject(
-                generic.NumberObject(v)  # type: ignore[no-untyped-call]
-                for v in box
-            )
-
-    def _scaled(self, value: Any) -> int:
-        return round(float(value) * _PDF_GLYPH_UNITS / self._font_units)
-
-    def _get_cid_and_width(self, glyph_id: int) -> tuple[int, int]:
-        known: tuple[int, int] | None = self._glyphs.get(glyph_id)
-        if known is not None:
-            return known
-        cid, width = super()._get_cid_and_width(glyph_id)
-        advance = self.tt["hmtx"].metrics.get(self.tt.getGlyphName(glyph_id), (None, 0))[0]
-        if advance is None or width == advance:  # still in font units: scale it
-            width = self._scaled(width)
-        result = (cid, width)
-        self._glyphs[glyph_id] = result
-        return result
-
-
-@dataclass(frozen=True)
-class _EmbeddedFontFactory(GlyphAccumulatorFactory):
-    """pyHanko's glyph accumulator factory fed from the in-memory font bytes.
-
-    The stock factory opens the font file for every stamp and never closes it;
-    this one reuses the bytes read once by :func:`font_bytes`, and its engine
-    measures in PDF's 1000-unit glyph space (see :class:`_ThousandUnitGlyphAccumulator`).
-    """
-
-    def create_font_engine(
-        self, writer: BasePdfFileWriter, obj_stream: Any = None
-    ) -> GlyphAccumulator:
-        if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
-            obj_stream = writer.prepare_object_stream()  # type: ignore[no-untyped-call]
-        return _ThousandUnitGlyphAccumulator(
-            writer=writer,
-            font_handle=io.BytesIO(font_bytes(Path(self.font_file))),
-            font_size=self.font_size,
-            ot_script_tag=self.ot_script_tag,
-            ot_language_tag=self.ot_language_tag,
-            writing_direction=self.writing_direction,
-            bcp47_lang_code=self.bcp47_lang_code,
-            obj_stream=obj_stream,
-        )
+    return EmbeddedFontFactory(font_file=str(font_path), font_size=size, bcp47_lang_code="vi")

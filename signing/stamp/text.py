@@ -17,7 +17,7 @@ from core.vntime import format_vn_datetime, to_vn
 from signing.errors import StampError
 from signing.stamp.drawing import ComposedStampStyle
 from signing.stamp.place import StampPlacement
-from signing.stamp.shaping import font_bytes, font_factory
+from signing.stamp.shaping import check_font, font_factory
 
 __all__ = [
     "CERTIFIED_COPY_TYPE",
@@ -136,7 +136,7 @@ def stamp_lines(stamp: StampText, signed_at: dt.datetime) -> tuple[str, ...]:
 
 def stamp_style(stamp: StampText, signed_at: dt.datetime) -> tuple[BaseStampStyle, dict[str, str]]:
     """Build the pyHanko stamp style of ``stamp``'s layout and the text parameters for it."""
-    font_bytes(stamp.font_path)  # fail early, before the document is touched
+    check_font(stamp.font_path)  # fail early, before the document is touched
     if stamp.layout not in LAYOUTS:
         raise StampError(f"Không có kiểu chữ ký hiển thị “{stamp.layout}”")
     if stamp.verify_url is not None and not stamp.verify_url.startswith(("https://", "http://")):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
@@ -14,9 +13,6 @@ from pypdf import PdfReader
 from pypdf.generic import DictionaryObject, StreamObject
 
 from core.pdfa.check import check_pdfa
-from digitize.assemble import DossierMetadata, assemble_pdf
-from digitize.ocr import OcrSettings, ocr_page
-from digitize.pages import split_pages
 from dossiers.models import Office
 from signing.errors import SigningError
 from signing.keys.pkcs12 import load_pkcs12_signer
@@ -34,31 +30,7 @@ from tests.support.pki import (
     TEST_SIGNER,
     read_stamps,
 )
-from tests.support.scans import corpus_paragraphs, write_scan
 from tests.support.testpki_services import PkiServices
-
-
-@pytest.fixture(scope="module")
-def digitized(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """One scanned page through OCR and PDF/A assembly, with a dossier's metadata."""
-    root = tmp_path_factory.mktemp("pdfa-ky")
-    scans = root / "scans"
-    scans.mkdir()
-    write_scan(scans / "1.png", corpus_paragraphs(1, seed=7, max_chars=200)[0], dpi=150, mode="L")
-    pages = split_pages(sorted(scans.iterdir()), root / "work")
-    ocrs = [ocr_page(page, root / "ocr", OcrSettings()) for page in pages]
-    out = root / "ho-so.pdf"
-    metadata = DossierMetadata(
-        code="000.00.07.H29-250312-0042",
-        office=TEST_OFFICE,
-        procedure="Đăng ký khai sinh",
-        applicant="Trần Thị Bích Ngọc",
-        received_at=datetime(2025, 3, 12, 1, 30, tzinfo=UTC),
-    )
-    assemble_pdf(list(zip(pages, ocrs, strict=True)), out, metadata)
-    data = out.read_bytes()
-    assert check_pdfa(data) == []
-    return data
 
 
 def _metadata(pdf: bytes) -> tuple[dict[str, str], bytes]:
@@ -82,6 +54,7 @@ def test_signed_pdfa_keeps_its_metadata_and_passes_the_pdfa_check(
     signed = sign_pdf(digitized, signer, SignOptions(stamp=stamp))
 
     assert check_pdfa(signed) == []
+    assert check_pdfa.update(digitized, signed) == []
     assert _metadata(signed) == _metadata(digitized)
     info, _ = _metadata(signed)
     assert info["/Producer"].startswith("motcua") and "pyHanko" not in info["/Producer"]
@@ -107,6 +80,7 @@ def test_pdfa_signed_with_evidence_keeps_its_metadata(
     signed = sign_pdf(digitized, signer, options)
 
     assert check_pdfa(signed) == []
+    assert check_pdfa.update(digitized, signed) == []
     assert _metadata(signed) == _metadata(digitized)
     report = verify_pdf(signed, [services.trust_root])
     assert report.ok, report.to_dict()

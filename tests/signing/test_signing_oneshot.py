@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -162,3 +164,24 @@ def test_verify_bad_trust_root_exits_3(
     good.write_bytes(signed_pdf)
     assert _verify([str(good), "--trust", str(tmp_path / "khong-co.pem")]) == 3
     assert "chứng thư gốc" in capsys.readouterr().err
+
+
+def test_sign_starts_without_django_or_what_it_does_not_use(files: dict[str, Path]) -> None:
+    """`motcua sign` at B-B sets up no Django and imports neither the verifier, nor an array
+    library, nor fontTools' subsetter, HarfBuzz or lxml: its start-up is pyHanko's own."""
+    argv = [
+        "sign", str(files["src"]), "-o", str(files["out"]),
+        "--pkcs12", str(files["p12"]), "--passphrase-file", str(files["pass"]),
+    ]  # fmt: skip
+    unwanted = (
+        "django", "signing.verify", "numpy", "fontTools.subset", "uharfbuzz", "lxml", "segno",
+    )  # fmt: skip
+    script = (
+        "import sys\n"
+        "from motcua.cli import main\n"
+        f"code = main({argv!r})\n"
+        f"print(code, sorted(m for m in {unwanted!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.splitlines()[-1] == "0 []", done.stderr
+    assert files["out"].is_file()

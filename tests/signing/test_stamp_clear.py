@@ -4,6 +4,8 @@ signed result, for every layout, with a signature page as the last resort."""
 from __future__ import annotations
 
 import io
+import math
+import random
 from pathlib import Path
 
 import img2pdf
@@ -19,6 +21,7 @@ from reportlab.pdfgen import canvas
 from signing.devpki import IssuedKey
 from signing.pades.options import SignOptions
 from signing.pades.sign import sign_pdf
+from signing.stamp.freespace import CELL, MIN_SCALE, PAD, PageMap, free_box
 from signing.stamp.place import LAYOUT_PLACEMENTS, clear_placement, read_pages
 from signing.stamp.text import Layout, StampText
 from signing.verify.check import verify_pdf
@@ -154,3 +157,51 @@ def test_layouts_keep_their_wished_places() -> None:
 def _page_box(pdf: bytes) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = (float(v) for v in PdfReader(io.BytesIO(pdf)).pages[0].mediabox)
     return (x0, y0, x1, y1)
+
+
+def _nearest_by_every_position(
+    grid: PageMap, size: tuple[float, float], wished: tuple[float, float, float, float], edge: float
+) -> tuple[tuple[float, float, float, float], float] | None:
+    """free_box's answer found the slow way: every position of every scale, one by one."""
+    x0, _y0, _x1, y1 = grid.page_box
+    edge_cells = math.ceil(edge / CELL)
+    want_x = ((wished[0] + wished[2]) / 2 - x0) / CELL
+    want_y = (y1 - (wished[1] + wished[3]) / 2) / CELL
+    for scale in (1.0, 0.9, MIN_SCALE):
+        width, height = size[0] * scale, size[1] * scale
+        kw, kh = math.ceil(width / CELL) + 2 * PAD, math.ceil(height / CELL) + 2 * PAD
+        best: tuple[float, int, int] | None = None
+        for row in range(max(0, edge_cells - PAD), grid.rows - max(edge_cells - PAD, 0) - kh + 1):
+            for col in range(
+                max(0, edge_cells - PAD), grid.cols - max(edge_cells - PAD, 0) - kw + 1
+            ):
+                if any(grid.printed[r] >> col & ((1 << kw) - 1) for r in range(row, row + kh)):
+                    continue
+                distance = (row + kh / 2 - want_y) ** 2 + (col + kw / 2 - want_x) ** 2
+                if best is None or distance < best[0]:
+                    best = (distance, row, col)
+        if best is not None:
+            top, left = y1 - (best[1] + PAD) * CELL, x0 + (best[2] + PAD) * CELL
+            return (left, top - height, left + width, top), scale
+    return None
+
+
+def test_the_nearest_free_box_is_the_one_a_search_of_every_position_finds() -> None:
+    """On random pages of ink blots, free_box picks what trying every place picks: the
+    nearest free box, the topmost then leftmost of equally near ones, shrunk only if need be."""
+    rng = random.Random(7)
+    for _ in range(60):
+        cols, rows = rng.randint(20, 60), rng.randint(20, 80)
+        printed = [0] * rows
+        for _blot in range(rng.randint(0, 25)):
+            top, left = rng.randrange(rows), rng.randrange(cols)
+            for row in range(top, min(rows, top + rng.randint(1, 12))):
+                printed[row] |= ((1 << rng.randint(1, 15)) - 1) << left & ((1 << cols) - 1)
+        grid = PageMap((0.0, 0.0, cols * CELL, rows * CELL), cols, tuple(printed))
+        size = (rng.uniform(8, cols * CELL / 2), rng.uniform(8, rows * CELL / 3))
+        x, y = rng.uniform(0, cols * CELL), rng.uniform(0, rows * CELL)
+        wished = (x, y, x + size[0], y + size[1])
+        edge = rng.choice([0.0, 6.0, 12.0])
+        assert free_box(grid, size, wished, edge=edge) == _nearest_by_every_position(
+            grid, size, wished, edge
+        )
