@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from pytest_django import DjangoCaptureOnCommitCallbacks
 from PIL import Image
 from pypdf import PdfReader
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from core.pdfa.check import check_pdfa
 from digitize.compression import COLOUR_MODES, encode_image

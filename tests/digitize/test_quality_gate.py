@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_django import DjangoCaptureOnCommitCallbacks
 from PIL import Image
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from digitize.findings import Finding, ScanQualityError, blocking, blocking_reason
 from digitize.models import Page
