@@ -19,8 +19,10 @@ RECOVERIES = (
     "digitize.tasks.recover_digitizing",
     "signing.tasks.recover_signing",
     "publishing.tasks.recover_publishing",
+    "backoffice.tasks.store_statistics",
 )
-"""What a worker asks for when it starts: the scheduled recoveries, at once."""
+"""What a worker asks for when it starts: the scheduled recoveries at once, and the
+statistics' closed months stored (a first start counts every month once)."""
 
 
 @worker_ready.connect

@@ -349,6 +349,12 @@ CELERY_BEAT_SCHEDULE["watch-deadlines"] = {
     "task": "dossiers.tasks.watch_deadlines",
     "schedule": float(_env("MOTCUA_DEADLINE_WATCH_S", "900")),
 }
+STATISTICS_STORE_S = float(_env("MOTCUA_STATISTICS_STORE_S", "3600"))
+"""Seconds between two storings of the statistics' closed months (``backoffice.tasks``)."""
+CELERY_BEAT_SCHEDULE["store-statistics"] = {
+    "task": "backoffice.tasks.store_statistics",
+    "schedule": STATISTICS_STORE_S,
+}
 # Working days before its due date at which an open dossier is flagged to its office.
 DUE_SOON_WORKING_DAYS = int(_env("MOTCUA_DUE_SOON_WORKING_DAYS", "1"))
 # Working days an apology letter (form 04) proposes by default for the new appointment.

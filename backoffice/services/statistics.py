@@ -17,20 +17,26 @@ The figures of a period, as the provinces' one-stop reports count them:
 - **digitized, signed result**: resolved dossiers with a document signed, published or
   delivered, over the resolved ones (the "số hóa" group of Decision 766);
 - **satisfaction rate** = (resolved − rated unsatisfied) / resolved (Decision 766).
+
+Closed months are not counted again at each view: ``statistics_counting`` adds a period's
+stored months (``statistics_store``), the running month (``statistics_live``) and the few
+:func:`odd` dossiers, counted here from the dossiers themselves (:func:`dossier_counts`,
+:func:`month_series_of`) as every dossier used to be.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
+from operator import add
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
-from django.db.models.lookups import LessThan
+from django.db.models.lookups import Exact, IsNull, LessThan
 
 from backoffice.services.periods import Period
 from core.vntime import VN_TZ
@@ -39,28 +45,59 @@ from publishing.models import Rating
 
 __all__ = [
     "APOLOGY",
+    "COUNTED_EVENTS",
+    "RAW",
     "SIGNED_STATES",
     "SUPPLEMENT",
     "TRANSFER",
     "Cell",
+    "Counts",
     "Figures",
     "MonthPoint",
-    "cells",
+    "add_counts",
+    "dossier_counts",
     "early",
-    "month_series",
+    "event_counts",
+    "month_series_of",
+    "odd",
     "open_at",
     "rate",
+    "rated",
     "reporting",
+    "signed",
+    "to_figures",
+    "unsatisfied",
 ]
 
 SUPPLEMENT = "supplement_requested"
 TRANSFER = "transferred"
 APOLOGY = "apology_issued"
+COUNTED_EVENTS = (SUPPLEMENT, TRANSFER, APOLOGY)
 SIGNED_STATES = (DocumentState.SIGNED, DocumentState.PUBLISHED, DocumentState.DELIVERED)
 """A dossier with a document in one of these states has a digitized, signed result."""
 
 Cell = tuple[int, int]
 """(office id, procedure id): the finest grouping the database returns."""
+
+RAW = (
+    "received_new",
+    "carried_over",
+    "resolved",
+    "resolved_early",
+    "resolved_late",
+    "pending",
+    "pending_overdue",
+    "rated",
+    "unsatisfied",
+    "digitized_signed",
+    "supplement_requests",
+    "transfers",
+    "apologies",
+)
+"""The counts the queries return, from which :func:`to_figures` derives the figures (on
+time = resolved − early − late; pending within time = pending − overdue)."""
+
+Counts = dict[str, int]
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -92,7 +129,8 @@ class Figures:
     """Resolved dossiers the citizen rated "không hài lòng"."""
 
     def __add__(self, other: Figures) -> Figures:
-        return Figures(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in FIELDS})
+        # the instances' dictionaries hold the fields in their order: a report adds thousands
+        return Figures(*map(add, vars(self).values(), vars(other).values()))
 
     @property
     def received(self) -> int:
@@ -130,9 +168,6 @@ class Figures:
         return rate(self.resolved - self.unsatisfied, self.resolved)
 
 
-FIELDS = fields(Figures)
-
-
 @dataclass(frozen=True)
 class MonthPoint:
     """One month of the on-time series."""
@@ -145,6 +180,34 @@ class MonthPoint:
     @property
     def on_time_rate(self) -> float | None:
         return rate(self.in_time, self.resolved + self.pending_overdue)
+
+
+def to_figures(counts: Counts) -> Figures:
+    """The figures of :data:`RAW` counts (a missing count is 0)."""
+    got = {name: counts.get(name, 0) for name in RAW}
+    return Figures(
+        received_new=got["received_new"],
+        carried_over=got["carried_over"],
+        resolved_early=got["resolved_early"],
+        resolved_on_time=got["resolved"] - got["resolved_early"] - got["resolved_late"],
+        resolved_late=got["resolved_late"],
+        pending_in_time=got["pending"] - got["pending_overdue"],
+        pending_overdue=got["pending_overdue"],
+        supplement_requests=got["supplement_requests"],
+        transfers=got["transfers"],
+        apologies=got["apologies"],
+        digitized_signed=got["digitized_signed"],
+        rated=got["rated"],
+        unsatisfied=got["unsatisfied"],
+    )
+
+
+def add_counts(into: dict[Cell, Counts], found: dict[Cell, Counts]) -> None:
+    """Add ``found`` into ``into``, cell by cell and count by count."""
+    for cell, counts in found.items():
+        mine = into.setdefault(cell, {})
+        for name, value in counts.items():
+            mine[name] = mine.get(name, 0) + value
 
 
 class VnDate(TruncDate):
@@ -174,6 +237,37 @@ def open_at(cut: datetime, prefix: str = "") -> Q:
     )
 
 
+def odd() -> Q:
+    """Dossiers resolved or due before they were received: counted from the dossiers every
+    time (a partial index finds them), never stored by month (``statistics_store``)."""
+    return Q(resolved_at__lt=F("received_at")) | Q(due_at__lt=F("received_at"))
+
+
+def _score() -> Subquery:
+    """The dossier's rating, looked up per row through the rating's unique index: the cost
+    follows the dossiers counted (a month's), where a join would hash every rating ever given."""
+    ratings = Rating.objects.filter(dossier=OuterRef("pk")).order_by()
+    return Subquery(ratings.values("score")[:1])
+
+
+def rated() -> Q:
+    """The citizen rated the dossier."""
+    return Q(IsNull(_score(), False))
+
+
+def unsatisfied() -> Q:
+    """The citizen rated the dossier "không hài lòng"."""
+    return Q(Exact(_score(), Rating.Score.UNSATISFIED))
+
+
+def signed() -> Q:
+    """The dossier has a document signed, published or delivered: a per-row lookup in the
+    signed documents' partial index (``EXISTS`` lets PostgreSQL hash every signed document of
+    all time, a million rows, to count a month's)."""
+    documents = Document.objects.filter(dossier_id=OuterRef("pk"), state__in=SIGNED_STATES)
+    return Q(IsNull(Subquery(documents.order_by().values("dossier_id")[:1]), False))
+
+
 def _in_play(dossiers: QuerySet[Dossier], start: datetime, end: datetime) -> QuerySet[Dossier]:
     """Dossiers received before ``end`` and not resolved before ``start``."""
     return dossiers.filter(received_at__lt=end).filter(
@@ -181,10 +275,11 @@ def _in_play(dossiers: QuerySet[Dossier], start: datetime, end: datetime) -> Que
     )
 
 
-def _dossier_counts(
+def dossier_counts(
     dossiers: QuerySet[Dossier], period: Period, cut: datetime
-) -> dict[Cell, dict[str, int]]:
-    """One grouped query over the dossiers: every count but the events'."""
+) -> dict[Cell, Counts]:
+    """Every count of ``period`` but the events', read from the dossiers themselves in one
+    grouped query (``statistics_counting`` uses it for the :func:`odd` dossiers only)."""
     start = period.start
     resolved = Q(resolved_at__gte=start, resolved_at__lt=cut)
     pending = open_at(cut)
@@ -199,49 +294,20 @@ def _dossier_counts(
             resolved_late=Count("pk", filter=resolved & Q(resolved_at__gt=F("due_at"))),
             pending=Count("pk", filter=pending),
             pending_overdue=Count("pk", filter=pending & Q(due_at__lt=cut)),
-            rated=Count("pk", filter=resolved & Q(rating__isnull=False)),
-            unsatisfied=Count("pk", filter=resolved & Q(rating__score=Rating.Score.UNSATISFIED)),
+            rated=Count("pk", filter=resolved & rated()),
+            unsatisfied=Count("pk", filter=resolved & unsatisfied()),
+            digitized_signed=Count("pk", filter=resolved & signed()),
         )
         .order_by()
     )
-    found: dict[Cell, dict[str, int]] = {}
-    for row in rows:
-        found[(row["office_id"], row["procedure_id"])] = {
-            "received_new": row["received_new"],
-            "carried_over": row["carried_over"],
-            "resolved_early": row["resolved_early"],
-            "resolved_on_time": row["resolved"] - row["resolved_early"] - row["resolved_late"],
-            "resolved_late": row["resolved_late"],
-            "pending_in_time": row["pending"] - row["pending_overdue"],
-            "pending_overdue": row["pending_overdue"],
-            "rated": row["rated"],
-            "unsatisfied": row["unsatisfied"],
-        }
-    return found
+    return {(row.pop("office_id"), row.pop("procedure_id")): row for row in rows}
 
 
-def _digitized_counts(
-    dossiers: QuerySet[Dossier], period: Period, cut: datetime
-) -> dict[Cell, int]:
-    """One grouped query: the dossiers resolved in the period with a signed document (a
-    semi-join the database hashes, rather than a lookup per dossier)."""
-    signed = Document.objects.filter(dossier_id=OuterRef("pk"), state__in=SIGNED_STATES)
+def event_counts(events: QuerySet[Event], start: datetime, cut: datetime) -> dict[Cell, Counts]:
+    """One grouped query over the events from ``start`` to ``cut``: supplement requests,
+    transfers, apology letters, by their dossier's office and procedure."""
     rows = (
-        dossiers.filter(resolved_at__gte=period.start, resolved_at__lt=cut)
-        .filter(Exists(signed))
-        .values("office_id", "procedure_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    return {(row["office_id"], row["procedure_id"]): row["n"] for row in rows}
-
-
-def _event_counts(
-    events: QuerySet[Event], period: Period, cut: datetime
-) -> dict[Cell, dict[str, int]]:
-    """One grouped query over the events: supplement requests, transfers, apology letters."""
-    rows = (
-        events.filter(kind__in=(SUPPLEMENT, TRANSFER, APOLOGY), at__gte=period.start, at__lt=cut)
+        events.filter(kind__in=COUNTED_EVENTS, at__gte=start, at__lt=cut)
         .values("dossier__office_id", "dossier__procedure_id")
         .annotate(
             supplement_requests=Count("pk", filter=Q(kind=SUPPLEMENT)),
@@ -260,22 +326,6 @@ def _event_counts(
     }
 
 
-def cells(
-    dossiers: QuerySet[Dossier], events: QuerySet[Event], period: Period, now: datetime
-) -> dict[Cell, Figures]:
-    """The figures of ``period`` per office and procedure, in three grouped queries.
-
-    ``dossiers`` and ``events`` are already scoped to the offices asked for.
-    """
-    cut = period.cutoff(now)
-    counted = _dossier_counts(dossiers, period, cut)
-    for cell, signed in _digitized_counts(dossiers, period, cut).items():
-        counted.setdefault(cell, {})["digitized_signed"] = signed
-    for cell, counts in _event_counts(events, period, cut).items():
-        counted.setdefault(cell, {}).update(counts)
-    return {cell: Figures(**counts) for cell, counts in counted.items()}
-
-
 @contextmanager
 def reporting() -> Iterator[None]:
     """Run the statistics' queries in one read-only transaction; on PostgreSQL without JIT
@@ -290,8 +340,9 @@ def reporting() -> Iterator[None]:
         yield
 
 
-def month_series(dossiers: QuerySet[Dossier], year: Period, now: datetime) -> list[MonthPoint]:
-    """The on-time figures of each month of ``year`` begun by ``now``, in one query.
+def month_series_of(dossiers: QuerySet[Dossier], year: Period, now: datetime) -> list[MonthPoint]:
+    """The on-time figures of each month of ``year`` begun by ``now``, read from the dossiers
+    themselves in one query (``statistics_counting`` uses it for the :func:`odd` ones only).
 
     Each month is counted as its own period: resolved in the month (and in time), and
     pending past due at the month's end (or now, for the running month).

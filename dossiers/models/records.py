@@ -75,7 +75,26 @@ class Dossier(models.Model):
         verbose_name = "hồ sơ"
         verbose_name_plural = "hồ sơ"
         ordering = ["-received_at"]
-        indexes = [models.Index(fields=["office", "status"])]
+        indexes = [
+            models.Index(fields=["office", "status"]),
+            # the statistics (``backoffice.services.statistics_store``): a month's dossiers by
+            # receipt, resolution and due moment; the open ones, longest overdue first
+            models.Index(fields=["received_at"], name="dossiers_received_idx"),
+            models.Index(fields=["resolved_at"], name="dossiers_resolved_idx"),
+            models.Index(fields=["due_at"], name="dossiers_due_idx"),
+            models.Index(
+                fields=["due_at", "office"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="dossiers_open_due_idx",
+            ),
+            # the few resolved or due before they were received, which no month stores
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(resolved_at__lt=models.F("received_at"))
+                | models.Q(due_at__lt=models.F("received_at")),
+                name="dossiers_odd_moments_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.code
@@ -159,7 +178,21 @@ class Document(models.Model):
         verbose_name = "tài liệu"
         verbose_name_plural = "tài liệu"
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["state", "state_changed_at"])]
+        indexes = [
+            models.Index(fields=["state", "state_changed_at"]),
+            # the statistics: whether a dossier has a signed result, from the index alone
+            models.Index(
+                fields=["dossier"],
+                condition=models.Q(
+                    state__in=[
+                        DocumentState.SIGNED,
+                        DocumentState.PUBLISHED,
+                        DocumentState.DELIVERED,
+                    ]
+                ),
+                name="dossiers_document_signed_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.dossier.code} #{self.pk}"
@@ -190,6 +223,8 @@ class Event(models.Model):
         verbose_name = "sự kiện"
         verbose_name_plural = "nhật ký sự kiện"
         ordering = ["at", "pk"]
+        # the statistics' supplement requests, transfers and apologies of a month
+        indexes = [models.Index(fields=["kind", "at"], name="dossiers_event_kind_at_idx")]
 
     def __str__(self) -> str:
         return f"{self.at:%d/%m/%Y %H:%M} {self.words}"

@@ -11,7 +11,15 @@ from dossiers.services.boundary import STAGE_RETRIES
 from motcua.celery import app
 from publishing.services.delivery import DELIVERY_RETRIES
 
-PACKAGES = ("digitize.", "signing.", "publishing.", "watch_folders.", "dossiers.", "audit.")
+PACKAGES = (
+    "digitize.",
+    "signing.",
+    "publishing.",
+    "watch_folders.",
+    "dossiers.",
+    "audit.",
+    "backoffice.",
+)
 
 LONGEST_COUNTDOWN_S: dict[str, float] = {
     "digitize.tasks.prepare_document": STAGE_RETRIES.max_delay_s,
@@ -27,6 +35,7 @@ LONGEST_COUNTDOWN_S: dict[str, float] = {
     "publishing.tasks.recover_publishing": 0.0,
     "publishing.tasks.deliver_letter": DELIVERY_RETRIES.max_delay_s,  # the outbox's next try
     "dossiers.tasks.watch_deadlines": 0.0,
+    "backoffice.tasks.store_statistics": 0.0,
 }
 """Each task's longest countdown (a retry's wait, a delayed send); a new task must be added."""
 
