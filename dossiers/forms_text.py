@@ -1,4 +1,14 @@
-"""The one-stop forms' default wording (Decree 61/2018 and 118/2025) and how it is filled in."""
+"""The one-stop forms' default wording (Decree 61/2018 and 118/2025) and how it is filled in.
+
+The titles are those of Appendix I of Circular 03/2025/TT-VPCP (15/9/2025): 02 "Phiếu yêu cầu
+bổ sung, hoàn thiện hồ sơ", 03 "Phiếu từ chối tiếp nhận giải quyết hồ sơ", 04 "Văn bản xin lỗi
+và đề nghị gia hạn thời gian giải quyết", 05 "Thông báo dừng giải quyết hồ sơ", 06 "Phiếu kiểm
+soát quá trình giải quyết hồ sơ", 07 "Sổ theo dõi hồ sơ"; under Circular 01/2018/TT-VPCP the
+apology was "Phiếu xin lỗi và hẹn lại ngày trả kết quả", the slip 05 and the book 06. The
+bodies keep the forms' fixed phrases ("Yêu cầu ông/bà hoàn thiện hồ sơ gồm những nội dung như
+sau", "thông báo không tiếp nhận, giải quyết hồ sơ này với lý do cụ thể như sau", "Xin thông báo
+để ông/bà được biết và thực hiện") around the dossier's own facts.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +21,9 @@ from typing import Final
 from core.vntime import VN_TZ
 
 __all__ = [
+    "BOOK_COLUMNS",
+    "BOOK_FORM",
+    "BOOK_TITLE",
     "DEFAULTS",
     "FORM_NUMBERS",
     "NUMBER_MARKS",
@@ -58,6 +71,29 @@ SLIP_FORM: Final[Mapping[str, str]] = {"2025": "Mẫu số 06", "2018": "Mẫu s
 
 SLIP_TITLE: Final = "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ"
 
+BOOK_FORM: Final[Mapping[str, str]] = {"2025": "Mẫu số 07", "2018": "Mẫu số 06"}
+"""The tracking book's number: 07 under Circular 03/2025/TT-VPCP, 06 under Circular 01/2018."""
+
+BOOK_TITLE: Final = "SỔ THEO DÕI HỒ SƠ"
+
+BOOK_COLUMNS: Final = (
+    "STT",
+    "Mã hồ sơ",
+    "Tên thủ tục hành chính",
+    "Số lượng hồ sơ (bộ)",
+    "Tên tổ chức, cá nhân",
+    "Địa chỉ, số điện thoại",
+    "Cơ quan chủ trì giải quyết",
+    "Nhận hồ sơ",
+    "Hẹn trả kết quả",
+    "Chuyển hồ sơ đến cơ quan giải quyết",
+    "Có kết quả / yêu cầu trả lại hồ sơ",
+    "Trả kết quả",
+    "Ký nhận",
+    "Ghi chú",
+)
+"""The book's columns, numbered (1) to (14) under the heading; (8) to (12) are dates."""
+
 NUMBER_MARKS: Final[Mapping[str, str]] = {"02": "PYCBS", "03": "PTC", "04": "XL", "05": "TB"}
 """The letters of each form in its number (``07/XL``)."""
 
@@ -71,7 +107,7 @@ REASONS: Final = (
 """Reasons offered for a late dossier; the head may also type their own."""
 
 _APOLOGY_2025 = TemplateText(
-    title="VĂN BẢN XIN LỖI VÀ ĐỀ NGHỊ GIA HẠN THỜI GIAN GIẢI QUYẾT HỒ SƠ",
+    title="VĂN BẢN XIN LỖI VÀ ĐỀ NGHỊ GIA HẠN THỜI GIAN GIẢI QUYẾT",
     body=(
         "$office đã tiếp nhận hồ sơ mã số $code của ông/bà $applicant về thủ tục "
         "$procedure (lĩnh vực $field) lúc $received, hẹn trả kết quả lúc $due.\n"
@@ -89,7 +125,8 @@ _APOLOGY_2018 = TemplateText(
     body=(
         "Ngày $received, $office tiếp nhận hồ sơ mã số $code của ông/bà $applicant về thủ "
         "tục $procedure; thời hạn trả kết quả ghi trên giấy tiếp nhận là $due.\n"
-        "Hồ sơ của ông/bà chưa được giải quyết đúng hẹn. Lý do: $reason.\n"
+        "Đến nay, hồ sơ của ông/bà chưa được giải quyết đúng hẹn. Lý do: $reason.\n"
+        "Sự chậm trễ này đã gây phiền hà, tốn kém chi phí, công sức của ông/bà.\n"
         "$office xin lỗi ông/bà và hẹn lại thời gian trả kết quả lúc $new_due "
         "(thêm $extra_days ngày làm việc).\n"
         "Rất mong ông/bà thông cảm vì sự chậm trễ này."
@@ -100,24 +137,26 @@ _APOLOGY_2018 = TemplateText(
 _SUPPLEMENT = TemplateText(
     title="PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
     body=(
-        "$office đã tiếp nhận hồ sơ mã số $code của ông/bà $applicant về thủ tục "
-        "$procedure lúc $received.\n"
-        "Sau khi xem xét, hồ sơ cần được bổ sung, hoàn thiện như sau: $reason.\n"
+        "$office đã tiếp nhận hồ sơ mã số $code của ông/bà $applicant lúc $received. "
+        "Nội dung yêu cầu giải quyết: $procedure.\n"
+        "Yêu cầu ông/bà hoàn thiện hồ sơ gồm những nội dung như sau: $reason.\n"
         "Thời gian chờ ông/bà bổ sung không tính vào thời hạn giải quyết; thời hạn tiếp tục "
         "được tính từ ngày ông/bà nộp đủ giấy tờ.\n"
-        "Mọi vướng mắc xin liên hệ bộ phận một cửa của $office."
+        "Trong quá trình hoàn thiện hồ sơ, nếu có vướng mắc, ông/bà liên hệ bộ phận một cửa "
+        "của $office để được hướng dẫn."
     ),
     recipients="Như trên;\nLưu: bộ phận một cửa.",
 )
 
 _REFUSAL = TemplateText(
-    title="PHIẾU TỪ CHỐI TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ",
+    title="PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ",
     body=(
-        "$office đã tiếp nhận hồ sơ mã số $code của ông/bà $applicant về thủ tục "
-        "$procedure lúc $received.\n"
-        "Hồ sơ không đủ điều kiện để giải quyết. Lý do: $reason.\n"
-        "Xin thông báo để ông/bà biết; ông/bà có quyền phản ánh, kiến nghị theo quy định "
-        "của pháp luật."
+        "$office đã tiếp nhận hồ sơ mã số $code của ông/bà $applicant lúc $received. "
+        "Nội dung yêu cầu giải quyết: $procedure.\n"
+        "Qua xem xét, $office thông báo không tiếp nhận, giải quyết hồ sơ này với lý do cụ "
+        "thể như sau: $reason.\n"
+        "Xin thông báo để ông/bà được biết và thực hiện; ông/bà có quyền phản ánh, kiến nghị "
+        "theo quy định của pháp luật."
     ),
     recipients="Như trên;\nLưu: bộ phận một cửa.",
 )

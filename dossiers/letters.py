@@ -1,13 +1,13 @@
-"""One-stop letters (forms 02–05) and the process-control slip (form 06) as PDF/A-2b."""
+"""One-stop letters (forms 02–05), the control slip (06) and the PDF/A layout form 07 shares."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from reportlab.lib.pagesizes import A4
+from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
@@ -97,12 +97,27 @@ class SlipData:
     printed_at: datetime
 
 
-def _canvas(buffer: io.BytesIO, title: str) -> tuple[Canvas, _Page, str]:
+class _WidePage(_Page):
+    """A cursor over one landscape A4 page, for a table too wide to stand upright."""
+
+    left: float = 15 * mm
+    right: float = landscape(A4)[0] - 15 * mm
+    top: float = landscape(A4)[1] - 15 * mm
+
+
+def _canvas(buffer: io.BytesIO, title: str, *, wide: bool = False) -> tuple[Canvas, _Page, str]:
+    """A canvas on A4 (landscape when ``wide``) with the Liberation fonts, and its cursor."""
     regular = _font(REGULAR)
-    canvas = Canvas(buffer, pagesize=A4, invariant=True, pageCompression=1, initialFontName=regular)
+    canvas = Canvas(
+        buffer,
+        pagesize=landscape(A4) if wide else A4,
+        invariant=True,
+        pageCompression=1,
+        initialFontName=regular,
+    )
     canvas.setTitle(title)
     canvas.setCreator("motcua")
-    page = _Page(canvas, regular, _font(BOLD), _font(ITALIC))
+    page = (_WidePage if wide else _Page)(canvas, regular, _font(BOLD), _font(ITALIC))
     return canvas, page, regular
 
 
@@ -111,8 +126,11 @@ def _day_line(moment: datetime) -> str:
     return f"ngày {local:%d} tháng {local:%m} năm {local:%Y}"
 
 
-def _header(page: _Page, office: str, parent: str, number: str, dated: datetime, form: str) -> None:
-    """The office and number on the left, the national motto and the date on the right."""
+def _header(
+    page: _Page, office: str, parent: str, number: str | None, dated: datetime, form: str
+) -> None:
+    """The office and number on the left (no "Số:" line when ``number`` is None), the national
+    motto and the date on the right."""
     canvas = page.canvas
     if form:
         canvas.setFont(page.mono, 10)  # the italic face (_Page calls it mono)
@@ -133,7 +151,8 @@ def _header(page: _Page, office: str, parent: str, number: str, dated: datetime,
         office_y -= 13.5
     canvas.setLineWidth(0.6)
     canvas.line(left_centre - 25, office_y + 6, left_centre + 25, office_y + 6)
-    page.centred(f"Số: {_nfc(number) or '……'}", page.regular, 12, left_centre, office_y - 10)
+    if number is not None:
+        page.centred(f"Số: {_nfc(number) or '……'}", page.regular, 12, left_centre, office_y - 10)
     canvas.setFont(page.mono, 12)
     canvas.drawCentredString(right_centre, page.y - 44, _day_line(dated).capitalize())
     page.y = min(office_y - 10, page.y - 44) - 36
@@ -224,7 +243,12 @@ def render_slip(data: SlipData) -> bytes:
     ):
         page.field(label, _nfc(value), width=page.width)
     page.y -= 8
-    _table(page, data.rows)
+    widths = [page.width * share for _, share in _COLUMNS]
+    heading = ([title for title, _ in _COLUMNS], page.bold)
+    _table(page, widths, [heading], (_slip_cells(item) for item in data.rows))
+    if not data.rows:
+        canvas.setFont(page.regular, 11)
+        canvas.drawString(page.left, page.y - 14, "Chưa có bước xử lý nào được ghi nhận.")
     canvas.showPage()
     canvas.save()
     info = PdfaInfo(
@@ -236,12 +260,19 @@ def render_slip(data: SlipData) -> bytes:
     return furnish_pdfa(buffer.getvalue(), info)
 
 
-def _table(page: _Page, rows: Sequence[SlipRow]) -> None:
+def _table(
+    page: _Page,
+    widths: Sequence[float],
+    headings: Sequence[tuple[Sequence[str], str]],
+    rows: Iterable[Sequence[str]],
+    *,
+    size: float = 9.5,
+) -> None:
+    """Ruled rows of wrapped cells downwards from the cursor; the ``headings`` (cells and
+    font) open the table and again every page it runs onto."""
     canvas = page.canvas
-    size = 9.5
-    widths = [page.width * share for _, share in _COLUMNS]
 
-    def row(cells: Sequence[str], font: str) -> None:
+    def row(cells: Sequence[str], font: str, *, again: bool = True) -> None:
         wrapped = [
             _wrap(_nfc(text), font, size, w - 4) for text, w in zip(cells, widths, strict=True)
         ]
@@ -249,6 +280,9 @@ def _table(page: _Page, rows: Sequence[SlipRow]) -> None:
         if page.y - height < 20 * mm:
             canvas.showPage()
             page.y = page.top
+            if again:
+                for head_cells, head_font in headings:
+                    row(head_cells, head_font, again=False)
         x = page.left
         canvas.setLineWidth(0.5)
         for lines, width in zip(wrapped, widths, strict=True):
@@ -259,21 +293,20 @@ def _table(page: _Page, rows: Sequence[SlipRow]) -> None:
             x += width
         page.y -= height
 
-    row([title for title, _ in _COLUMNS], page.bold)
-    for item in rows:
-        holder = f"{item.office}{f' — {item.holder}' if item.holder else ''}"
-        outcome = item.outcome + (f" ({item.note})" if item.note else "")
-        row(
-            [
-                item.step,
-                holder,
-                _local(item.started_at),
-                _local(item.ended_at),
-                _local(item.due_at),
-                outcome,
-            ],
-            page.regular,
-        )
-    if not rows:
-        canvas.setFont(page.regular, 11)
-        canvas.drawString(page.left, page.y - 14, "Chưa có bước xử lý nào được ghi nhận.")
+    for cells, font in headings:
+        row(cells, font, again=False)
+    for cells in rows:
+        row(cells, page.regular)
+
+
+def _slip_cells(item: SlipRow) -> list[str]:
+    holder = f"{item.office}{f' — {item.holder}' if item.holder else ''}"
+    outcome = item.outcome + (f" ({item.note})" if item.note else "")
+    return [
+        item.step,
+        holder,
+        _local(item.started_at),
+        _local(item.ended_at),
+        _local(item.due_at),
+        outcome,
+    ]

@@ -14,6 +14,7 @@ from backoffice.views import life as backoffice_life
 from backoffice.views import scans as backoffice_scans
 from backoffice.views import start as backoffice_start
 from backoffice.views import statistics as backoffice_statistics
+from backoffice.views import tracking_book as backoffice_book
 from dossiers.views import api as dossier_api
 from dossiers.views import imports as dossier_imports
 from dossiers.views import register as dossier_views
@@ -83,6 +84,15 @@ urlpatterns = [
     path("thong-ke/", backoffice_statistics.statistics, name="statistics"),
     path("thong-ke/xuat.csv", backoffice_statistics.export_csv, name="statistics-csv"),
     path("thong-ke/xuat.xlsx", backoffice_statistics.export_xlsx, name="statistics-xlsx"),
+    path("so-theo-doi/", backoffice_book.book_page, name="tracking-book"),
+    path(
+        "so-theo-doi/so-theo-doi.xlsx",
+        backoffice_book.book_xlsx_download,
+        name="tracking-book-xlsx",
+    ),
+    path(
+        "so-theo-doi/so-theo-doi.pdf", backoffice_book.book_pdf_download, name="tracking-book-pdf"
+    ),
     path("ky-duyet/", signing_views.batch_list, name="batch-list"),
     path("ky-duyet/<int:batch_id>/", signing_views.batch_detail, name="batch-detail"),
     path(

@@ -10,7 +10,7 @@ from dossiers.models.life import (
     Regime,
     StepKind,
 )
-from dossiers.models.numbering import DossierSequence
+from dossiers.models.numbering import DossierSequence, LetterSequence
 from dossiers.models.offices import (
     A4_MM,
     STAMP_MIN_MM,
@@ -43,6 +43,7 @@ __all__ = [
     "Event",
     "Letter",
     "LetterForm",
+    "LetterSequence",
     "LetterTemplate",
     "Membership",
     "Office",

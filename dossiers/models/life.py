@@ -65,8 +65,8 @@ class LetterForm(models.TextChoices):
     """The one-stop forms motcua drafts (numbers of Circular 03/2025/TT-VPCP)."""
 
     SUPPLEMENT = "02", "Mẫu 02 — Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ"
-    REFUSAL = "03", "Mẫu 03 — Phiếu từ chối giải quyết hồ sơ"
-    APOLOGY = "04", "Mẫu 04 — Văn bản xin lỗi và hẹn lại ngày trả kết quả"
+    REFUSAL = "03", "Mẫu 03 — Phiếu từ chối tiếp nhận giải quyết hồ sơ"
+    APOLOGY = "04", "Mẫu 04 — Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết"
     STOP = "05", "Mẫu 05 — Thông báo dừng giải quyết hồ sơ"
 
 

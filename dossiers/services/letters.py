@@ -17,7 +17,6 @@ from dossiers.files import store_bytes
 from dossiers.forms_text import (
     DEFAULTS,
     FORM_NUMBERS,
-    NUMBER_MARKS,
     SLIP_FORM,
     SLIP_TITLE,
     TemplateText,
@@ -34,6 +33,7 @@ from dossiers.models import (
     LetterTemplate,
     StepKind,
 )
+from dossiers.services.letter_numbers import next_letter_number
 from dossiers.services.workflow import record_event
 
 __all__ = [
@@ -145,21 +145,6 @@ def edit_letter(letter: Letter, text: str, *, user: User | None = None) -> None:
     letter.refresh_from_db()
 
 
-def _number(letter: Letter) -> str:
-    """The next number of this form at this office this year (``07/XL``)."""
-    year = timezone.now().astimezone(VN_TZ).year
-    taken = (
-        Letter.objects.filter(
-            dossier__office_id=letter.dossier.office_id,
-            form=letter.form,
-            created_at__year=year,
-        )
-        .exclude(number="")
-        .count()
-    )
-    return f"{taken + 1:02d}/{NUMBER_MARKS.get(letter.form, 'VB')}"
-
-
 def letter_pdf(letter: Letter, *, signer_title: str, signer_name: str) -> bytes:
     """The letter as PDF/A, as it will be signed."""
     dossier = letter.dossier
@@ -188,11 +173,17 @@ def approve_letter(
     """Fix the letter's text and number and render its PDF/A into the store, ready to sign."""
     with transaction.atomic():
         locked = (
-            Letter.objects.select_for_update().select_related("dossier__office").get(pk=letter.pk)
+            # Only the letter's row: the number's own counter row is what approvals of one
+            # office and form queue for (dossiers.services.letter_numbers).
+            Letter.objects.select_for_update(of=("self",))
+            .select_related("dossier__office")
+            .get(pk=letter.pk)
         )
         if locked.state not in (Letter.State.DRAFT, Letter.State.APPROVED):
             raise LifeError("Văn bản đã ký hoặc đã gửi.")
-        locked.number = locked.number or _number(locked)
+        locked.number = locked.number or next_letter_number(
+            locked.dossier.office_id, locked.form, timezone.now()
+        )
         path, _digest = store_bytes(
             letter_pdf(locked, signer_title=signer_title, signer_name=signer_name),
             Path(settings.STORE_DIR),

@@ -112,22 +112,6 @@ def test_an_office_without_agency_code_asks_the_administrator(
 
 
 ROOT = Path(__file__).resolve().parents[2]
-POSTGRES = "postgresql://postgres@127.0.0.1:5432"
-
-
-@pytest.fixture()
-def postgres_database() -> object:
-    """A fresh, empty PostgreSQL database on the machine's server, dropped afterwards."""
-    import psycopg
-
-    name = f"motcua_codes_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{POSTGRES}/{name}"
-    finally:
-        with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.distributed
