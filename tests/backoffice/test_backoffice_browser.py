@@ -15,7 +15,14 @@ from dossiers.models import Role
 from dossiers.services.registry import register_dossier
 from tests.backoffice.conftest import MakeUser, Side, signed_in
 from tests.conftest import DataDirs
-from tests.support.browser import DESKTOP, PHONE, chromium, overflows_horizontally, sign_in
+from tests.support.browser import (
+    DESKTOP,
+    PHONE,
+    chromium,
+    click_and_wait_for_next_page,
+    overflows_horizontally,
+    sign_in,
+)
 from watch_folders.models import Intake
 from watch_folders.services.claim import claim_folder
 
@@ -70,8 +77,7 @@ def test_a_clerk_sends_a_refused_scan_back(
         button = row.find_element(By.CSS_SELECTOR, "button.resubmit")
         right = browser.execute_script("return arguments[0].getBoundingClientRect().right", button)
         assert float(right) <= size[0], "the button is on screen"
-        button.click()
-        WebDriverWait(browser, 10).until(expected_conditions.staleness_of(button))
+        click_and_wait_for_next_page(browser, button)
         done = WebDriverWait(browser, 10).until(
             expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "main p.ok"))
         )
@@ -105,8 +111,7 @@ def test_the_pages_fit_the_screen(
         browser.get(f"{base}/ho-so/")
         browser.find_element(By.ID, "id_q").send_keys("nguyen van duc")
         search = browser.find_element(By.ID, "search")
-        search.click()
-        WebDriverWait(browser, 10).until(expected_conditions.staleness_of(search))
+        click_and_wait_for_next_page(browser, search)
         WebDriverWait(browser, 10).until(
             expected_conditions.presence_of_element_located((By.ID, "search"))
         )

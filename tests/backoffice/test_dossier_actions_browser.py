@@ -20,7 +20,13 @@ from signing.devpki import IssuedKey
 from tests.backoffice.conftest import signed_in
 from tests.backoffice.life_people import make_head
 from tests.conftest import DataDirs, MakeDossier
-from tests.support.browser import PHONE, chromium, overflows_horizontally, sign_in
+from tests.support.browser import (
+    PHONE,
+    chromium,
+    click_and_wait_for_next_page,
+    overflows_horizontally,
+    sign_in,
+)
 from tests.support.pki import TEST_PASSPHRASE
 
 pytestmark = [
@@ -43,8 +49,7 @@ def _submit(browser: Chrome, button_id: str) -> str:
     """Click the button and wait for the next page's message."""
     button = browser.find_element(By.ID, button_id)
     browser.execute_script("arguments[0].scrollIntoView()", button)
-    button.click()
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(button))
+    click_and_wait_for_next_page(browser, button, timeout=60)
     message = WebDriverWait(browser, 30).until(
         expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "main p.ok, main p.err"))
     )

@@ -9,7 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -58,3 +61,24 @@ def sign_in(driver: webdriver.Chrome, base_url: str, session_key: str) -> None:
     """Give the browser a signed-in session (made by Django's test client's force_login)."""
     driver.get(f"{base_url}/healthz")  # a cookie is set for the site being shown
     driver.add_cookie({"name": "sessionid", "value": session_key, "path": "/"})
+
+
+def click_and_wait_for_next_page(
+    driver: webdriver.Chrome, element: WebElement, timeout: float = 30
+) -> None:
+    """Click what leads to another page and wait until that page has loaded.
+
+    The old page is marked by a script variable that the next page does not have: waiting
+    for the clicked element to go stale asks Chromium about a node of a document being
+    replaced, which it may answer with an error instead of "stale".
+    """
+    driver.execute_script("window.motcuaPageBefore = true")
+    element.click()
+
+    def next_page_loaded(d: webdriver.Chrome) -> bool:
+        state = d.execute_script(
+            "return window.motcuaPageBefore === undefined ? document.readyState : ''"
+        )
+        return bool(state == "complete")
+
+    WebDriverWait(driver, timeout, ignored_exceptions=(WebDriverException,)).until(next_page_loaded)
