@@ -106,22 +106,6 @@ def eager_celery() -> Iterator[None]:
         app.conf.task_always_eager, app.conf.task_eager_propagates = saved
 
 
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(
-    django_db_modify_db_settings_parallel_suffix: None,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    """The test database of SQLite is a file, as in production (WAL, a writer waiting for
-    another instead of failing): an in-memory one shared between the live server's threads
-    refuses a write at once while another thread reads the same table."""
-    from django.conf import settings
-
-    database = settings.DATABASES["default"]
-    if database["ENGINE"] == "django.db.backends.sqlite3":
-        folder = tmp_path_factory.mktemp("database")
-        database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
-
-
 @pytest.fixture(scope="session", autouse=True)
 def local_cache() -> Iterator[None]:
     """Unit tests use a per-process memory cache, not the private Redis of ``motcua run``
