@@ -36,6 +36,10 @@ class SignInMiddleware:
         return self._open
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            # No session cookie, nobody signed in: a public visitor's request goes on
+            # without its user or session being loaded here.
+            return self.get_response(request)
         user = request.user
         if user.is_authenticated:
             refresh_idle_timeout(request)

@@ -23,24 +23,29 @@ import os
 import random
 import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-MOTCUA = Path(sys.executable).with_name("motcua")
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
+sys.path.insert(0, str(ROOT))
+
+from bench.webservice import (  # noqa: E402
+    HOST,
+    Pids,
+    free_port,
+    load_average,
+    service,
+    setup,
+)
+
 TARGET_PER_S = 500
 TARGET_P99_MS = 50.0
 
@@ -52,17 +57,10 @@ class Citizen:
     published: bool
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
 def _seed(data_dir: Path, count: int) -> list[Citizen]:
     """Register ``count`` dossiers in the scratch database; half get a published result."""
     os.environ["MOTCUA_DATA_DIR"] = str(data_dir)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "motcua.settings")
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -109,107 +107,6 @@ def _seed(data_dir: Path, count: int) -> list[Citizen]:
 
     connections.close_all()
     return citizens
-
-
-def _tree_cpu_s(root: int) -> float:
-    """CPU seconds (user and system) used so far by process ``root`` and its descendants."""
-    parents: dict[int, int] = {}
-    used: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    total, wanted = 0.0, {root}
-    for pid in sorted(parents):  # children have larger pids, almost always
-        if pid in wanted or parents[pid] in wanted:
-            wanted.add(pid)
-            total += used.get(pid, 0.0)
-    return total
-
-
-@dataclass
-class Pids:
-    """The server's processes, whose CPU time the benchmark reads."""
-
-    web: int = 0
-    redis: int = 0
-
-    def cpu_s(self) -> tuple[float, float]:
-        """CPU seconds so far: the web server's process tree, and Redis."""
-        return _tree_cpu_s(self.web), _tree_cpu_s(self.redis)
-
-
-@contextmanager
-def _service(
-    data_dir: Path, port: int, threads: int, processes: int, pids: Pids
-) -> Iterator[dict[str, str]]:
-    """The private Redis and ``motcua web``, stopped and reaped on the way out."""
-    from motcua.supervisor import redis_argv, wait_for_redis
-
-    run_dir, log_dir = data_dir / "run", data_dir / "log"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "MOTCUA_DATA_DIR": str(data_dir),
-        "MOTCUA_TRUSTED_PROXIES": "1",
-        "MOTCUA_LOG_LEVEL": "WARNING",
-    }
-    redis = subprocess.Popen(redis_argv(run_dir, log_dir), stdout=subprocess.DEVNULL)
-    web: subprocess.Popen[bytes] | None = None
-    try:
-        wait_for_redis(run_dir / "redis.sock", timeout_s=20)
-        web_log = (log_dir / "web.log").open("ab")
-        web = subprocess.Popen(
-            [
-                str(MOTCUA),
-                "web",
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-                "--threads",
-                str(threads),
-                "--processes",
-                str(processes),
-            ],
-            env=env,
-            stdout=web_log,
-            stderr=subprocess.STDOUT,
-        )
-        web_log.close()
-        pids.web, pids.redis = web.pid, redis.pid
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection(HOST, port, timeout=5)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    break
-            except OSError:
-                pass
-            if web.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "motcua web did not start:\n" + (log_dir / "web.log").read_text()
-                )
-            time.sleep(0.1)
-        yield env
-    finally:
-        for child in (web, redis):
-            if child is not None and child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-                try:
-                    child.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait()
 
 
 @dataclass(frozen=True)
@@ -296,11 +193,14 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 _CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
+_NONCE = re.compile(rb'nonce="[^"]+"')
 
 
 def _blank(page: bytes, code: str) -> bytes:
-    """The page with its CSRF token and the echoed code blanked out."""
+    """The page with its CSRF token, its CSP nonces (new for every response) and the echoed
+    code blanked out."""
     page = _CSRF.sub(b'name="csrfmiddlewaretoken" value=""', page)
+    page = _NONCE.sub(b'nonce=""', page)
     return page.replace(f'value="{code}"'.encode(), b'value=""')
 
 
@@ -322,14 +222,13 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="motcua-lookup-bench-"))
     data_dir = workdir / "data"
     try:
-        env = {**os.environ, "MOTCUA_DATA_DIR": str(data_dir)}
-        subprocess.run([str(MOTCUA), "setup"], env=env, check=True, capture_output=True)
+        setup(data_dir)
         seeded = time.perf_counter()
         citizens = _seed(data_dir, args.dossiers)
         print(f"seeded {len(citizens)} dossiers in {time.perf_counter() - seeded:.1f} s")
-        port = _free_port()
+        port = free_port()
         pids = Pids()
-        with _service(data_dir, port, args.server_threads, args.server_processes, pids):
+        with service(data_dir, port, args.server_threads, args.server_processes, pids):
             return _measure(args, port, citizens, pids)
     finally:
         if args.keep:
@@ -347,11 +246,13 @@ def _measure(args: argparse.Namespace, port: int, citizens: list[Citizen], pids:
 
     # 1. successful lookups
     chosen = [rng.choice(citizens) for _ in range(args.lookups)]
+    load_at_start = load_average()
     web_before, redis_before = pids.cpu_s()
     results, wall = _run(
         port, args.threads, [_right(c, i) for i, c in enumerate(chosen)], args.max_seconds
     )
     web_after, redis_after = pids.cpu_s()
+    load_at_end = load_average()
     statuses = Counter(r.status for r in results)
     latencies = [r.ms for r in results]
     done = len(results)
@@ -362,11 +263,13 @@ def _measure(args: argparse.Namespace, port: int, citizens: list[Citizen], pids:
     if statuses != Counter({200: done}):
         ok = False
 
-    # 2. wrong secrets
+    # 2. wrong secrets; the unknown codes repeat as often as the known ones (a code's
+    # failures are counted once it has some: that cost must not tell the halves apart)
+    unknown = [f"000.00.21.H26-999999-{n:05d}" for n in range(len(citizens))]
     wrong_jobs = []
     for i in range(args.wrong):
         known = i % 2 == 0
-        code = rng.choice(citizens).code if known else f"000.00.21.H26-999999-{i:05d}"
+        code = rng.choice(citizens).code if known else rng.choice(unknown)
         secret = "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(32))
         wrong_jobs.append(_wrong(code, secret, known, 20_000_000 + i))
     wrong_results, wrong_wall = _run(port, args.threads, wrong_jobs, args.max_seconds)
@@ -394,6 +297,7 @@ def _measure(args: argparse.Namespace, port: int, citizens: list[Citizen], pids:
         f"{args.server_threads} threads), "
         f"{args.threads} client threads, {os.cpu_count()} cores, {len(citizens)} dossiers"
     )
+    print(f"load average at the start and the end of phase 1: {load_at_start} / {load_at_end}")
     print(f"{'':44s}{'measured':>14s}{'target':>12s}")
     print(f"{'successful lookups per second':44s}{per_s:14.0f}{TARGET_PER_S:>12d}")
     print(f"{'  p50 latency (ms)':44s}{p50:14.1f}{'':>12s}")

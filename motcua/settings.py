@@ -236,8 +236,10 @@ VERIFY_MEMORY_MB = int(_env("MOTCUA_VERIFY_MEMORY_MB", "768"))
 VERIFY_CONCURRENCY = int(_env("MOTCUA_VERIFY_CONCURRENCY", "2"))
 """Verifications one web process runs at once; beyond that the page answers "busy"."""
 VERIFY_SPARES = int(_env("MOTCUA_VERIFY_SPARES", "2"))
-"""Verification processes kept started (pyHanko imported, about 70 MB each) for the next,
-one per slot: a process starts in about a second of CPU, a warm one checks at once."""
+"""Verification children kept forked and waiting for the next file, one per slot. Each web
+process starts one fork server that imports pyHanko once (about a second of CPU); a child
+forked from it is ready in milliseconds and checks under its own CPU, memory and time
+limits (``signing.verify.sandbox``)."""
 VERIFY_RATE_LIMIT = int(_env("MOTCUA_VERIFY_RATE_LIMIT", "30"))
 VERIFY_RATE_WINDOW_S = int(_env("MOTCUA_VERIFY_RATE_WINDOW_S", "600"))
 """At most VERIFY_RATE_LIMIT verifications per client address in this many seconds."""

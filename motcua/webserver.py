@@ -7,6 +7,13 @@ one thread at a time per process, so the cores are used by processes, not thread
 parent only supervises: it restarts a child that dies, and on SIGTERM or SIGINT stops
 them all. With ``processes=1`` waitress runs in this process, as before.
 
+Memory: before the children are forked, the URLconf (and with it every view) is imported,
+then everything allocated so far is frozen out of the garbage collector's reach and its
+first generation is made larger (:data:`GC_THRESHOLDS`). A request allocates thousands
+of short-lived objects (template nodes' output, querysets, the form); with Python's
+default of a collection every 700 allocations, the collector spent about a fifth of a
+public lookup's CPU walking objects that live as long as the process.
+
 Request bodies: waitress reads a whole body into its buffers before the application
 sees the request, so Django's ``BodyLimitMiddleware`` would only refuse what had already
 arrived. Here each request's headers are checked against the limit of its path
@@ -19,6 +26,7 @@ in Vietnamese), and the connection is closed after that answer without reading o
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -43,6 +51,10 @@ WSGIApp = Callable[..., Any]
 
 MAX_RESTARTS = 5
 """Children that may die within ``RESTART_WINDOW_S`` before the server gives up."""
+
+GC_THRESHOLDS = (10_000, 20, 20)
+"""The collector's thresholds in a serving process: a young collection every 10 000
+allocations (Python's default: 700), an older one every 20 of those."""
 
 RESTART_WINDOW_S = 60.0
 STOP_GRACE_S = 20.0
@@ -123,6 +135,7 @@ def serve(
     """Serve ``application`` until SIGTERM or SIGINT; ``before_serving`` runs in each serving
     process before its first request (after the fork). ``adjustments`` go to waitress."""
     sock = listen(host, port)
+    _settle()
     if processes <= 1:
         _serve_here(application, sock, threads, before_serving, adjustments)
         return
@@ -130,6 +143,25 @@ def serve(
 
     connections.close_all()  # no connection is shared with the children
     _Master(application, sock, processes, threads, before_serving, adjustments).run()
+
+
+def _settle() -> None:
+    """Import what every request needs, freeze it out of the collector's walks and widen
+    the collector's first generation (inherited by the forked children).
+
+    Also quiets waitress's queue warning: it logs a line for every request that waits
+    for a thread, which under load is nearly every request (2 373 lines for 2 400 lookups
+    in the benchmark), a cost per request and a flood in the log that says no more than
+    a busy server's latency does.
+    """
+    from django.urls import get_resolver
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+    get_resolver().url_patterns  # noqa: B018 (imports the URLconf and every view)
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _serve_here(

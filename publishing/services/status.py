@@ -298,16 +298,18 @@ def dossier_status(
     dossier: Dossier,
     *,
     documents: Iterable[Document] | None = None,
+    events: Iterable[EventFact] | None = None,
     now: datetime | None = None,
 ) -> Status:
-    """Load ``dossier``'s events (and documents, unless given) and describe them."""
+    """Describe ``dossier``; its documents and events are loaded unless given."""
     docs = list(documents) if documents is not None else list(dossier.documents.all())
-    events = [
-        EventFact(kind, at, document_id, detail or {})
-        for kind, at, document_id, detail in dossier.events.values_list(
-            "kind", "at", "document_id", "detail"
-        )
-    ]
+    if events is None:
+        events = [
+            EventFact(kind, at, document_id, detail or {})
+            for kind, at, document_id, detail in dossier.events.values_list(
+                "kind", "at", "document_id", "detail"
+            )
+        ]
     return describe(
         DossierFacts(dossier.received_at, dossier.due_at, dossier.resolved_at),
         events,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -10,14 +12,16 @@ from django import forms
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.services.record import Action, record
-from dossiers.models import Document, DocumentState, Dossier, Letter, hash_secret
+from dossiers.models import Document, Dossier, Letter, hash_secret
 from dossiers.services.registry import normalise_secret
 from publishing.services.clients import client_address
+from publishing.services.lookup import RESULT_STATES, find_dossier, lookup_facts
 from publishing.services.refusal_log import note_refusal
 from publishing.services.status import dossier_status
 from publishing.services.throttle import LookupThrottle, note_guessing, wait_text
@@ -34,7 +38,6 @@ GONE = _(
     "Liên kết tải đã được dùng hoặc đã hết hạn (mỗi liên kết chỉ dùng được một lần, "
     "trong 5 phút). Vui lòng tra cứu lại để nhận liên kết mới."
 )
-RESULT_STATES = (DocumentState.PUBLISHED, DocumentState.DELIVERED)
 _NO_SUCH_SECRET = hash_secret("")  # compared against when the code is unknown: same work
 
 
@@ -79,6 +82,28 @@ class LookupForm(forms.Form):
 Response = TypeVar("Response", bound=HttpResponseBase)
 
 
+@dataclass(frozen=True)
+class _Moment:
+    """A time as the page writes it: ISO 8601 for ``<time datetime>``, and as read."""
+
+    iso: str
+    shown: str
+
+
+def _moment(at: datetime) -> _Moment:
+    """``at`` in the current time zone, as the ``date`` filter's ``c`` and ``H:i d/m/Y``
+    write it (formatted here: a dozen filters cost a fifth of the page's rendering)."""
+    local = timezone.localtime(at)
+    return _Moment(local.isoformat(), local.strftime("%H:%M %d/%m/%Y"))
+
+
+@dataclass(frozen=True)
+class _HistoryLine:
+    tone: str
+    text: str
+    at: _Moment
+
+
 def _private(response: Response, *, personal: bool) -> Response:
     """No copy kept by a browser or proxy; pages with personal data leak no Referer.
 
@@ -103,11 +128,10 @@ def _form_page(
 def _check(code: str, secret: str) -> tuple[Dossier | None, bool]:
     """The dossier of ``code`` (None if unknown) and whether ``secret`` is its own.
 
-    An unknown code costs the same hash and comparison as a wrong secret.
+    An unknown code costs the same query, hash and comparison as a wrong secret.
     """
-    try:  # the code is unique: no ordering, no LIMIT 1 to compile
-        dossier = Dossier.objects.select_related("office", "procedure").get(code=code)
-    except Dossier.DoesNotExist:
+    dossier = find_dossier(code)
+    if dossier is None:
         hmac.compare_digest(_NO_SUCH_SECRET, hash_secret(secret))
         return None, False
     return dossier, dossier.check_secret(secret)
@@ -144,15 +168,16 @@ def lookup(request: HttpRequest) -> HttpResponse:
         note_refusal(response, address)
         return response
     throttle.succeeded(admission)
-    documents = list(dossier.documents.all())
-    result = max(
-        (d for d in documents if d.state in RESULT_STATES and d.signed_path),
-        key=lambda d: d.pk,
-        default=None,
-    )
+    facts = lookup_facts(dossier.pk)
+    result = facts.result
+    status = dossier_status(dossier, documents=facts.documents, events=facts.events)
     context = {
         "dossier": dossier,
-        "status": dossier_status(dossier, documents=documents),
+        "status": status,
+        "received": _moment(dossier.received_at),
+        "due": _moment(dossier.due_at),
+        "resolved": _moment(dossier.resolved_at) if dossier.resolved_at else None,
+        "history": [_HistoryLine(step.tone, step.text, _moment(step.at)) for step in status.steps],
         "result": result,
         "download_url": (
             reverse("download", args=[issue_download(result.pk, dossier.secret_hash)])
@@ -165,9 +190,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
                 letter,
                 reverse("download", args=[issue_letter_download(letter.pk, dossier.secret_hash)]),
             )
-            for letter in dossier.letters.filter(
-                state__in=(Letter.State.SIGNED, Letter.State.SENT)
-            ).exclude(signed_path="")
+            for letter in facts.letters
         ],
     }
     return _private(render(request, "publishing/lookup.html", context), personal=True)

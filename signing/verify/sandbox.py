@@ -1,33 +1,37 @@
 """Verification in a child process bounded in CPU, memory, open files and wall-clock time.
 
-The parent (:func:`verify_in_sandbox`) takes a child ``python -m signing.verify.sandbox``
-started beforehand with an empty environment (a warm spare, which has already imported
-pypdf and pyHanko, so a check does not pay the second and more that costs), writes a
-header line and the document to its standard input, and reads one line of JSON back,
-killing the child when the wall-clock limit passes. The child (:func:`main`) caps its
-CPU time, address space, open files and file writes and lowers its priority before it
-reads a byte of the document; it screens the document against the caps
-(:mod:`signing.verify.caps`), then verifies it. Each child checks one document and
+The parent (:func:`verify_in_sandbox`) takes a child forked beforehand by this process's
+fork server (:mod:`signing.verify.forkserver`: pyHanko imported once, a child ready in
+milliseconds; a spare), writes a header line and the document on the child's socket,
+and reads one line of JSON back, killing the child when the wall-clock limit passes.
+The child (:func:`signing.verify.child.serve`) caps its CPU time, address space, open
+files and file writes before it reads a byte of the document, screens it against the
+caps (:mod:`signing.verify.caps`), then verifies it. Each child checks one document and
 exits. Nothing but the report leaves the child: its errors go nowhere.
+
+Children are killed through a pidfd taken while they are known to be alive, so a kill
+never reaches another process that was given the same pid (by pid, checked alive just
+before, on a kernel without pidfds).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import logging
 import os
-import resource
 import select
-import subprocess
-import sys
+import signal
+import socket
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from signing.errors import TrustStoreError
+from signing.verify.forkserver import ForkServer
 from signing.verify.report import VerifyReport
 
 __all__ = [
@@ -35,7 +39,6 @@ __all__ = [
     "OVERRUN_VI",
     "SandboxLimits",
     "VerificationStarved",
-    "main",
     "start_spares",
     "verify_in_sandbox",
 ]
@@ -75,20 +78,13 @@ class SandboxLimits:
     """The largest report the parent accepts."""
 
     spares: int = 1
-    """Children kept started and waiting, so that a check does not wait for imports."""
+    """Children kept forked and waiting; with none, the fork server itself is started only
+    when a first document comes."""
 
-
-_NICE = 5
-"""How much lower the child's scheduling priority is than the web server's."""
 
 _STARVED_SHARE = 0.25
 """A child killed by the wall clock after using less than this share of it in CPU time
 was starved by a busy machine rather than kept busy by its document."""
-
-_HEADER_BYTES = 64 * 1024
-
-_READY = b"ready\n"
-"""What a child prints once its imports are done, before it waits for the header."""
 
 
 def verify_in_sandbox(
@@ -96,43 +92,38 @@ def verify_in_sandbox(
 ) -> VerifyReport:
     """Verify ``data`` as :func:`signing.verify.check.verify_pdf` does, in a bounded child.
 
-    The wall-clock limit counts from when the child, its imports done, takes the
-    document. A child that runs out of time, CPU or memory, or dies, gives a report
-    with the problem ``overrun``; one whose verification failed unexpectedly, a
-    report refused as broken. Raises :class:`VerificationStarved` when the child was
-    not ready in time or hardly had the CPU before its time ran out (a busy machine),
-    :class:`TrustStoreError` when a trust root cannot be read (as ``verify_pdf``
+    The wall-clock limit counts from when the child, forked, takes the document. A child
+    that runs out of time, CPU or memory, or dies, gives a report with the problem
+    ``overrun``; one whose verification failed unexpectedly, a report refused as broken.
+    Raises :class:`VerificationStarved` when the child was not ready in time (a fork
+    server still importing on a busy machine) or hardly had the CPU before its time ran
+    out, :class:`TrustStoreError` when a trust root cannot be read (as ``verify_pdf``
     does) and OSError when no child can be started.
     """
     limits = limits or SandboxLimits()
     header = {**asdict(limits), "trust": [str(p) for p in trust_roots]}
     child = _SPARES.take()
-    process = child.process
     try:
         if not child.wait_ready(limits.timeout_s):
             raise VerificationStarved()
-        started = _cpu_seconds(process.pid)
-        try:
-            out, _ = process.communicate(
-                json.dumps(header).encode() + b"\n" + data, timeout=limits.timeout_s
-            )
-        except subprocess.TimeoutExpired:
-            used = _cpu_seconds(process.pid)
-            if _starved(started, used, limits.timeout_s):
-                raise VerificationStarved() from None
+        started = _cpu_seconds(child.pid)
+        out = child.exchange(
+            json.dumps(header).encode() + b"\n" + data, limits.timeout_s, limits.report_bytes
+        )
+        if out is None:  # past its time
+            if _starved(started, _cpu_seconds(child.pid), limits.timeout_s):
+                raise VerificationStarved()
             return VerifyReport((), OVERRUN_VI, problem="overrun")
     finally:
-        if process.poll() is None:  # past its time, or an error of our own: never left behind
-            process.kill()
-            process.communicate()
+        child.kill()  # past its time, done, or an error of our own: never left behind
         _refill(limits.spares)
-    if process.returncode != 0 or len(out) > limits.report_bytes:
-        return VerifyReport((), OVERRUN_VI, problem="overrun")
+    if not out.endswith(b"\n") or len(out) > limits.report_bytes:
+        return VerifyReport((), OVERRUN_VI, problem="overrun")  # it died: no whole answer
     return _report(out)
 
 
 def _refill(spares: int) -> None:
-    """Start the next spares once a check is done (not while it runs, to leave it the CPU)."""
+    """Fork the next spares once a check is done (not while it runs, to leave it the CPU)."""
     try:
         _SPARES.fill(spares)
     except OSError:  # the next check starts its own child, or says why it cannot
@@ -140,10 +131,11 @@ def _refill(spares: int) -> None:
 
 
 def start_spares(count: int, *, wait_s: float = 0) -> None:
-    """Have ``count`` children started and waiting (at web server start, say), and wait
-    up to ``wait_s`` seconds for them to be ready."""
+    """Have ``count`` children forked and waiting (at web server start, say), the fork
+    server started for them, and wait up to ``wait_s`` seconds for them to be ready."""
+    deadline = time.monotonic() + wait_s
     for child in _SPARES.fill(count):
-        child.wait_ready(wait_s)
+        child.wait_ready(max(0.0, deadline - time.monotonic()))
 
 
 def _report(out: bytes) -> VerifyReport:
@@ -179,135 +171,148 @@ def _cpu_seconds(pid: int) -> float | None:
         return None
 
 
-def _start() -> subprocess.Popen[bytes]:
-    """Start a child in its own session (a terminal's Ctrl-C is the parent's to handle)."""
-    return subprocess.Popen(
-        [sys.executable, "-E", "-s", "-B", "-m", "signing.verify.sandbox"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        cwd=str(Path(__file__).resolve().parents[2]),  # where the signing package is
-        env={"LANG": "C.UTF-8"},
-        start_new_session=True,
-    )
-
-
 class _Child:
-    """A started child, and whether it has said that its imports are done."""
+    """A child asked of the fork server: its socket, and once known its pid and a pidfd."""
 
-    def __init__(self) -> None:
-        self.process = _start()
+    def __init__(self, server: ForkServer) -> None:
+        self.conn = server.fork()
+        self.pid = 0
+        self._pidfd: int | None = None
         self._lock = threading.Lock()
-        self._ready = False
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
+        self._line = b""
 
     def wait_ready(self, timeout_s: float) -> bool:
-        """True once the child is ready; False when it is not within ``timeout_s``.
+        """True once the child is forked (its pid read); False when not within ``timeout_s``.
 
-        Raises OSError when the child ended instead (it cannot start: a broken install).
+        Raises OSError when the socket ended instead (the server could not fork, or the
+        child died at once).
         """
         with self._lock:
-            if not self._ready:
-                assert self.process.stdout is not None
-                fd = self.process.stdout.fileno()
-                readable, _, _ = select.select([fd], [], [], timeout_s)
-                if not readable:
+            deadline = time.monotonic() + timeout_s
+            while not self.pid:
+                left = deadline - time.monotonic()
+                if not select.select([self.conn], [], [], max(0.0, left))[0]:
                     return False
-                if os.read(fd, len(_READY)) != _READY:
+                chunk = self.conn.recv(32)
+                if not chunk:
                     raise OSError("the verification process ended before it was ready")
-                self._ready = True
+                self._line += chunk
+                if self._line.endswith(b"\n"):
+                    self._adopt(int(self._line))
             return True
+
+    def _adopt(self, pid: int) -> None:
+        """Take a pidfd of ``pid``, then make sure the child still lives: so the pidfd is
+        its own, whatever process may later be given the same pid."""
+        with contextlib.suppress(OSError):  # a kernel without pidfds (before 5.3)
+            self._pidfd = os.pidfd_open(pid)
+        if self._ended():
+            raise OSError("the verification process ended before it was ready")
+        self.pid = pid
+
+    def _ended(self) -> bool:
+        """A waiting child never writes: its socket readable means it was closed."""
+        return bool(select.select([self.conn], [], [], 0)[0])
+
+    def alive(self) -> bool:
+        """Not known to have ended (a child being forked counts as alive)."""
+        try:
+            if not self.pid and not self.wait_ready(0):
+                return True  # still being forked
+            return not self._ended()
+        except (OSError, ValueError):
+            return False
+
+    def exchange(self, payload: bytes, timeout_s: float, limit: int) -> bytes | None:
+        """Send ``payload`` and read the answer until the child closes its socket; None
+        when ``timeout_s`` passes first. At most ``limit`` + 1 bytes are kept."""
+        deadline = time.monotonic() + timeout_s
+        out = bytearray()
+        try:
+            self.conn.settimeout(timeout_s)
+            self.conn.sendall(payload)
+            self.conn.shutdown(socket.SHUT_WR)
+            while len(out) <= limit:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.conn.settimeout(left)
+                chunk = self.conn.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        except TimeoutError:
+            return None
+        except OSError:  # it died while reading the document: no answer
+            return bytes(out)
+        return bytes(out)
+
+    def kill(self) -> None:
+        """End the child if it still runs, and let go of its socket and pidfd."""
+        with contextlib.suppress(ProcessLookupError):
+            if self._pidfd is not None:
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            elif self.pid and not self._ended():  # without a pidfd: by pid, while it lives
+                os.kill(self.pid, signal.SIGKILL)
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        self.conn.close()
 
 
 class _Spares:
-    """Children started ahead of need, each waiting on its standard input for a document."""
+    """The fork server and the children it forked ahead of need, each waiting for a document."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._idle: list[_Child] = []
+        self._server: ForkServer | None = None
+
+    def _fork(self) -> _Child:
+        """A new child (with the lock held), the fork server started again if it ended."""
+        if self._server is not None and self._server.alive():
+            try:
+                return _Child(self._server)
+            except OSError:  # it ended just now
+                pass
+        if self._server is not None:
+            self._server.close()
+        self._server = ForkServer()
+        return _Child(self._server)
 
     def fill(self, count: int) -> list[_Child]:
-        """Start children until ``count`` wait; return the waiting ones."""
+        """Fork children until ``count`` wait; return the waiting ones."""
         with self._lock:
-            self._idle = [child for child in self._idle if child.alive()]
+            self._idle = self._alive()
             while len(self._idle) < count:
-                self._idle.append(_Child())
+                self._idle.append(self._fork())
             return list(self._idle)
 
     def take(self) -> _Child:
-        """A started child: the oldest waiting one, else a new one."""
+        """A child: the oldest waiting one, else a new one."""
         with self._lock:
-            self._idle = [child for child in self._idle if child.alive()]
-            return self._idle.pop(0) if self._idle else _Child()
+            self._idle = self._alive()
+            return self._idle.pop(0) if self._idle else self._fork()
+
+    def _alive(self) -> list[_Child]:
+        alive = []
+        for child in self._idle:
+            if child.alive():
+                alive.append(child)
+            else:
+                child.kill()
+        return alive
 
     def close(self) -> None:
-        """End the waiting children (they hold no work) and reap them."""
+        """End the waiting children (they hold no work) and the fork server."""
         with self._lock:
             idle, self._idle = self._idle, []
+            server, self._server = self._server, None
         for child in idle:
-            child.process.kill()
-            child.process.communicate()
+            child.kill()
+        if server is not None:
+            server.close()
 
 
 _SPARES = _Spares()
 atexit.register(_SPARES.close)
-
-
-def main() -> int:
-    """The child: import, wait for the header, confine itself, verify, print JSON."""
-    os.nice(_NICE)  # its imports too give way to the web server
-    from signing.verify.caps import screen_pdf
-    from signing.verify.check import verify_pdf
-
-    sys.stdout.buffer.write(_READY)
-    sys.stdout.buffer.flush()
-    line = sys.stdin.buffer.readline(_HEADER_BYTES)
-    if not line:  # the parent ended without needing this spare
-        return 0
-    header = json.loads(line)
-    _confine(header)
-    answer: dict[str, Any]
-    try:
-        data = sys.stdin.buffer.read()
-        screening = screen_pdf(data)
-        if screening.passed:
-            trust = [Path(p) for p in header["trust"]]
-            report = verify_pdf(data, trust, caps=None)
-        else:
-            report = VerifyReport((), screening.reason_vi, problem=screening.problem)
-        answer = {"report": report.to_dict()}
-    except TrustStoreError as exc:
-        answer = {"failure": "trust", "message": exc.message_vi}
-    except (MemoryError, RecursionError):
-        answer = {"failure": "overrun"}
-    except Exception as exc:  # nothing about the document leaves the child but its report
-        answer = {"failure": type(exc).__name__}
-    sys.stdout.buffer.write(json.dumps(answer, ensure_ascii=False).encode("utf-8") + b"\n")
-    sys.stdout.buffer.flush()
-    return 0
-
-
-def _confine(header: dict[str, Any]) -> None:
-    """Cap this process's resources and keep its diagnostics out of every log."""
-    used = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = int(used.ru_utime + used.ru_stime) + 1 + int(header["cpu_s"])
-    _cap(resource.RLIMIT_CORE, 0, 0)
-    _cap(resource.RLIMIT_FSIZE, 0, 0)
-    _cap(resource.RLIMIT_CPU, cpu, cpu + 1)
-    _cap(resource.RLIMIT_AS, int(header["memory_bytes"]), int(header["memory_bytes"]))
-    _cap(resource.RLIMIT_NOFILE, int(header["open_files"]), int(header["open_files"]))
-    logging.disable(logging.CRITICAL)
-
-
-def _cap(kind: int, soft: int, hard: int) -> None:
-    """Lower a resource limit to ``soft``/``hard``, never above what is already allowed."""
-    _, current = resource.getrlimit(kind)
-    if current != resource.RLIM_INFINITY:
-        hard = min(hard, current)
-    resource.setrlimit(kind, (min(soft, hard), hard))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

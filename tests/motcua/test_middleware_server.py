@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import http.client
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from motcua import webserver
 from tests.support.service import MOTCUA, free_port, poll, service_env
 
 CHUNK = 256 * 1024
@@ -188,3 +191,16 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "gone"
+
+
+def test_serving_processes_leave_start_up_objects_to_the_collector_no_more() -> None:
+    """Before serving, what is imported is frozen and the young generation made larger."""
+    thresholds = gc.get_threshold()
+    try:
+        webserver._settle()
+        assert gc.get_threshold() == webserver.GC_THRESHOLDS
+        assert gc.get_freeze_count() > 0
+        assert "motcua.urls" in sys.modules  # every view imported before the fork
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)

@@ -11,10 +11,16 @@ from pyhanko.sign.signers import SimpleSigner
 
 from signing.devpki import IssuedKey
 from signing.pades.sign import sign_pdf
+from signing.verify import sandbox
 from signing.verify.caps import VerifyCaps, screen_pdf
 from signing.verify.check import verify_pdf
 from signing.verify.report import VerifyReport
-from signing.verify.sandbox import SandboxLimits, VerificationStarved, verify_in_sandbox
+from signing.verify.sandbox import (
+    SandboxLimits,
+    VerificationStarved,
+    start_spares,
+    verify_in_sandbox,
+)
 from signing.verify.verdict import verdict_of
 from tests.support.hostile import (
     decompression_bomb,
@@ -138,17 +144,45 @@ def test_sandbox_refuses_hostile_files(signed_pdf: bytes, trust: list[Path]) -> 
         assert verify_in_sandbox(hostile, trust, PATIENT).problem == "refused"
 
 
-def test_sandbox_kills_a_child_past_its_time(signed_pdf: bytes, trust: list[Path]) -> None:
+def test_sandbox_kills_a_child_past_its_time(unsigned_pdf: bytes, trust: list[Path]) -> None:
     """The wall-clock limit ends the child: a report refused as an overrun, or the server
     called busy when the child hardly had the CPU."""
+    slow = many_signature_fields(unsigned_pdf, 10_000)  # a quarter second of screening
+    start_spares(1, wait_s=60)  # the fork server's imports are not the child's time
     started = time.perf_counter()
     try:
-        report = verify_in_sandbox(signed_pdf, trust, SandboxLimits(timeout_s=0.05))
+        report = verify_in_sandbox(slow, trust, SandboxLimits(timeout_s=0.05))
     except VerificationStarved:
         pass
     else:
         assert report.problem == "overrun"
     assert time.perf_counter() - started < 2
+
+
+def test_a_fork_server_that_ended_is_started_again(signed_pdf: bytes, trust: list[Path]) -> None:
+    """Spares forked before the server ended still work; once they are used up, a new
+    server forks the next children."""
+    start_spares(1, wait_s=60)
+    server = sandbox._SPARES._server
+    assert server is not None
+    server.process.kill()
+    server.process.wait()
+    for _ in range(3):
+        assert verify_in_sandbox(signed_pdf, trust, PATIENT) == verify_pdf(signed_pdf, trust)
+    assert sandbox._SPARES._server is not server
+
+
+def test_a_spare_waiting_for_nothing_ends_with_its_socket(trust: list[Path]) -> None:
+    """A child whose document never comes (the web process stopped) ends by itself."""
+    start_spares(1, wait_s=60)
+    child = sandbox._SPARES.take()
+    assert child.wait_ready(60)
+    pid = child.pid
+    child.conn.close()  # not kill(): only the socket goes
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{pid}").exists()
 
 
 def test_sandbox_memory_limit(signed_pdf: bytes, trust: list[Path]) -> None:
