@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import re
 import shutil
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +44,7 @@ from bench.webservice import (  # noqa: E402
     setup,
     tree_cpu_s,
 )
+from tests.support.uploads import post_for_verdict  # noqa: E402
 
 TARGET_ANSWER_S = 5.0
 TARGET_HEALTHZ_MS = 100.0
@@ -129,33 +128,10 @@ class Answer:
 
 def upload(port: int, data: bytes, address: str) -> Answer:
     """POST ``data`` to ``/kiem-tra/`` from ``address`` (as a proxy would forward it)."""
-    token = uuid.uuid4().hex  # a CSRF secret of our own, in the cookie and the header
-    boundary = "ranh-gioi-" + token
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="pdf"; filename="a.pdf"\r\n'
-            "Content-Type: application/pdf\r\n\r\n"
-        ).encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    headers = {
-        "Content-Type": f"multipart/form-data; boundary={boundary}",
-        "Cookie": f"csrftoken={token}",
-        "X-CSRFToken": token,
-        "X-Forwarded-For": address,
-    }
     start = time.perf_counter()
-    conn = http.client.HTTPConnection(HOST, port, timeout=60)
-    try:
-        conn.request("POST", "/kiem-tra/", body=body, headers=headers)
-        response = conn.getresponse()
-        html = response.read().decode()
-    finally:
-        conn.close()
+    status, verdict = post_for_verdict(HOST, port, data, timeout_s=60, forwarded_for=address)
     end = time.perf_counter()
-    found = re.search(r'data-verdict="([a-z_]+)"', html)
-    return Answer(response.status, found.group(1) if found else "", end - start, start, end)
+    return Answer(status, verdict, end - start, start, end)
 
 
 def _settle(pids: Pids, quiet_s: float = 1.0, limit_s: float = 60.0) -> float:

@@ -9,7 +9,6 @@ import shutil
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -45,6 +44,7 @@ from tests.support.hostile import (
     many_signature_fields,
 )
 from tests.support.pki import TEST_PASSPHRASE, append_text_update, make_test_pki
+from tests.support.uploads import post_for_verdict
 
 PUBLIC = "https://motcua.example.vn"
 
@@ -358,36 +358,10 @@ def test_an_oversized_upload_is_refused_before_its_body_is_sent(server: LiveServ
 
 def _post_live(server: LiveServer, data: bytes) -> tuple[int, str, float]:
     """Upload ``data`` to the live server's verification page: status, verdict, seconds."""
-    token = uuid.uuid4().hex  # a CSRF secret of our own, in the cookie and the header
-    boundary = "ranh-gioi-" + token
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="pdf"; filename="a.pdf"\r\n'
-            "Content-Type: application/pdf\r\n\r\n"
-        ).encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
     host, port = _address(server)
     started = time.perf_counter()
-    connection = http.client.HTTPConnection(host, port, timeout=2 * ANSWER_BOUND_S)
-    try:
-        connection.request(
-            "POST",
-            "/kiem-tra/",
-            body=body,
-            headers={
-                "Content-Type": f"multipart/form-data; boundary={boundary}",
-                "Cookie": f"csrftoken={token}",
-                "X-CSRFToken": token,
-            },
-        )
-        response = connection.getresponse()
-        html = response.read().decode()
-    finally:
-        connection.close()
-    found = re.search(r'data-verdict="([a-z_]+)"', html)
-    return response.status, found.group(1) if found else "", time.perf_counter() - started
+    status, verdict = post_for_verdict(host, port, data, timeout_s=2 * ANSWER_BOUND_S)
+    return status, verdict, time.perf_counter() - started
 
 
 def _healthz(server: LiveServer, timeout_s: float = 5) -> float:

@@ -1,0 +1,43 @@
+"""Uploading a file to the verification page over HTTP, as a browser's form would."""
+
+from __future__ import annotations
+
+import http.client
+import re
+import uuid
+
+__all__ = ["post_for_verdict"]
+
+
+def post_for_verdict(
+    host: str, port: int, data: bytes, *, timeout_s: float, forwarded_for: str = ""
+) -> tuple[int, str]:
+    """POST ``data`` to ``/kiem-tra/`` as the form's file, with a CSRF secret of our own in
+    the cookie and the header (and ``X-Forwarded-For`` when given, as a proxy would send
+    it): the status and the page's verdict (empty when it shows none)."""
+    token = uuid.uuid4().hex
+    boundary = "ranh-gioi-" + token
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="pdf"; filename="a.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    headers = {
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Cookie": f"csrftoken={token}",
+        "X-CSRFToken": token,
+    }
+    if forwarded_for:
+        headers["X-Forwarded-For"] = forwarded_for
+    connection = http.client.HTTPConnection(host, port, timeout=timeout_s)
+    try:
+        connection.request("POST", "/kiem-tra/", body=body, headers=headers)
+        response = connection.getresponse()
+        html = response.read().decode()
+    finally:
+        connection.close()
+    found = re.search(r'data-verdict="([a-z_]+)"', html)
+    return response.status, found.group(1) if found else ""
