@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +11,7 @@ from core.vntime import VN_TZ
 from dossiers.errors import RegistrationError
 from dossiers.models import Dossier, DossierSequence, Event, Office, Procedure
 from dossiers.services.registry import import_rows, register_dossier
+from tests.dossiers.conftest import run_race
 
 AGENCY = "000.00.14.H56"
 MORNING = datetime(2025, 12, 1, 9, 0, tzinfo=VN_TZ)
@@ -111,9 +107,6 @@ def test_an_office_without_agency_code_asks_the_administrator(
     assert not DossierSequence.objects.filter(last__gt=0).exists()
 
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
 @pytest.mark.distributed
 def test_concurrent_registrations_on_postgresql_get_distinct_codes(
     tmp_path: Path, postgres_database: str
@@ -121,22 +114,7 @@ def test_concurrent_registrations_on_postgresql_get_distinct_codes(
     """Sixteen clerks pressing "Tiếp nhận" at the same instant on PostgreSQL get the numbers
     0001 to 0016 of the day, each once: no duplicate, no gap, no error."""
     threads = 16
-    env = {
-        **os.environ,
-        "MOTCUA_DATABASE_URL": postgres_database,
-        "MOTCUA_DATA_DIR": str(tmp_path / "var"),
-        "MOTCUA_SECRET_KEY": "khoa-bi-mat-cho-kiem-thu-" + uuid.uuid4().hex,
-    }
-    result = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("concurrent_codes.py")), str(threads)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_race("concurrent_codes.py", threads, postgres_database, tmp_path / "var")
     assert report["vendor"] == "postgresql"
     assert report["errors"] == []
     assert sorted(report["codes"]) == [f"{AGENCY}-251201-{n:04d}" for n in range(1, threads + 1)]

@@ -4,11 +4,6 @@ when heads approve at the same instant (PostgreSQL), and continuing the numbers 
 from __future__ import annotations
 
 import importlib
-import json
-import os
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -24,8 +19,7 @@ from dossiers.models import Dossier, Letter, LetterForm, LetterSequence, Office,
 from dossiers.services.letters import approve_letter, draft_letter, edit_letter
 from dossiers.services.registry import register_dossier
 from tests.conftest import MakeDossier
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.dossiers.conftest import run_race
 
 
 def vn(year: int, month: int, day: int, hour: int = 9) -> datetime:
@@ -162,22 +156,7 @@ def test_concurrent_approvals_on_postgresql_get_distinct_numbers(
     the numbers 01 to 12 of the year, each once: no duplicate, no gap, no error; so do twelve
     transactions taking a number of another form at once and holding it a moment."""
     threads = 12
-    env = {
-        **os.environ,
-        "MOTCUA_DATABASE_URL": postgres_database,
-        "MOTCUA_DATA_DIR": str(tmp_path / "var"),
-        "MOTCUA_SECRET_KEY": "khoa-bi-mat-cho-kiem-thu-" + uuid.uuid4().hex,
-    }
-    result = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("concurrent_letters.py")), str(threads)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_race("concurrent_letters.py", threads, postgres_database, tmp_path / "var")
     assert report["vendor"] == "postgresql"
     assert report["errors"] == []
     assert sorted(report["numbers"]) == [f"{n:02d}/PTC" for n in range(1, threads + 1)]
