@@ -56,18 +56,9 @@ __all__ = [
 FIGURES_VERSION = 1
 """Raise it when what a stored month counts changes: every month is then counted again."""
 
-COUNTED_FLOWS = (
-    "resolved",
-    "resolved_early",
-    "resolved_late",
-    "rated",
-    "unsatisfied",
-    "digitized_signed",
-    "supplement_requests",
-    "transfers",
-    "apologies",
-)
-"""The flows a period adds up from its first month to its cut."""
+COUNTED_FLOWS = tuple(flow for flow in FLOWS if flow not in {"received", "came_overdue"})
+"""The flows a period adds up from its first month to its cut; what was received and what
+came overdue count instead in what is open at the period's edges."""
 
 MONTHS_PER_TRANSACTION = 6
 """Months counted in one transaction, which writers of dossiers wait for on PostgreSQL."""
