@@ -102,17 +102,23 @@ class _Checker(GraphicsChecks):
         if violation not in self.violations:
             self.violations.append(violation)
 
+    def open_catalog(self, reader: PdfReader) -> DictionaryObject | None:
+        """The document catalog, or None (with the violation) when the file is encrypted or
+        its trailer names none: nothing else can then be checked."""
+        if "/Encrypt" in reader.trailer or reader.is_encrypted:
+            self.add(f"{PDFA2} 6.1.3", "the file is encrypted (/Encrypt in the trailer)")
+            return None
+        catalog = as_dict(reader.trailer.get("/Root"))
+        if catalog is None:
+            self.add(f"{PDFA2} 6.1", "the trailer has no document catalog (/Root)")
+        return catalog
+
     def run(self) -> list[PdfaViolation]:
         self.check_bytes()
         try:
             reader = PdfReader(io.BytesIO(self.data), strict=False)
-            encrypted = reader.is_encrypted
-            if "/Encrypt" in reader.trailer or encrypted:
-                self.add(f"{PDFA2} 6.1.3", "the file is encrypted (/Encrypt in the trailer)")
-                return self.violations
-            catalog = as_dict(reader.trailer.get("/Root"))
+            catalog = self.open_catalog(reader)
             if catalog is None:
-                self.add(f"{PDFA2} 6.1", "the trailer has no document catalog (/Root)")
                 return self.violations
             self.check_trailer(reader)
             self.check_output_intents(catalog)

@@ -112,12 +112,8 @@ class _UpdateChecker(_Checker):
         try:
             reader = _RecordingReader(self.data, self.examined)
             self.reader = reader
-            if "/Encrypt" in reader.trailer or reader.is_encrypted:
-                self.add(f"{PDFA2} 6.1.3", "the file is encrypted (/Encrypt in the trailer)")
-                return self.violations
-            catalog = as_dict(reader.trailer.get("/Root"))
+            catalog = self.open_catalog(reader)
             if catalog is None:
-                self.add(f"{PDFA2} 6.1", "the trailer has no document catalog (/Root)")
                 return self.violations
             self.new = _update_objects(reader, self.base_length)
             self.check_trailer(reader)
