@@ -77,6 +77,7 @@ class LetterMessage(Message):
                 fields=["letter", "channel", "recipient"], name="one_letter_message_per_recipient"
             )
         ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="letter_message_due_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} #{self.pk} (văn bản {self.letter_id})"

@@ -17,6 +17,7 @@ from publishing.services.delivery import (
     delivery_owed,
     overdue_deliveries,
 )
+from publishing.services.letter_delivery import letters_owed
 from publishing.services.publication import publish
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,9 @@ def deliver_document(self: Task, document_id: int) -> None:  # type: ignore[type
 @shared_task
 def recover_publishing() -> dict[str, int]:
     """Put back in line the signed results not yet published and the deliveries still owed:
-    a document past its stage's limit, or a message overdue by the grace of a lost one."""
+    a document past its stage's limit, or a message overdue by the grace of a lost one;
+    and the signed letters whose delivery was lost (none of their messages queued, or
+    one overdue by the same grace)."""
     counts: dict[str, int] = {}
     for document_id, _ in stuck_documents(DocumentState.SIGNED):
         publish_document.delay(document_id)
@@ -60,6 +63,9 @@ def recover_publishing() -> dict[str, int]:
     for document_id in sorted(owed):
         deliver_document.delay(document_id)
         counts["PUBLISHED"] = counts.get("PUBLISHED", 0) + 1
+    for letter_id in letters_owed(grace_s=QUEUED_GRACE_S):
+        deliver_letter.delay(letter_id)
+        counts["LETTERS"] = counts.get("LETTERS", 0) + 1
     if counts:
         log.info("publishing recovery re-enqueued %s", counts)
     return counts

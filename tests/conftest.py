@@ -217,19 +217,31 @@ def signed_result(result_pdf: bytes, signing_key: SimpleSigner) -> bytes:
     return sign_pdf(result_pdf, signing_key)
 
 
-@pytest.fixture()
-def official(office: Office, throwaway_pki: IssuedKey) -> User:
-    """A user who signs for ``office`` with the throwaway key."""
-    user = User.objects.create_user("lanhdao")  # no password: tests log in with force_login
+def make_signing_member(office: Office, pki: IssuedKey, username: str, role: Role) -> User:
+    """A user holding ``role`` in ``office`` who signs with ``pki``'s key (no password:
+    tests log in with force_login)."""
+    user = User.objects.create_user(username)
     Signer.objects.create(
         user=user,
         office=office,
         display_name="Nguyễn Văn An",
         title="Chủ tịch UBND xã",
-        pkcs12_path=str(throwaway_pki.pkcs12),
+        pkcs12_path=str(pki.pkcs12),
     )
-    Membership.objects.create(user=user, office=office, role=Role.OFFICIAL)
+    Membership.objects.create(user=user, office=office, role=role)
     return user
+
+
+@pytest.fixture()
+def official(office: Office, throwaway_pki: IssuedKey) -> User:
+    """A user who signs for ``office`` with the throwaway key."""
+    return make_signing_member(office, throwaway_pki, "lanhdao", Role.OFFICIAL)
+
+
+@pytest.fixture()
+def head(office: Office, throwaway_pki: IssuedKey) -> User:
+    """The office's head, who signs letters with the throwaway key."""
+    return make_signing_member(office, throwaway_pki, "thutruong", Role.HEAD)
 
 
 @pytest.fixture()

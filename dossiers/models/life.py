@@ -150,6 +150,8 @@ class Letter(models.Model):
                 name="one_apology_per_missed_due",
             )
         ]
+        # the signed letters the delivery recovery looks at (letters_owed in publishing)
+        indexes = [models.Index(fields=["state", "signed_at"], name="letter_state_signed_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_form_display()} — {self.dossier_id}"

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 from django.db import transaction
@@ -40,7 +40,7 @@ from dossiers.services.workflow import record_event, transition
 from publishing.models import OutboxMessage
 from publishing.services.delivery_email import message_key, send_email
 from publishing.services.delivery_sms import gateway, sms_text
-from publishing.services.outbox import DELIVERY_RETRIES, LEASE_S, send_row
+from publishing.services.outbox import DELIVERY_RETRIES, LEASE_S, overdue, send_row
 
 __all__ = [
     "DELIVERY_RETRIES",
@@ -180,17 +180,15 @@ def delivery_owed(document_id: int) -> bool:
 
 def overdue_deliveries(*, grace_s: float, now: datetime | None = None) -> list[int]:
     """Published documents with a message pending, due ``grace_s`` ago or more, and held by
-    no live sender: their delivery message was lost (a broker restart, a worker killed
-    before it sent the next task), so the recovery sends it again without waiting for the
-    document's stage limit. A delivery that is only slow has claimed its rows."""
-    now = now or timezone.now()
-    overdue = OutboxMessage.objects.filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
-        state=OutboxMessage.State.PENDING,
-        next_attempt_at__lt=now - timedelta(seconds=grace_s),
-        document__state=DocumentState.PUBLISHED,
+    no live sender (:func:`publishing.services.outbox.overdue`, which letters share): the
+    recovery sends their delivery again without waiting for the document's stage limit."""
+    return overdue(
+        OutboxMessage,
+        "document",
+        grace_s=grace_s,
+        owners=Q(document__state=DocumentState.PUBLISHED),
+        now=now,
     )
-    return list(overdue.values_list("document_id", flat=True).distinct().order_by("document_id"))
 
 
 def send_again(message_ids: Iterable[int], *, actor: str) -> int:

@@ -1,18 +1,22 @@
 """The signed letters' outbox: an email (the letter attached) and an SMS, each under a lease.
 
 One row per letter, channel and recipient, sent as results are
-(:mod:`publishing.services.outbox`). Once every row is sent the letter is SENT.
+(:mod:`publishing.services.outbox`). Once every row is sent the letter is SENT. The rows
+are written by the delivery task itself, so a lost task leaves a signed letter with none:
+:func:`letters_owed` finds it for ``publishing.tasks.recover_publishing``, as it finds a
+letter whose messages are overdue.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from functools import partial
 from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from dossiers.models import Letter
@@ -22,9 +26,9 @@ from publishing.models import LetterMessage, OutboxMessage, SmsTemplate
 from publishing.services.delivery import recipients
 from publishing.services.delivery_email import lookup_url
 from publishing.services.delivery_sms import gateway, sms_text
-from publishing.services.outbox import send_row
+from publishing.services.outbox import RECOVERY_BATCH, overdue, send_row
 
-__all__ = ["LetterDelivery", "deliver_letter", "queue_letter_messages"]
+__all__ = ["LetterDelivery", "deliver_letter", "letters_owed", "queue_letter_messages"]
 
 LetterDelivery = tuple[int, int, bool]
 """(sent, failed, letter now SENT)."""
@@ -111,3 +115,39 @@ def deliver_letter(letter_id: int, *, now: datetime | None = None) -> LetterDeli
     outcomes = [_send_one(pk, letter, now) for pk in due.values_list("pk", flat=True)]
     sent = not rows.exclude(state=OutboxMessage.State.SENT).exists() and mark_sent(letter_id)
     return sum(1 for o in outcomes if o), sum(1 for o in outcomes if o is False), sent
+
+
+def letters_owed(
+    *, grace_s: float, now: datetime | None = None, limit: int = RECOVERY_BATCH
+) -> list[int]:
+    """Signed letters whose delivery task was lost, for the recovery to send it again.
+
+    Either signed ``grace_s`` ago or more with nothing left to send (no message queued:
+    the task never ran; every message sent: its worker died before marking the letter
+    SENT), or with a message overdue by the grace and held by no live sender, as results'
+    are (:func:`publishing.services.outbox.overdue`). A letter whose messages wait for
+    their next try, are being sent, or failed for a person, is not owed. At most
+    ``limit`` of each kind, found by the indexes ``letter_state_signed_idx`` and
+    ``letter_message_due_idx``.
+    """
+    now = now or timezone.now()
+    unsent = LetterMessage.objects.filter(letter=OuterRef("pk")).exclude(
+        state=OutboxMessage.State.SENT
+    )
+    idle = (
+        Letter.objects.filter(
+            state=Letter.State.SIGNED, signed_at__lt=now - timedelta(seconds=grace_s)
+        )
+        .filter(~Exists(unsent))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    late = overdue(
+        LetterMessage,
+        "letter",
+        grace_s=grace_s,
+        owners=Q(letter__state=Letter.State.SIGNED),
+        now=now,
+        limit=limit,
+    )
+    return sorted({*idle, *late})

@@ -27,7 +27,16 @@ from django.utils import timezone
 from core.errors import PipelineError, RetryPolicy
 from publishing.models import Message
 
-__all__ = ["DELIVERY_RETRIES", "LEASE_S", "claim", "mark_sent", "reason", "send_row"]
+__all__ = [
+    "DELIVERY_RETRIES",
+    "LEASE_S",
+    "RECOVERY_BATCH",
+    "claim",
+    "mark_sent",
+    "overdue",
+    "reason",
+    "send_row",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +50,36 @@ broker's visibility timeout (an hour), so a waiting retry is never delivered twi
 LEASE_S = 120.0
 """How long a claim holds a row; renewed every third of it while a send runs long, so it
 lapses only when its worker is gone."""
+
+RECOVERY_BATCH = 500
+"""The most owners (documents, letters) of one kind a recovery run puts back in line; the
+next run takes the rest."""
+
+
+def overdue(
+    model: type[Message],
+    owner: str,
+    *,
+    grace_s: float,
+    owners: Q,
+    now: datetime | None = None,
+    limit: int = RECOVERY_BATCH,
+) -> list[int]:
+    """Ids of the owners (``owner`` names the rows' foreign key: ``"document"``,
+    ``"letter"``) matching ``owners`` with a message pending, due ``grace_s`` ago or more,
+    and held by no live sender: their delivery message was lost (a broker restart, a
+    worker killed before it sent the next task), so the recovery sends it again. A
+    delivery that is only slow has claimed its rows. At most ``limit``, lowest first; the
+    rows' ``(state, next_attempt_at)`` index finds them."""
+    now = now or timezone.now()
+    column = f"{owner}_id"
+    rows = model._default_manager.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+        owners,
+        state=Message.State.PENDING,
+        next_attempt_at__lt=now - timedelta(seconds=grace_s),
+    )
+    return list(rows.values_list(column, flat=True).distinct().order_by(column)[:limit])
 
 
 def claim(model: type[Message], row_id: int, *, now: datetime | None = None) -> str | None:

@@ -9,22 +9,13 @@ from pypdf import PdfReader
 
 from dossiers.models import Dossier, Event, Membership, Office, Role
 from signing.devpki import IssuedKey
-from signing.models import Signer
+from tests.conftest import make_signing_member
 
 
 def make_head(office: Office, pki: IssuedKey, username: str = "thutruong") -> User:
     """The office's head, who signs letters with the throwaway key (passphrase
     ``tests.support.pki.TEST_PASSPHRASE``)."""
-    user = User.objects.create_user(username)
-    Signer.objects.create(
-        user=user,
-        office=office,
-        display_name="Nguyễn Văn An",
-        title="Chủ tịch UBND xã",
-        pkcs12_path=str(pki.pkcs12),
-    )
-    Membership.objects.create(user=user, office=office, role=Role.HEAD)
-    return user
+    return make_signing_member(office, pki, username, Role.HEAD)
 
 
 def make_member(username: str, office: Office, role: Role) -> User:

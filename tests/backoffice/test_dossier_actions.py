@@ -20,18 +20,12 @@ from dossiers.models import (
     Role,
 )
 from dossiers.services import life
-from signing.devpki import IssuedKey
 from tests.backoffice.conftest import signed_in
-from tests.backoffice.life_people import kinds, make_head, make_member, pdf_text
+from tests.backoffice.life_people import kinds, make_member, pdf_text
 from tests.conftest import MakeDossier
 
 CLERK_ACTIONS = ["bo-sung", "du-giay-to", "lien-thong", "nhan-lai", "tra-cong-dan", "rut", "dung"]
 ALL_ACTIONS = [*CLERK_ACTIONS, "tu-choi"]
-
-
-@pytest.fixture()
-def head(office: Office, throwaway_pki: IssuedKey) -> User:
-    return make_head(office, throwaway_pki)
 
 
 @pytest.fixture()

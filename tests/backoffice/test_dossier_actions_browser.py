@@ -14,11 +14,9 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from core.vntime import to_vn
-from dossiers.models import CalendarDay, Dossier, Letter, LetterForm, Office
+from dossiers.models import CalendarDay, Dossier, Letter, LetterForm
 from dossiers.services.letters import draft_letter
-from signing.devpki import IssuedKey
 from tests.backoffice.conftest import signed_in
-from tests.backoffice.life_people import make_head
 from tests.conftest import DataDirs, MakeDossier
 from tests.support.browser import (
     PHONE,
@@ -34,11 +32,6 @@ pytestmark = [
     # the live server starts before a test's data directory exists; styles are inline
     pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
 ]
-
-
-@pytest.fixture()
-def head(office: Office, throwaway_pki: IssuedKey) -> User:
-    return make_head(office, throwaway_pki)
 
 
 def _fits(browser: Chrome, what: str) -> None:

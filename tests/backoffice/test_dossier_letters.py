@@ -18,16 +18,10 @@ from backoffice.services.letters_waiting import letters_waiting
 from core.vntime import to_vn
 from dossiers.models import CalendarDay, Dossier, Letter, LetterForm, Office, Role
 from dossiers.services.letters import draft_letter
-from signing.devpki import IssuedKey
 from tests.backoffice.conftest import signed_in
-from tests.backoffice.life_people import kinds, make_head, make_member, pdf_text
+from tests.backoffice.life_people import kinds, make_member, pdf_text
 from tests.conftest import MakeDossier
 from tests.support.pki import TEST_PASSPHRASE
-
-
-@pytest.fixture()
-def head(office: Office, throwaway_pki: IssuedKey) -> User:
-    return make_head(office, throwaway_pki)
 
 
 @pytest.fixture()

@@ -15,31 +15,14 @@ from pypdf import PdfReader
 from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from core.vntime import VN_TZ
-from dossiers.models import Dossier, Event, Letter, LetterForm, Membership, Office, Role
+from dossiers.models import Dossier, Event, Letter, LetterForm
 from dossiers.services.deadlines import watch_deadlines
 from dossiers.services.letters import edit_letter
-from signing.devpki import IssuedKey
 from signing.errors import ApprovalError
-from signing.models import Signer
 from signing.services.letters import prepare_letter, sign_letter
 from tests.conftest import DataDirs, MakeDossier
 
 PHONE = "0912345678"
-
-
-@pytest.fixture()
-def head(office: Office, throwaway_pki: IssuedKey) -> User:
-    """The office's head, who signs letters with the throwaway key."""
-    user = User.objects.create_user("thutruong")
-    Signer.objects.create(
-        user=user,
-        office=office,
-        display_name="Nguyễn Văn An",
-        title="Chủ tịch UBND xã",
-        pkcs12_path=str(throwaway_pki.pkcs12),
-    )
-    Membership.objects.create(user=user, office=office, role=Role.HEAD)
-    return user
 
 
 def vn(year: int, month: int, day: int, hour: int = 0) -> datetime:
