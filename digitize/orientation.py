@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
+import pytesseract
 from PIL import Image
 
 from digitize.levels import grey_levels, otsu_threshold
@@ -43,9 +42,6 @@ text lines, and are shaved off before telling up from down."""
 _MAX_IRREGULARITY = 0.12
 """Lines of text are spaced evenly (their pitch varies by a few per cent, paragraph gaps
 aside); the letters of a line seen from the side are not (a fifth and more)."""
-
-_OSD_ROTATE = re.compile(r"Rotate:\s*(\d+)")
-_OSD_CONFIDENCE = re.compile(r"Orientation confidence:\s*([\d.]+)")
 
 
 @dataclass(frozen=True)
@@ -321,31 +317,66 @@ def _opening(profile: npt.NDArray[np.float64], width: int) -> npt.NDArray[np.flo
     return np.asarray(np.max([eroded[i + 1 : i + 1 + size] for i in range(width)], axis=0))
 
 
+class _SharedCommand:
+    """pytesseract's Tesseract command, a module global: shared by the runs that name the
+    same command, changed only while no run is under way (one process's settings name one
+    command, so runs in threads go on side by side)."""
+
+    def __init__(self) -> None:
+        self._idle = threading.Condition()
+        self._runs = 0
+
+    @contextmanager
+    def using(self, command: str) -> Iterator[None]:
+        """Hold pytesseract's command at ``command`` until the block ends."""
+        with self._idle:
+            while self._runs and pytesseract.pytesseract.tesseract_cmd != command:
+                self._idle.wait()
+            pytesseract.pytesseract.tesseract_cmd = command
+            self._runs += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._runs -= 1
+                self._idle.notify_all()
+
+
+_COMMAND = _SharedCommand()
+"""The only writer of ``pytesseract.pytesseract.tesseract_cmd`` in motcua."""
+
+
 def _osd_rotation(grey: Image.Image, dpi: int, settings: PrepareSettings) -> int | None:
-    """Tesseract's orientation detection on a binarised copy: the clockwise turn, if sure."""
+    """Tesseract's orientation detection on a binarised copy: the clockwise turn, if sure.
+
+    None when the command is missing, fails, outlasts ``osd_timeout_s`` or answers with
+    less than ``osd_min_confidence``. pytesseract runs ``tesseract_cmd`` in this process's
+    environment, never one of its own: the roles that digitize run with
+    ``OMP_THREAD_LIMIT=1`` (``motcua.roles.exec_celery`` for the workers, the Docker
+    image for every role), and orientation detection, Tesseract's legacy classifier,
+    starts no OpenMP thread without it either.
+    """
     factor = max(1, round(dpi / settings.osd_dpi))
     small = _reduce(grey, dpi, settings.osd_dpi)
     threshold = otsu_threshold(np.asarray(small))
     binary = small.point([0 if v < threshold else 255 for v in range(256)])
     osd_dpi = max(1, round(dpi / factor))
-    with tempfile.TemporaryDirectory(prefix="motcua-osd-") as temporary:
-        path = Path(temporary) / "page.png"
-        binary.save(path, dpi=(osd_dpi, osd_dpi))
-        try:
-            completed = subprocess.run(
-                [settings.tesseract_cmd, str(path), "-", "--psm", "0", "--dpi", str(osd_dpi)],
-                env={**os.environ, "OMP_THREAD_LIMIT": "1"},
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
+    try:
+        with _COMMAND.using(settings.tesseract_cmd):
+            found = pytesseract.image_to_osd(
+                binary,
+                config=f"--dpi {osd_dpi}",
+                output_type=pytesseract.Output.DICT,
                 timeout=settings.osd_timeout_s,
-                check=False,
             )
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-    output = completed.stdout.decode("utf-8", "replace")
-    rotate, confidence = _OSD_ROTATE.search(output), _OSD_CONFIDENCE.search(output)
-    if completed.returncode != 0 or rotate is None or confidence is None:
+    except (OSError, RuntimeError, KeyError, ValueError):
+        # OSError: no such command (TesseractNotFoundError) or it cannot run; RuntimeError:
+        # a failed run (TesseractError) or one past the timeout; KeyError, ValueError: an
+        # answer not in OSD's words.
         return None
-    if float(confidence.group(1)) < settings.osd_min_confidence:
+    rotate, confidence = found.get("rotate"), found.get("orientation_conf")
+    if not isinstance(rotate, int) or not isinstance(confidence, float):
         return None
-    return int(rotate.group(1)) % 360
+    if confidence < settings.osd_min_confidence:
+        return None
+    return rotate % 360

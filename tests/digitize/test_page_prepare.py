@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import stat
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from PIL import Image, ImageFilter
 from pypdf import PdfReader
 
 from digitize.ocr import OcrSettings, ocr_page
+from digitize.orientation import _osd_rotation
 from digitize.pages import PageImage, split_pages
 from digitize.pipeline import DigitizeResult, digitize_files, process_page
 from digitize.prepare import (
@@ -28,11 +31,16 @@ from tests.support.scans import certificate_form, corpus_paragraphs, render_page
 from tests.support.text import cer
 
 FAKE_OSD = """#!{python}
-import sys
+import sys, time
 with open({log!r}, "a", encoding="utf-8") as handle:
     handle.write(" ".join(sys.argv[1:]) + "\\n")
-print("Page number: 0\\nOrientation in degrees: {rotate}\\nRotate: {rotate}\\n"
-      "Orientation confidence: 7.5\\nScript: Latin\\nScript confidence: 3.0")
+time.sleep({sleep})
+if {status}:
+    sys.exit({status})
+# Like Tesseract: the answer goes to the output base given after the image, plus ".osd".
+with open(sys.argv[2] + ".osd", "w", encoding="utf-8") as answer:
+    answer.write("Page number: 0\\nOrientation in degrees: {rotate}\\nRotate: {rotate}\\n"
+                 "Orientation confidence: {confidence}\\nScript: Latin\\nScript confidence: 3.0\\n")
 """
 
 
@@ -179,10 +187,28 @@ def test_red_seal_over_text_does_not_block_ocr(source: Source, tmp_path: Path) -
     assert np.percentile(grey[is_red], 10) > 170
 
 
-def _fake_osd(tmp_path: Path, rotate: int = 180) -> tuple[str, Path]:
-    log = tmp_path / "osd-calls.txt"
-    script = tmp_path / "fake-tesseract"
-    script.write_text(FAKE_OSD.format(python=sys.executable, log=str(log), rotate=rotate))
+def _fake_osd(
+    tmp_path: Path,
+    rotate: int = 180,
+    *,
+    confidence: float = 7.5,
+    status: int = 0,
+    sleep: float = 0.0,
+    name: str = "fake-tesseract",
+) -> tuple[str, Path]:
+    """A stand-in for Tesseract answering OSD with ``rotate``, and the log of its calls."""
+    log = tmp_path / f"{name}-calls.txt"
+    script = tmp_path / name
+    script.write_text(
+        FAKE_OSD.format(
+            python=sys.executable,
+            log=str(log),
+            rotate=rotate,
+            confidence=confidence,
+            status=status,
+            sleep=sleep,
+        )
+    )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return str(script), log
 
@@ -217,6 +243,65 @@ def test_clear_page_needs_no_osd(source: Source, tmp_path: Path) -> None:
     orientation = detect_orientation(scan, 300, PrepareSettings(tesseract_cmd=command))
     assert (orientation.rotation, orientation.method) == (270, "profile")
     assert not log.exists()
+
+
+def test_real_tesseract_osd_turns_a_sideways_page_upright(source: Source) -> None:
+    """Tesseract's own OSD, run through pytesseract, finds the turn of a page laid sideways."""
+    grey = degrade(source.image, rotate=90).convert("L")
+    assert _osd_rotation(grey, 300, PrepareSettings()) == 270
+    # Turned as OSD says, the page is upright: OSD then asks for no turn.
+    upright = grey.rotate(-270, expand=True)
+    assert _osd_rotation(upright, 300, PrepareSettings()) == 0
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "sleep", "confidence", "timeout"),
+    [
+        ("failing", 1, 0.0, 7.5, 60.0),
+        ("slow", 0, 30.0, 7.5, 0.5),
+        ("unsure", 0, 0.0, 0.4, 60.0),
+    ],
+)
+def test_osd_that_cannot_answer_leaves_the_page_alone(
+    case: str, status: int, sleep: float, confidence: float, timeout: float, tmp_path: Path
+) -> None:
+    """A failing, too slow or unsure Tesseract gives no turn, and no error."""
+    grey = render_page("Giấy biên nhận hồ sơ", dpi=300)[0].convert("L")
+    command, log = _fake_osd(tmp_path, status=status, sleep=sleep, confidence=confidence)
+    settings = PrepareSettings(tesseract_cmd=command, osd_timeout_s=timeout)
+    started = time.monotonic()
+    assert _osd_rotation(grey, 300, settings) is None
+    assert time.monotonic() - started < 20
+    assert log.is_file(), case
+
+
+def test_missing_tesseract_leaves_the_page_alone(tmp_path: Path) -> None:
+    """A Tesseract command that is not there gives no turn, and the page is read as it lies."""
+    image, _ = render_page("Giấy biên nhận hồ sơ", dpi=300)
+    settings = PrepareSettings(tesseract_cmd=str(tmp_path / "no-such-tesseract"))
+    assert _osd_rotation(image.convert("L"), 300, settings) is None
+    orientation = detect_orientation(image, 300, settings)
+    assert (orientation.rotation, orientation.method, orientation.confident) == (
+        0,
+        "profile",
+        False,
+    )
+
+
+def test_osd_commands_of_threads_do_not_mix(tmp_path: Path) -> None:
+    """Runs in threads naming different commands each get their own command's answer."""
+    grey = render_page("Giấy biên nhận hồ sơ", dpi=300)[0].convert("L")
+    commands = {
+        rotate: _fake_osd(tmp_path, rotate, sleep=0.2, name=f"tesseract-{rotate}")[0]
+        for rotate in (90, 180, 270)
+    }
+
+    def ask(rotate: int) -> int | None:
+        return _osd_rotation(grey, 300, PrepareSettings(tesseract_cmd=commands[rotate]))
+
+    wanted = [90, 180, 270, 90, 180, 270, 180, 180]
+    with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
+        assert list(pool.map(ask, wanted)) == wanted
 
 
 def test_undecided_page_without_osd_is_flagged(tmp_path: Path) -> None:
