@@ -122,8 +122,8 @@ def run_sign(args: argparse.Namespace) -> int:
                 office_name=args.office or identity.organisation,
             )
             options = dataclasses.replace(options, stamp=stamp)
-        if not single:
-            _make_folder(args.output)
+        # the folder the signed files go into, or the one signed file's folder
+        _make_folder(args.output.parent if single else args.output)
         bar = _ProgressBar(sys.stderr, enabled=not single and sys.stderr.isatty())
         result = sign_batch(signer, jobs, options, processes=args.jobs, progress=bar.update)
         bar.close()
@@ -164,6 +164,7 @@ def _sign_jobs(inputs: list[Path], output: Path) -> tuple[list[SignJob], bool]:
 
 
 def _make_folder(folder: Path) -> None:
+    """Create ``folder`` and the folders above it that are missing."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:

@@ -81,6 +81,37 @@ def test_sign_prompts_for_the_passphrase(
     assert verify_pdf(signed, trust).ok
 
 
+def test_sign_one_pdf_into_a_missing_folder_creates_it(
+    files: dict[str, Path], trust: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-o naming a .pdf in folders not yet made creates them, as for many documents."""
+    out = files["out"].parent / "moi" / "thang-5" / "da-ky.pdf"
+    code = _sign(
+        [str(files["src"]), "-o", str(out), "--pkcs12", str(files["p12"]),
+         "--passphrase-file", str(files["pass"])]
+    )  # fmt: skip
+    assert code == 0
+    assert "Đã ký" in capsys.readouterr().out
+    assert verify_pdf(out.read_bytes(), trust).ok
+
+
+def test_sign_one_pdf_where_no_folder_can_be_made_exits_with_one_line(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A signed file's folder that cannot be made (a file is in its way) is one error line."""
+    blocker = files["out"].parent / "la-tep"
+    blocker.write_bytes(b"")
+    out = blocker / "da-ky.pdf"
+    code = _sign(
+        [str(files["src"]), "-o", str(out), "--pkcs12", str(files["p12"]),
+         "--passphrase-file", str(files["pass"])]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 3  # a person must fix it: the folder
+    assert captured.err == f"Lỗi: Không tạo được thư mục ghi tệp đã ký: {blocker}\n"
+    assert not out.exists()
+
+
 def test_sign_with_wrong_passphrase_exits_3_with_one_line(
     files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
