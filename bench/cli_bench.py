@@ -20,10 +20,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from signing.devpki import make_dev_pki
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: bench.*
 
-ROOT = Path(__file__).resolve().parents[1]
-"""The checkout, for ``bench.sign_bench`` (its document generator)."""
+from bench.figures import load_average, verdict
+from signing.devpki import make_dev_pki
 
 MOTCUA = Path(sys.executable).with_name("motcua")
 """The command as installed beside this interpreter (``.venv/bin/motcua``)."""
@@ -88,7 +88,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="--jobs of motcua sign (2)")
     parser.add_argument("--skip-sign", action="store_true", help="time the other commands only")
     args = parser.parse_args()
-    print(f"load average at the start: {_load()}")
+    print(f"load average at the start: {load_average()}")
     with tempfile.TemporaryDirectory() as data_dir:
         env = {**os.environ, "MOTCUA_DATA_DIR": data_dir}
         subprocess.run([str(MOTCUA), "setup"], env=env, check=True, capture_output=True)
@@ -112,13 +112,12 @@ def main() -> int:
         print("  (ocrmypdf not installed: ./bootstrap bench installs it for the reference)")
     for line in signing:
         print(line)
-    print(f"load average at the end: {_load()}")
+    print(f"load average at the end: {load_average()}")
     return 0
 
 
 def _signing(args: argparse.Namespace, scratch: Path, env: dict[str, str]) -> list[str]:
     """Time ``motcua sign`` of one and of ``--docs`` documents, and plain pyHanko beside it."""
-    sys.path.insert(0, str(ROOT))
     from bench.sign_bench import make_inputs
 
     passphrase = secrets.token_urlsafe(24).encode()
@@ -149,25 +148,14 @@ def _signing(args: argparse.Namespace, scratch: Path, env: dict[str, str]) -> li
         f" document, of {args.batch_runs} for {count}); plain pyHanko: invisible signature,"
         " PKCS#12 opened per document, one process",
         f"  {'start-up: motcua sign, 1 document (visible stamp)':58s} {startup:6.3f}"
-        f"  {_verdict(startup <= TARGET_STARTUP_S)} (target ≤ {TARGET_STARTUP_S} s)",
+        f"  {verdict(startup <= TARGET_STARTUP_S)} (target ≤ {TARGET_STARTUP_S} s)",
         f"  {'  reference: plain pyHanko, 1 document':58s} {plain_startup:6.3f}"
         f"  (motcua ÷ plain {startup / plain_startup:.2f})",
         f"  {f'motcua sign, {count} documents, --jobs {args.jobs}':58s} {batch:6.3f}"
-        f"  {rate:6.1f} docs/s  {_verdict(rate >= TARGET_RATE)} (target ≥ {TARGET_RATE:.0f}/s)",
+        f"  {rate:6.1f} docs/s  {verdict(rate >= TARGET_RATE)} (target ≥ {TARGET_RATE:.0f}/s)",
         f"  {f'  reference: plain pyHanko, {count} documents (1 run)':58s} {plain_batch:6.3f}"
         f"  {plain_rate:6.1f} docs/s  (motcua ÷ plain {rate / plain_rate:.1f})",
     ]
-
-
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "NOT met"
-
-
-def _load() -> str:
-    try:
-        return " ".join(f"{value:.2f}" for value in os.getloadavg())
-    except OSError:  # pragma: no cover - not available
-        return "unknown"
 
 
 if __name__ == "__main__":

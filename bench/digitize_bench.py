@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support li
 import img2pdf
 from rapidfuzz.distance import Levenshtein
 
+from bench.figures import load_average, verdict
 from tests.support.degrade import HARD_SET, add_noise, add_seal, add_signature, write_hard_scan
 from tests.support.scans import corpus_paragraphs, render_page
 from tests.support.text import normalise
@@ -177,7 +178,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _bench(args: argparse.Namespace, scratch: Path) -> Figures:
     print(f"scratch folder: {scratch}")
-    print(f"machine: {os.cpu_count()} CPUs, load average {_load()}; {_versions(args)}")
+    print(f"machine: {os.cpu_count()} CPUs, load average {load_average()}; {_versions(args)}")
     figures = Figures(jobs=args.jobs)
     started = time.perf_counter()
     clean = _clean_scans(scratch / "clean", args.pages, seed=0)
@@ -533,7 +534,7 @@ def _print_table(figures: Figures, args: argparse.Namespace) -> None:
     rows: list[tuple[str, str, str, str, str, str]] = []
 
     def add(what: str, ours: str, reference: str, ratio: str, target: str, ok: bool | None) -> None:
-        rows.append((what, ours, reference, ratio, target, _verdict(ok)))
+        rows.append((what, ours, reference, ratio, target, verdict(ok, "ok", "MISSED")))
 
     clean = runs["motcua clean"]
     ocr = runs.get("ocrmypdf clean")
@@ -703,17 +704,6 @@ def _print_table(figures: Figures, args: argparse.Namespace) -> None:
 
 def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
-
-
-def _verdict(ok: bool | None) -> str:
-    return "" if ok is None else ("ok" if ok else "MISSED")
-
-
-def _load() -> str:
-    try:
-        return " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "unknown"
 
 
 def _versions(args: argparse.Namespace) -> str:

@@ -35,11 +35,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.figures import load_average, verdict  # noqa: E402
 from bench.webservice import (  # noqa: E402
     HOST,
     Pids,
     free_port,
-    load_average,
     service,
     setup,
     tree_cpu_s,
@@ -213,7 +213,7 @@ def _measure(args: argparse.Namespace, port: int, pids: Pids, files: dict[str, b
         f"loopback, motcua web (waitress, {args.server_processes} processes × "
         f"{args.server_threads} threads), {args.spares} spare verification processes each"
     )
-    print(f"load average at the start: {load_average()}")
+    print(f"load average at the start: {load_average(', ')}")
     print(
         f"{'':12s}{'file':28s}{'verdict':>10s}{'answer ms':>12s}{'healthz max':>14s}{'probes':>9s}"
     )
@@ -249,7 +249,8 @@ def _measure(args: argparse.Namespace, port: int, pids: Pids, files: dict[str, b
         probe.stop()
         prober.join()
     print(
-        f"load average at the end: {load_average()} (idle wait before one by one: {waited:.1f} s)"
+        f"load average at the end: {load_average(', ')} "
+        f"(idle wait before one by one: {waited:.1f} s)"
     )
     print(f"/healthz probes that failed: {probe.failures}")
     print(
@@ -258,7 +259,7 @@ def _measure(args: argparse.Namespace, port: int, pids: Pids, files: dict[str, b
         f"(target {TARGET_HEALTHZ_MS:.0f} ms)"
     )
     met = report.slowest_s < TARGET_ANSWER_S and report.worst_healthz_ms < TARGET_HEALTHZ_MS
-    print(f"targets {'met' if met else 'NOT met'}; verdicts {'ok' if report.ok else 'WRONG'}")
+    print(f"targets {verdict(met)}; verdicts {'ok' if report.ok else 'WRONG'}")
     return 0 if report.ok and not probe.failures else 1
 
 

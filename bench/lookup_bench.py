@@ -37,11 +37,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.figures import load_average, verdict  # noqa: E402
 from bench.webservice import (  # noqa: E402
     HOST,
     Pids,
     free_port,
-    load_average,
     service,
     setup,
 )
@@ -246,13 +246,13 @@ def _measure(args: argparse.Namespace, port: int, citizens: list[Citizen], pids:
 
     # 1. successful lookups
     chosen = [rng.choice(citizens) for _ in range(args.lookups)]
-    load_at_start = load_average()
+    load_at_start = load_average(", ")
     web_before, redis_before = pids.cpu_s()
     results, wall = _run(
         port, args.threads, [_right(c, i) for i, c in enumerate(chosen)], args.max_seconds
     )
     web_after, redis_after = pids.cpu_s()
-    load_at_end = load_average()
+    load_at_end = load_average(", ")
     statuses = Counter(r.status for r in results)
     latencies = [r.ms for r in results]
     done = len(results)
@@ -318,7 +318,7 @@ def _measure(args: argparse.Namespace, port: int, citizens: list[Citizen], pids:
     print(f"{'  Retry-After values (s)':44s}{','.join(sorted(set(retry), key=int)):>14s}")
     print(f"{'the citizen from another address':44s}{citizen_status:14d}{200:>12d}")
     met = per_s >= TARGET_PER_S and p99 < TARGET_P99_MS
-    print(f"\ntargets {'met' if met else 'NOT met'}; disclosure checks {'ok' if ok else 'FAILED'}")
+    print(f"\ntargets {verdict(met)}; disclosure checks {'ok' if ok else 'FAILED'}")
     return 0 if ok else 1
 
 

@@ -14,7 +14,6 @@ import dataclasses
 import datetime as dt
 import io
 import multiprocessing
-import os
 import random
 import resource
 import secrets
@@ -26,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: bench.*
+
 from PIL import Image
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
@@ -33,6 +34,7 @@ from pyhanko.sign.fields import SigSeedSubFilter
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, NumberObject
 
+from bench.figures import load_average, verdict
 from core.pdfa.check import check_pdfa
 from digitize.assemble import assemble_pdf
 from digitize.compression import encode_image, write_encoded
@@ -97,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
 def _bench(args: argparse.Namespace, scratch: Path) -> int:
     passphrase = secrets.token_urlsafe(24).encode()
     print(f"scratch folder: {scratch}")
-    print(f"machine: {default_jobs()} usable CPUs, load average {_load()}")
+    print(f"machine: {default_jobs()} usable CPUs, load average {load_average()}")
     pki = make_dev_pki(
         scratch / "pki",
         signer_name="Nguyễn Văn Thử",
@@ -156,14 +158,14 @@ def _bench(args: argparse.Namespace, scratch: Path) -> int:
         rate = len(sources) / run.seconds
         print(
             f"targets, {run.label.strip()}: ≥{TARGET_RATE:.0f} docs/s "
-            f"{_verdict(rate >= TARGET_RATE)}, ≥{TARGET_RATIO:.0f}× plain "
-            f"{_verdict(rate / base >= TARGET_RATIO)}"
+            f"{verdict(rate >= TARGET_RATE)}, ≥{TARGET_RATIO:.0f}× plain "
+            f"{verdict(rate / base >= TARGET_RATIO)}"
         )
     approval_rate = len(sources) / approved.seconds
     print(
         f"\napproval path (PDF/A in, visible stamp, PDF/A check of the signature's revision): "
         f"{approval_rate:.1f} docs/s beside plain pyHanko's {base:.1f} docs/s in this run "
-        f"({approval_rate / base:.1f}×); load average at the end {_load()}"
+        f"({approval_rate / base:.1f}×); load average at the end {load_average()}"
     )
     for line in bad[:10]:
         print(f"INVALID: {line}", file=sys.stderr)
@@ -327,17 +329,6 @@ def _cpu() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "NOT met"
-
-
-def _load() -> str:
-    try:
-        return " ".join(f"{value:.2f}" for value in os.getloadavg())
-    except OSError:  # pragma: no cover - not available
-        return "unknown"
 
 
 if __name__ == "__main__":

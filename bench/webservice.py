@@ -130,9 +130,3 @@ def _healthy(port: int) -> bool:
         return healthy
     except OSError:
         return False
-
-
-def load_average() -> str:
-    """The machine's load averages (1, 5, 15 minutes), as ``uptime`` prints them."""
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
