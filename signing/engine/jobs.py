@@ -17,6 +17,7 @@ from signing.errors import SigningError
 from signing.pades.options import SignOptions
 from signing.pades.resume import is_signed_output
 from signing.pades.sign import sign_pdf, write_signed
+from signing.stamp.place import Placed
 from signing.stamp.text import StampText
 
 __all__ = [
@@ -50,6 +51,10 @@ class SignJob:
     stamp: StampText | None = None
     """This document's own visible stamp (its QR code leads to its own verification
     page); None signs with the batch options' stamp."""
+
+    placed: Placed | None = None
+    """Where this document's stamp goes, already worked out from it
+    (:func:`signing.stamp.place.plan_placement`); None: found while signing."""
 
     @property
     def path(self) -> Path:
@@ -161,6 +166,8 @@ class JobRunner:
         options = self.options
         if job.stamp is not None:
             options = dataclasses.replace(options, stamp=job.stamp)
+        if job.placed is not None:
+            options = dataclasses.replace(options, placed=job.placed)
         return _Signed(job.output, sign_pdf(data, self.signer, options))
 
 

@@ -11,6 +11,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from signing.errors import SigningError
 from signing.pades.timestamps import LEVELS, PadesLevel, level_at_least
+from signing.stamp.place import Placed
 from signing.stamp.text import StampText
 
 __all__ = ["SignOptions", "UpdateCheck"]
@@ -53,6 +54,12 @@ class SignOptions:
     box: tuple[float, float, float, float] | None = None
     """Stamp rectangle (x0, y0, x1, y1) in points; None is the layout's own place
     (or about 220×70 pt bottom right when only ``page`` is given)."""
+
+    placed: Placed | None = None
+    """Where the stamp goes, worked out beforehand by
+    :func:`signing.stamp.place.plan_placement` from this very document (the approval path
+    does, to record how the place was adjusted); None works it out while signing, when
+    neither ``page`` nor ``box`` is given."""
 
     certify: bool = True
     """Make a certification signature (DocMDP P=2, "form filling and signing").

@@ -85,11 +85,13 @@ def sign_pdf(data: bytes, signer: Signer, options: SignOptions = _DEFAULT_OPTION
     text_params: dict[str, str] | None = None
     if stamp is not None:
         style, text_params = stamp_style(stamp, signed_at)
-        if options.page is None and options.box is None:
+        if options.placed is not None or (options.page is None and options.box is None):
             # The layout decides: Decree 30 puts a certified copy's signature top
             # right of page 1 and a person's signature at the end; never over what
             # is printed there (the nearest free space, else a signature page).
-            placed = clear_placement(stamp, read_pages(data), lambda index: page_box(writer, index))
+            placed = options.placed or clear_placement(
+                stamp, read_pages(data), lambda index: page_box(writer, index)
+            )
             page, box = placed.page, placed.box
             if placed.signature_page:
                 page = add_signature_page(writer, page_box(writer, placed.wished_page))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -33,7 +34,7 @@ from signing.models import (
 )
 from signing.services.approval import check_certificate
 from signing.services.options import document_stamp, office_sign_options, stamp_text
-from signing.services.placement import note_adjustments
+from signing.services.placement import place_stamp
 
 __all__ = [
     "AutoSignOutcome",
@@ -190,7 +191,7 @@ def _sign(record: AutoSignature, document: Document, claimed_at: dt.datetime) ->
             detail={"approved_sha256": record.approved_sha256, "sha256": digest},
         )
         raise _refused(f"Tệp của hồ sơ {dossier.code} đã thay đổi sau khi phê duyệt; không ký.")
-    note_adjustments(document, stamp, data, actor)
+    options = dataclasses.replace(options, placed=place_stamp(document, stamp, data, actor))
     # each attempt its own output: a stale attempt taken over never writes another's file
     output = Path(settings.WORK_DIR) / "signing" / f"auto-{document.pk}-{secrets.token_hex(8)}.pdf"
     output.parent.mkdir(parents=True, exist_ok=True)

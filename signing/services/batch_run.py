@@ -27,7 +27,7 @@ from signing.models import RUN_STALE_AFTER, Batch, BatchItem
 from signing.services.approval import check_key, signer_for
 from signing.services.decisions import finish_if_settled, record_decisions
 from signing.services.options import document_stamp, sign_options_for, stamp_for
-from signing.services.placement import note_adjustments
+from signing.services.placement import place_stamp
 from signing.stamp.text import StampText
 
 __all__ = [
@@ -240,7 +240,7 @@ def _prepare_item(
     """The signing job for an item whose approval allows it, or the outcome that ends it.
 
     Where the procedure's configured stamp place does not fit the document, an event
-    says how it was adjusted (see :func:`signing.services.placement.note_adjustments`).
+    says how it was adjusted (see :func:`signing.services.placement.place_stamp`).
     """
     if item.decision == BatchItem.Decision.REJECTED:
         return "rejected"
@@ -271,10 +271,10 @@ def _prepare_item(
         )
         return "refused"
     stamp = document_stamp(stamp, document)
-    note_adjustments(document, stamp, data, user.get_username())
+    placed = place_stamp(document, stamp, data, user.get_username())
     output = _signing_output(item)
     output.parent.mkdir(parents=True, exist_ok=True)
-    return SignJob(source=data, output=output, stamp=stamp)
+    return SignJob(source=data, output=output, stamp=stamp, placed=placed)
 
 
 def _record_signature(item: BatchItem, user: User, output: Path) -> str:

@@ -8,10 +8,10 @@ from decimal import Decimal
 from dossiers.models import Document, Procedure, StampPage
 from dossiers.services.workflow import record_event
 from signing.errors import SigningError
-from signing.stamp.place import MM, Corner, StampPlacement, placement_adjustments
+from signing.stamp.place import MM, Corner, Placed, StampPlacement, plan_placement
 from signing.stamp.text import StampText
 
-__all__ = ["note_adjustments", "procedure_placement"]
+__all__ = ["place_stamp", "procedure_placement"]
 
 _CORNERS: dict[str, Corner] = {
     "top-left": "top-left",
@@ -30,7 +30,7 @@ def procedure_placement(
     goes exactly where its layout puts it. A configured page, corner or box
     replaces that part of ``default`` only. A page the document lacks falls back
     to its last page, and a configured box is used at its size, brought inside a
-    page too small for it (see :func:`signing.stamp.place.placement_adjustments`).
+    page too small for it (see :func:`signing.stamp.place.plan_placement`).
     """
     if procedure is None:
         return None
@@ -62,16 +62,18 @@ def _points(millimetres: Decimal) -> float:
     return float(millimetres) * MM
 
 
-def note_adjustments(document: Document, stamp: StampText, pdf: bytes, actor: str) -> None:
-    """Record, as a ``stamp_adjusted`` event, how ``pdf`` made the configured place differ.
+def place_stamp(document: Document, stamp: StampText, pdf: bytes, actor: str) -> Placed | None:
+    """Where ``stamp`` goes on ``pdf``, worked out once for signing to use
+    (``SignJob(placed=…)``); a ``stamp_adjusted`` event records how the document made
+    it differ from the configured place.
 
     Nothing is recorded when the stamp goes where it was asked; a PDF that cannot
-    be read is left to the signing itself to report.
+    be read gives None and is left to the signing itself to report.
     """
     try:
-        notes = placement_adjustments(stamp, pdf)
+        placed, notes = plan_placement(stamp, pdf)
     except SigningError:
-        return
+        return None
     if notes:
         record_event(
             document.dossier,
@@ -80,3 +82,4 @@ def note_adjustments(document: Document, stamp: StampText, pdf: bytes, actor: st
             actor=actor,
             detail={"reasons": list(notes)},
         )
+    return placed

@@ -33,6 +33,7 @@ __all__ = [
     "placement_adjustments",
     "placement_for",
     "placement_in_pdf",
+    "plan_placement",
     "read_pages",
     "stamp_placement",
 ]
@@ -183,17 +184,33 @@ def _page_index(placement: StampPlacement, page_count: int) -> int:
 def placement_adjustments(stamp: StampText, pdf: bytes) -> tuple[str, ...]:
     """Say in Vietnamese how the document ``pdf`` made ``stamp``'s place differ from the asked one.
 
+    The notes of :func:`plan_placement`, for a caller that signs elsewhere.
+    """
+    return plan_placement(stamp, pdf)[1]
+
+
+def plan_placement(stamp: StampText, pdf: bytes) -> tuple[Placed, tuple[str, ...]]:
+    """Where ``stamp`` goes on the document ``pdf``, and how that differs from the asked place.
+
     A place with ``page_fallback`` or ``exact`` may be adjusted to the document (another
     page, a box moved or shrunk into a small page), and any place is left when something
-    is printed there (see :func:`clear_placement`). Empty when the stamp goes where it
-    was asked. Reads the PDF with pypdf, as :func:`placement_in_pdf`.
+    is printed there (see :func:`clear_placement`). The notes, in Vietnamese, are empty
+    when the stamp goes where it was asked. Reads the PDF with pypdf; the place is the
+    one signing would find (``SignOptions(placed=…)`` hands it over, so the page is read
+    once).
     """
     placement = placement_for(stamp)
     reader = read_pages(pdf)
+
+    def page_box_of(index: int) -> Box:
+        x0, y0, x1, y1 = (float(v) for v in reader.pages[index].cropbox)
+        return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
     try:
         count = len(reader.pages)
         index = _page_index(placement, count)
-        x0, y0, x1, y1 = (float(v) for v in reader.pages[index].cropbox)
+        x0, y0, x1, y1 = page_box_of(index)
+        placed = clear_placement(stamp, reader, page_box_of)
     except (PyPdfError, ValueError, KeyError, TypeError) as exc:
         raise PdfInputError() from exc
     notes: list[str] = []
@@ -204,7 +221,7 @@ def placement_adjustments(stamp: StampText, pdf: bytes) -> tuple[str, ...]:
             f"chữ ký đặt ở trang {index + 1}."
         )
     if placement.exact:
-        page_w, page_h = abs(x1 - x0), abs(y1 - y0)
+        page_w, page_h = x1 - x0, y1 - y0
         margin_y = placement.margin if placement.margin_y is None else placement.margin_y
         if placement.margin + placement.width > page_w or margin_y + placement.height > page_h:
             notes.append(
@@ -212,18 +229,12 @@ def placement_adjustments(stamp: StampText, pdf: bytes) -> tuple[str, ...]:
                 f"{_mm(placement.margin)} mm và {_mm(margin_y)} mm không vừa trang "
                 f"{_mm(page_w)} × {_mm(page_h)} mm; đã dời và thu nhỏ cho vừa trang."
             )
-    notes.extend(_clearing_notes(stamp, reader))
-    return tuple(notes)
+    notes.extend(_clearing_notes(placed))
+    return placed, tuple(notes)
 
 
-def _clearing_notes(stamp: StampText, reader: PdfReader) -> list[str]:
+def _clearing_notes(placed: Placed) -> list[str]:
     """What :func:`clear_placement` changed, in words for the dossier's history."""
-
-    def page_box_of(index: int) -> Box:
-        x0, y0, x1, y1 = (float(v) for v in reader.pages[index].cropbox)
-        return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-
-    placed = clear_placement(stamp, reader, page_box_of)
     if not placed.moved:
         return []
     if placed.signature_page:

@@ -6,6 +6,7 @@ import dataclasses
 import io
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -20,6 +21,7 @@ from signing.pades.sign import sign_pdf
 from signing.services.batch_run import approve_batch
 from signing.services.options import stamp_for
 from signing.services.placement import procedure_placement
+from signing.stamp import freespace
 from signing.stamp.place import LAYOUT_PLACEMENTS, MM, StampPlacement, placement_adjustments
 from signing.stamp.text import StampText
 from signing.verify.check import verify_pdf
@@ -103,9 +105,19 @@ def test_a_configured_box_over_the_text_moves_to_free_space_with_a_reason(
     procedure: Procedure,
     dossier: Dossier,
     make_awaiting: MakeAwaiting,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The administrator's box 15 mm from the top would cover the decision's title: the
-    stamp goes to the nearest free space instead, and the event says why."""
+    stamp goes to the nearest free space instead, and the event says why. The page is
+    read once: the place recorded in the event is the place signed."""
+    maps: list[object] = []
+    real_page_map = freespace.page_map
+
+    def counted(*args: Any) -> freespace.PageMap:
+        maps.append(args)
+        return real_page_map(*args)
+
+    monkeypatch.setattr(freespace, "page_map", counted)
     Procedure.objects.filter(pk=procedure.pk).update(
         stamp_page="first",
         stamp_corner="top-left",
@@ -123,6 +135,7 @@ def test_a_configured_box_over_the_text_moves_to_free_space_with_a_reason(
     assert x1 <= title_line[0] or x0 >= title_line[2] or y1 <= title_line[1] or y0 >= title_line[3]
     event = Event.objects.get(document=document, kind="stamp_adjusted")
     assert any("chỗ trống gần nhất" in reason for reason in event.detail["reasons"])
+    assert len(maps) == 1
 
 
 def test_a_page_the_document_lacks_falls_back_to_its_last_with_a_reason(
