@@ -248,10 +248,12 @@ def _measure(args: argparse.Namespace, port: int, citizens: list[Citizen], pids:
     chosen = [rng.choice(citizens) for _ in range(args.lookups)]
     load_at_start = load_average(", ")
     web_before, redis_before = pids.cpu_s()
+    client_before = time.process_time()
     results, wall = _run(
         port, args.threads, [_right(c, i) for i, c in enumerate(chosen)], args.max_seconds
     )
     web_after, redis_after = pids.cpu_s()
+    client_ms = (time.process_time() - client_before) * 1000
     load_at_end = load_average(", ")
     statuses = Counter(r.status for r in results)
     latencies = [r.ms for r in results]
@@ -305,6 +307,7 @@ def _measure(args: argparse.Namespace, port: int, citizens: list[Citizen], pids:
     print(f"{'  answers':44s}{dict(statuses)!s:>14s}")
     print(f"{'  web server CPU ms per lookup':44s}{web_ms:14.2f}")
     print(f"{'  Redis CPU ms per lookup':44s}{redis_ms:14.2f}")
+    print(f"{'  this client CPU ms per lookup':44s}{client_ms / max(1, done):14.2f}")
     print(f"  ({done} lookups in {wall:.1f} s)")
     print(f"{'wrong secrets sent':44s}{len(wrong_results):14d}")
     print(f"{'  distinct (status, body) after blanking':44s}{len(shapes):14d}{1:>12d}")
