@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from audit.services.record import Action
 from audit.services.record import record as audit
-from core.errors import Disposition
+from core.errors import Disposition, RetryPolicy
 from dossiers.files import sha256_file, store_file
 from dossiers.models import Document, DocumentState
 from dossiers.services.workflow import record_event, transition
@@ -45,8 +45,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_RETRY_MINUTES = (1, 2, 5, 15, 30)
-"""Waits before trying again after a passing failure (timestamp authority down, disk), then 30."""
+AUTOSIGN_RETRIES = RetryPolicy(first_delay_s=60.0, max_delay_s=1800.0)
+"""Waits before trying again after a passing failure (timestamp authority down, disk): a
+minute, doubled each time up to half an hour, and never given up (the record keeps
+being due until signed or handed to a person)."""
 
 _NEEDS_PERSON_RETRY = dt.timedelta(hours=1)
 """Wait before trying again after a failure a person must fix (passphrase file, certificate)."""
@@ -327,7 +329,7 @@ def _record_failure(
     """Keep the reason on the document and its record; say when to try again."""
     now = timezone.now()
     if disposition == "retry":
-        wait = dt.timedelta(minutes=_RETRY_MINUTES[min(record.attempts, len(_RETRY_MINUTES)) - 1])
+        wait = dt.timedelta(seconds=AUTOSIGN_RETRIES.countdown(max(0, record.attempts - 1)))
         retry_at: dt.datetime | None = now + wait
     elif disposition == "fail":
         retry_at = now + _NEEDS_PERSON_RETRY
