@@ -27,6 +27,7 @@ from pypdf.generic import (
 )
 
 from core.files import atomic_write
+from core.thumbnail import Thumbnail
 from digitize.archival import add_output_intent, nfc, set_metadata, utc
 from digitize.compression import JPEG_QUALITY, EncodedImage, encode_page_image
 from digitize.errors import AssembleError
@@ -107,6 +108,10 @@ def assemble_pdf(
     is written under a temporary name beside ``out`` and renamed over it. Raises
     :class:`AssembleError` when a page or text layer cannot be read or a part
     points at no page.
+
+    Each page also gets its thumbnail (``/Thumb``, :mod:`core.thumbnail`): its picture
+    reduced to 300 pixels wide or more and cut to 1 bit at the ink level, a few KB, which
+    stamp placement reads instead of decoding the scan.
     """
     if not pages:
         raise AssembleError("Không có trang nào để ghép thành tệp PDF")
@@ -196,6 +201,8 @@ def _add_page(
             }
         )
         pdf_page[NameObject("/Contents")] = writer._add_object(content.flate_encode())
+        if image.thumbnail is not None:
+            pdf_page[NameObject("/Thumb")] = writer._add_object(_thumbnail(image.thumbnail))
     except _PAGE_ERRORS as exc:
         raise AssembleError(
             f"Không ghép được trang {number} vào tệp PDF", detail=type(exc).__name__
@@ -204,21 +211,11 @@ def _add_page(
 
 def _image_xobject(image: EncodedImage) -> StreamObject:
     """The image XObject holding the compressed samples as they are."""
-    stream = StreamObject()
-    stream.update(
-        {
-            NameObject("/Type"): NameObject("/XObject"),
-            NameObject("/Subtype"): NameObject("/Image"),
-            NameObject("/Width"): NumberObject(image.width),
-            NameObject("/Height"): NumberObject(image.height),
-            NameObject("/ColorSpace"): NameObject(image.colour_space),
-            NameObject("/BitsPerComponent"): NumberObject(
-                1 if image.filter == "/CCITTFaxDecode" else 8
-            ),
-            NameObject("/Filter"): NameObject(image.filter),
-        }
+    bilevel = image.filter == "/CCITTFaxDecode"
+    stream = _image_stream(
+        image.width, image.height, image.colour_space, 1 if bilevel else 8, image.filter
     )
-    if image.filter == "/CCITTFaxDecode":
+    if bilevel:
         stream[NameObject("/DecodeParms")] = DictionaryObject(
             {
                 NameObject("/K"): NumberObject(-1),
@@ -228,6 +225,32 @@ def _image_xobject(image: EncodedImage) -> StreamObject:
             }
         )
     stream.set_data(image.data)
+    return stream
+
+
+def _thumbnail(thumbnail: Thumbnail) -> StreamObject:
+    """The page's thumbnail image (ISO 32000 §12.3.4): 1-bit grey, its samples as they are."""
+    stream = _image_stream(thumbnail.width, thumbnail.height, "/DeviceGray", 1, "/FlateDecode")
+    stream.set_data(thumbnail.data)
+    return stream
+
+
+def _image_stream(
+    width: int, height: int, colour_space: str, bits: int, filter_name: str
+) -> StreamObject:
+    """An image XObject's dictionary, its samples still to be set."""
+    stream = StreamObject()
+    stream.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Image"),
+            NameObject("/Width"): NumberObject(width),
+            NameObject("/Height"): NumberObject(height),
+            NameObject("/ColorSpace"): NameObject(colour_space),
+            NameObject("/BitsPerComponent"): NumberObject(bits),
+            NameObject("/Filter"): NameObject(filter_name),
+        }
+    )
     return stream
 
 

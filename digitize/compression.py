@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, cast
 
@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageChops
 
 from core.files import atomic_write
+from core.thumbnail import Thumbnail, make_thumbnail
 from digitize.levels import grey_levels
 from digitize.pages import PageImage, load_page_image
 
@@ -88,6 +89,10 @@ class EncodedImage:
     black_is_1: bool = False
     """For G4 samples: whether 1 bits are black (the TIFF stored min-is-black)."""
 
+    thumbnail: Thumbnail | None = None
+    """The page's thumbnail (:func:`core.thumbnail.make_thumbnail` of the stored picture),
+    None for an image compressed before thumbnails were made."""
+
 
 def encode_page_image(page: PageImage) -> EncodedImage:
     """Compress one page image file; :func:`encode_image` of its decoded pixels.
@@ -114,7 +119,8 @@ def encode_image(
     otherwise it is taken as grey. Bilevel pages, and grey pages that are plain text
     on paper, become 1-bit G4; the rest JPEG at :data:`JPEG_QUALITY`. A page the
     quality gate found ``blank`` (paper tone, noise, a speck or two) is cut to 1 bit
-    just under its paper, so its marks stay and the noise goes.
+    just under its paper, so its marks stay and the noise goes. The thumbnail of the
+    picture as stored comes with it (a few KB; stamp placement reads it).
     """
     image = source.convert("RGB") if source.mode not in {"1", "L", "RGB"} else source
     if image.mode == "RGB" and (blank or not _keeps_colour(image, colour_mode)):
@@ -125,21 +131,28 @@ def encode_image(
         if threshold is not None:
             lut = [0] * (threshold + 1) + [255] * (255 - threshold)
             image = image.point(lut, "1")
-    return _g4(image) if image.mode == "1" else _jpeg(image)
+    encoded = _g4(image) if image.mode == "1" else _jpeg(image)
+    return replace(encoded, thumbnail=make_thumbnail(image))
 
 
 def write_encoded(encoded: EncodedImage, path: Path) -> Path:
-    """Store a compressed page image (a one-line JSON header, then the samples) atomically."""
-    header = {
+    """Store a compressed page image atomically: a one-line JSON header, the samples, then
+    the thumbnail's samples (their size in the header's ``thumbnail``)."""
+    header: dict[str, object] = {
         "filter": encoded.filter,
         "colour_space": encoded.colour_space,
         "width": encoded.width,
         "height": encoded.height,
         "black_is_1": encoded.black_is_1,
     }
+    thumbnail = encoded.thumbnail
+    if thumbnail is not None:
+        header["thumbnail"] = [thumbnail.width, thumbnail.height, len(thumbnail.data)]
     with atomic_write(path, durable=False) as handle:  # a working file: a retry rebuilds it
         handle.write(json.dumps(header, separators=(",", ":")).encode("ascii") + b"\n")
         handle.write(encoded.data)
+        if thumbnail is not None:
+            handle.write(thumbnail.data)
     return path
 
 
@@ -150,13 +163,20 @@ def read_encoded(path: Path) -> EncodedImage:
     header = json.loads(raw[:end])
     if header["filter"] not in ("/DCTDecode", "/CCITTFaxDecode"):
         raise ValueError(f"unknown image filter {header['filter']!r}")
+    data, thumbnail = raw[end + 1 :], None
+    if "thumbnail" in header:  # absent from a file written before thumbnails were made
+        width, height, size = (int(v) for v in header["thumbnail"])
+        if not 0 < size <= len(data):
+            raise ValueError("thumbnail size out of the file")
+        data, thumbnail = data[:-size], Thumbnail(width, height, data[-size:])
     return EncodedImage(
-        data=raw[end + 1 :],
+        data=data,
         filter=str(header["filter"]),
         colour_space=str(header["colour_space"]),
         width=int(header["width"]),
         height=int(header["height"]),
         black_is_1=bool(header["black_is_1"]),
+        thumbnail=thumbnail,
     )
 
 

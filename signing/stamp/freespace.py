@@ -6,23 +6,31 @@ all of which show as dark pixels; a red seal is dark in grey too), the boxes of 
 text drawn on the page, and the rectangles of the other images. A stamp then goes in
 the free rectangle nearest to where its layout wants it, never over a marked cell.
 
-Scanned pages (motcua's own PDF/A results) carry one image covering the page; its
-samples are decoded at a reduced scale (JPEG in draft mode), so reading a page takes a
-few milliseconds. The invisible text layer over a scan adds nothing the ink does not
-show, and is not read.
+Scanned pages (motcua's own PDF/A results) carry one image covering the page and, since
+the digitize stage writes one, its thumbnail (``/Thumb``, :mod:`core.thumbnail`: the
+picture reduced by the factor a JPEG is decoded small by, to 300 pixels wide or more,
+and cut to 1 bit at :data:`INK_LEVEL`, so it holds exactly the ink read here of a grey
+picture). The thumbnail, a few KB, is read instead of the image, whose Huffman decoding
+alone costs about 14 ms a megabyte even in JPEG draft mode. A page without a usable
+thumbnail (none, not the page's proportions, too coarse, too large, undecodable) has
+its image decoded at that reduced scale. The invisible text layer over a scan adds
+nothing the ink does not show, and is not read.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
 from pypdf import PageObject
-from pypdf.generic import IndirectObject
+from pypdf.generic import IndirectObject, StreamObject
+
+from core.thumbnail import INK_LEVEL, THUMB_WIDTH, read_samples, reduction
 
 __all__ = [
     "CELL",
@@ -38,9 +46,6 @@ Box = tuple[float, float, float, float]
 CELL = 4.0
 """Side of a grid cell in points (1.4 mm): finer than a line of 10 pt text."""
 
-INK_LEVEL = 150
-"""Grey level (0 black … 255 white) under which a pixel is ink; a red seal is about 80."""
-
 INK_SHARE = 0.004
 """Share of a cell's pixels that must be ink for the cell to count as printed: a stray
 speck of scanner dust stays free, a dot of a letter does not."""
@@ -51,9 +56,13 @@ PAD = 1
 MIN_SCALE = 0.8
 """Smallest share of its size a stamp may be shrunk to: its 8 pt lines stay legible."""
 
-_DECODE_TARGET = 300
+_DECODE_TARGET = THUMB_WIDTH
 """Width in pixels that is enough for the grid: a JPEG is decoded at the first scale at or
-above it (draft mode), a bilevel image is reduced to it."""
+above it (draft mode), any other image reduced by the same factor
+(:func:`core.thumbnail.reduction`), as its thumbnail is."""
+
+_THUMB_ERRORS = (OSError, ValueError, KeyError, TypeError, AttributeError, zlib.error)
+"""What reading a page's ``/Thumb`` may raise: the thumbnail is then not used."""
 
 _INK_LUT = [255 if value < INK_LEVEL else 0 for value in range(256)]
 """Grey level to ink (255) or paper (0)."""
@@ -244,11 +253,49 @@ def _full_page_image(page: PageObject, page_box: Box) -> Image.Image | None:
     page_w, page_h = page_box[2] - page_box[0], page_box[3] - page_box[1]
     if width <= 0 or height <= 0 or page_w <= 0 or page_h <= 0:
         return None
-    if abs(width / height - page_w / page_h) > 0.02 * (page_w / page_h):
+    if not _same_proportions(width, height, page_w / page_h):
         return None
+    thumbnail = _thumbnail(page, width, page_w / page_h)
+    if thumbnail is not None:
+        return thumbnail
     try:
         return _decode_small(page, image, width, height)
     except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _same_proportions(width: int, height: int, ratio: float) -> bool:
+    """Whether a picture ``width`` × ``height`` has the proportions ``ratio`` (2 % off at most)."""
+    return abs(width / height - ratio) <= 0.02 * ratio
+
+
+def _thumbnail(page: PageObject, image_width: int, ratio: float) -> Image.Image | None:
+    """The page's thumbnail (``/Thumb``) as a grey picture, or None when it cannot stand
+    for the page's image: none, not an image stream, on a turned page, not the page's
+    proportions, coarser than the reduced image would be, larger than
+    :data:`core.thumbnail.MAX_THUMB_PIXELS`, or undecodable (see
+    :func:`core.thumbnail.read_samples`)."""
+    try:
+        thumb = _resolved(page.get("/Thumb"))
+        if not isinstance(thumb, StreamObject) or page.rotation % 360:
+            return None  # a turned page's thumbnail may show it as displayed, not as drawn
+        width, height = int(thumb.get("/Width", 0)), int(thumb.get("/Height", 0))
+        if width <= 0 or height <= 0 or not _same_proportions(width, height, ratio):
+            return None
+        if width < min(THUMB_WIDTH, image_width) or "/DecodeParms" in thumb:
+            return None
+        if _resolved(thumb.get("/Filter")) != "/FlateDecode":
+            return None
+        colours = {"/DeviceGray": 1, "/DeviceRGB": 3}.get(str(_resolved(thumb.get("/ColorSpace"))))
+        bits = int(thumb.get("/BitsPerComponent", 0))
+        decode = _resolved(thumb.get("/Decode"))
+        if colours is None or (
+            decode is not None and [float(v) for v in decode] != [0, 1] * colours
+        ):
+            return None
+        # the raw bytes, inflated within bounds here, never by pypdf (a bomb stays small)
+        return read_samples(width, height, bits, colours, thumb._data)
+    except _THUMB_ERRORS:
         return None
 
 
@@ -262,7 +309,7 @@ def _decode_small(page: PageObject, image: Any, width: int, height: int) -> Imag
     if decoded is None:
         raise ValueError("image not decoded")
     picture = decoded.convert("L")
-    factor = max(1, width // _DECODE_TARGET)
+    factor = reduction(width)
     return picture.reduce(factor) if factor > 1 else picture
 
 
