@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
+from django.dispatch import receiver
 from django.test import Client, override_settings
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -29,6 +33,19 @@ from signing.keys.pkcs12 import load_pkcs12_signer
 from signing.models import Signer
 from signing.pades.sign import sign_pdf
 from tests.support.pki import TEST_PASSPHRASE, make_test_pdf, make_test_pki
+
+
+@receiver(connection_created)
+def _no_read_locks_in_shared_memory(connection: BaseDatabaseWrapper, **_: object) -> None:
+    """The test database is SQLite in memory with a shared cache, where a reader's table
+    lock makes another thread's write fail at once ("database table is locked": no busy
+    timeout applies to shared-cache locks). A live server's request thread polling a
+    batch while the background signing thread records its progress hit that. Readers
+    that take no read locks (read-uncommitted, honoured only in shared-cache mode) leave
+    writers alone; the file database of a real deployment (WAL) never shares a cache."""
+    if isinstance(connection, SQLiteWrapper) and connection.is_in_memory_db():
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA read_uncommitted = 1")
 
 
 @dataclass(frozen=True)
