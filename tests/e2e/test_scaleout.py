@@ -120,16 +120,10 @@ def test_kills_under_load_lose_and_double_nothing(tmp_path: Path) -> None:
             fleet.drop(first, seed=3)
             _kill_lease_holder(fleet, "digitize_page")  # a child during OCR
             _kill_lease_holder(fleet, "digitize_documentwork", "assemble")  # during assembly
-            poll(
-                lambda: fleet.query(
-                    "select 1 from signing_autosignature where running_since is not null"
-                ),
-                timeout=120,
-                every=0.05,
-                what="an automatic signature running",
-            )
-            for pid in fleet.children("worker-rest"):  # a child during signing
-                _kill_pid(pid)
+            # the child during signing: the lease holder only. Killing every child of the
+            # worker could kill the redelivered task again in the next one, and a document
+            # whose signing kills its process three times running is rightly given up.
+            _kill_lease_holder(fleet, "signing_autosignature")
 
             second = [f"HS-KILL-{n:03d}" for n in range(4, 8)]
             fleet.drop(second, seed=5)
