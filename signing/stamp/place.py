@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
@@ -30,7 +31,6 @@ __all__ = [
     "StampPlacement",
     "clear_placement",
     "default_stamp_box",
-    "placement_adjustments",
     "placement_for",
     "placement_in_pdf",
     "plan_placement",
@@ -181,14 +181,6 @@ def _page_index(placement: StampPlacement, page_count: int) -> int:
     raise StampError(f"Tài liệu có {page_count} trang, không có trang số {placement.page + 1}")
 
 
-def placement_adjustments(stamp: StampText, pdf: bytes) -> tuple[str, ...]:
-    """Say in Vietnamese how the document ``pdf`` made ``stamp``'s place differ from the asked one.
-
-    The notes of :func:`plan_placement`, for a caller that signs elsewhere.
-    """
-    return plan_placement(stamp, pdf)[1]
-
-
 def plan_placement(stamp: StampText, pdf: bytes) -> tuple[Placed, tuple[str, ...]]:
     """Where ``stamp`` goes on the document ``pdf``, and how that differs from the asked place.
 
@@ -201,16 +193,12 @@ def plan_placement(stamp: StampText, pdf: bytes) -> tuple[Placed, tuple[str, ...
     """
     placement = placement_for(stamp)
     reader = read_pages(pdf)
-
-    def page_box_of(index: int) -> Box:
-        x0, y0, x1, y1 = (float(v) for v in reader.pages[index].cropbox)
-        return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-
+    page_box_of = partial(_page_box, reader)
     try:
         count = len(reader.pages)
-        index = _page_index(placement, count)
-        x0, y0, x1, y1 = page_box_of(index)
         placed = clear_placement(stamp, reader, page_box_of)
+        index = placed.wished_page
+        x0, y0, x1, y1 = page_box_of(index)
     except (PyPdfError, ValueError, KeyError, TypeError) as exc:
         raise PdfInputError() from exc
     notes: list[str] = []
@@ -256,6 +244,12 @@ def _mm(points: float) -> str:
     return f"{points / MM:.1f}".replace(".", ",").removesuffix(",0")
 
 
+def _page_box(reader: PdfReader, index: int) -> Box:
+    """Page ``index``'s visible area (pypdf: CropBox, else MediaBox), lower corner first."""
+    x0, y0, x1, y1 = (float(v) for v in reader.pages[index].cropbox)
+    return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
 def read_pages(pdf: bytes) -> PdfReader:
     """Open ``pdf`` with pypdf to read its pages (PdfInputError when it cannot be read)."""
     try:
@@ -272,13 +266,7 @@ def placement_in_pdf(stamp: StampText, pdf: bytes) -> tuple[int, Box]:
     """
     try:
         reader = PdfReader(io.BytesIO(pdf))
-        pages = reader.pages
-
-        def page_box_of(index: int) -> Box:
-            x0, y0, x1, y1 = (float(v) for v in pages[index].cropbox)
-            return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-
-        return stamp_placement(stamp, len(pages), page_box_of)
+        return stamp_placement(stamp, len(reader.pages), partial(_page_box, reader))
     except (PyPdfError, ValueError, KeyError, TypeError) as exc:
         raise PdfInputError() from exc
 

@@ -22,7 +22,7 @@ from signing.services.batch_run import approve_batch
 from signing.services.options import stamp_for
 from signing.services.placement import procedure_placement
 from signing.stamp import freespace
-from signing.stamp.place import LAYOUT_PLACEMENTS, MM, StampPlacement, placement_adjustments
+from signing.stamp.place import LAYOUT_PLACEMENTS, MM, StampPlacement, plan_placement
 from signing.stamp.text import StampText
 from signing.verify.check import verify_pdf
 from tests.conftest import MakeAwaiting
@@ -194,10 +194,10 @@ def test_a_box_too_big_for_a_small_page_is_moved_then_shrunk_with_a_reason(
     )
     small = blank_pdf(page_w, page_h)
 
-    assert placement_adjustments(stamp, small) == (
+    assert plan_placement(stamp, small)[1] == (
         "Ô chữ ký 100 × 30 mm cách mép 10 mm và 90 mm không vừa trang 74 × 105 mm; "
         "đã dời và thu nhỏ cho vừa trang.",
     )
     (view,) = read_stamps(sign_pdf(small, signer, SignOptions(stamp=stamp)))
     assert view.rect == pytest.approx((0.0, 0.0, page_w, 30 * MM), abs=1)
-    assert placement_adjustments(stamp, blank_pdf(*A4[2:])) == ()
+    assert plan_placement(stamp, blank_pdf(*A4[2:]))[1] == ()
