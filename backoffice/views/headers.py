@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 
-__all__ = ["private"]
+__all__ = ["private", "private_file"]
 
 
 def private(response: HttpResponseBase) -> HttpResponseBase:
@@ -15,4 +18,18 @@ def private(response: HttpResponseBase) -> HttpResponseBase:
     """
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def private_file(
+    body: bytes,
+    content_type: str,
+    name: str,
+    disposition: Literal["attachment", "inline"] = "attachment",
+) -> HttpResponse:
+    """A file of personal data for the browser to save (``attachment``) or show (``inline``)
+    under ``name``, kept out of caches as :func:`private` pages are."""
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    private(response)
     return response

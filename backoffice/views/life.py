@@ -11,7 +11,7 @@ from audit.services.record import Action, record
 from backoffice.services.dossier_actions import ACTIONS, check_action, perform, transfer_targets
 from backoffice.services.dossier_list import scoped_dossiers
 from backoffice.services.people import DOSSIER_ROLES
-from backoffice.views.headers import private
+from backoffice.views.headers import private, private_file
 from backoffice.views.life_forms import action_form, first_error
 from dossiers.errors import LifeError
 from dossiers.models import Dossier
@@ -84,7 +84,4 @@ def dossier_slip(request: HttpRequest, code: str) -> HttpResponse:
         obj=dossier,
         detail={"slip": True},
     )
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="phieu-kiem-soat-{dossier.pk}.pdf"'
-    private(response)
-    return response
+    return private_file(data, "application/pdf", f"phieu-kiem-soat-{dossier.pk}.pdf", "inline")

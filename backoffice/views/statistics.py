@@ -24,7 +24,7 @@ from backoffice.services.statistics_report import (
     office_tree,
     overdue_rows,
 )
-from backoffice.views.headers import private
+from backoffice.views.headers import private, private_file
 from core.vntime import to_vn
 from dossiers.services.access import role_required
 
@@ -141,20 +141,13 @@ def statistics(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _download(body: bytes, content_type: str, name: str) -> HttpResponse:
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    private(response)
-    return response
-
-
 @role_required(*STATISTICS_ROLES)
 @require_GET
 def export_csv(request: HttpRequest) -> HttpResponse:
     """The period's table by office, field and procedure as CSV."""
     asked = _asked(request)
     report = _report(request, asked, exported=True)
-    return _download(
+    return private_file(
         csv_bytes(report, asked.now),
         "text/csv; charset=utf-8",
         f"thong-ke-{report.period.slug}.csv",
@@ -167,7 +160,7 @@ def export_xlsx(request: HttpRequest) -> HttpResponse:
     """The period's workbook: by office, field, procedure, official and month."""
     asked = _asked(request)
     report = _report(request, asked, exported=True)
-    return _download(
+    return private_file(
         xlsx_bytes(report, asked.now),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         f"thong-ke-{report.period.slug}.xlsx",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from audit.services.record import Action, record
-from backoffice.views.headers import private
+from backoffice.views.headers import private, private_file
 from core.vntime import to_vn
 from dossiers.models import Office
 from dossiers.services.access import role_required
@@ -110,6 +110,7 @@ def _download(request: HttpRequest, kind: str) -> HttpResponse:
     book = asked.book
     if book is None:
         return _page(request, asked, status=400)
+    disposition: Literal["attachment", "inline"]
     if kind == "xlsx":
         body, content_type, disposition = book_xlsx(book), XLSX, "attachment"
     else:
@@ -125,11 +126,8 @@ def _download(request: HttpRequest, kind: str) -> HttpResponse:
             "count": len(book.rows),
         },
     )
-    response = HttpResponse(body, content_type=content_type)
     name = f"so-theo-doi-{book.first_day:%Y%m%d}-{book.last_day:%Y%m%d}.{kind}"
-    response["Content-Disposition"] = f'{disposition}; filename="{name}"'
-    private(response)
-    return response
+    return private_file(body, content_type, name, disposition)
 
 
 @role_required(*BOOK_ROLES)
