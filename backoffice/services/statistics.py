@@ -26,7 +26,7 @@ stored months (``statistics_store``), the running month (``statistics_live``) an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,6 +61,7 @@ __all__ = [
     "month_series_of",
     "odd",
     "open_at",
+    "outcomes",
     "rate",
     "rated",
     "reporting",
@@ -182,17 +183,26 @@ class MonthPoint:
         return rate(self.in_time, self.resolved + self.pending_overdue)
 
 
+def outcomes(counts: Mapping[str, int]) -> dict[str, int]:
+    """Resolved early, on time and late, pending in time and overdue, from the counts of
+    ``resolved``, ``resolved_early``, ``resolved_late``, ``pending`` and ``pending_overdue``
+    (on time and in time are what the others leave)."""
+    return {
+        "resolved_early": counts["resolved_early"],
+        "resolved_on_time": counts["resolved"] - counts["resolved_early"] - counts["resolved_late"],
+        "resolved_late": counts["resolved_late"],
+        "pending_in_time": counts["pending"] - counts["pending_overdue"],
+        "pending_overdue": counts["pending_overdue"],
+    }
+
+
 def to_figures(counts: Counts) -> Figures:
     """The figures of :data:`RAW` counts (a missing count is 0)."""
     got = {name: counts.get(name, 0) for name in RAW}
     return Figures(
         received_new=got["received_new"],
         carried_over=got["carried_over"],
-        resolved_early=got["resolved_early"],
-        resolved_on_time=got["resolved"] - got["resolved_early"] - got["resolved_late"],
-        resolved_late=got["resolved_late"],
-        pending_in_time=got["pending"] - got["pending_overdue"],
-        pending_overdue=got["pending_overdue"],
+        **outcomes(got),
         supplement_requests=got["supplement_requests"],
         transfers=got["transfers"],
         apologies=got["apologies"],

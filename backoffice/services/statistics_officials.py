@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q, QuerySet
 
 from backoffice.services.periods import Period
-from backoffice.services.statistics import early, open_at, rate
+from backoffice.services.statistics import early, open_at, outcomes, rate
 from dossiers.models import Event
 
 __all__ = ["STEP_KINDS", "OfficialFigures", "officials"]
@@ -99,11 +99,7 @@ def officials(events: QuerySet[Event], period: Period, now: datetime) -> list[Of
             rejected=row["rejected"],
             signed=row["signed"],
             dossiers=row["dossiers"],
-            resolved_early=row["resolved_early"],
-            resolved_on_time=row["resolved"] - row["resolved_early"] - row["resolved_late"],
-            resolved_late=row["resolved_late"],
-            pending_in_time=row["pending"] - row["pending_overdue"],
-            pending_overdue=row["pending_overdue"],
+            **outcomes(row),
         )
         for row in found
     ]
