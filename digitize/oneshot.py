@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from core.arguments import positive_int
 from core.errors import exit_code
 from digitize.compression import COLOUR_MODES
 from digitize.errors import DigitizeError
@@ -15,17 +16,6 @@ from digitize.pipeline import digitize_files
 from digitize.quality import QualitySettings
 
 __all__ = ["add_arguments", "run"]
-
-
-def _positive_int(value: str) -> int:
-    """Parse a command-line count of at least one."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"không phải số nguyên: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"phải từ 1 trở lên: {number}")
-    return number
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--jobs",
-        type=_positive_int,
+        type=positive_int,
         default=os.cpu_count() or 1,
         metavar="N",
         help="số trang nhận dạng song song (mặc định: số nhân CPU)",

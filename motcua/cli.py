@@ -21,7 +21,7 @@ DJANGO_COMMANDS = {
 }
 QUEUES = "default,ocr,assemble,sign,notify"
 #: The service roles: they log what they do (INFO); every other command is quiet by default.
-SERVICE_ROLES = {"run", "web", "worker", "beat", "watch"}
+SERVICE_ROLES = {"run", "web", "worker", "beat", "watch", "sign-agent"}
 #: Libraries whose INFO lines (font subsetting, glyph lists) are noise to any reader.
 NOISY_LIBRARIES = ("fontTools", "PIL", "pyhanko.sign.general")
 PRIVATE_UMASK = 0o077
@@ -68,6 +68,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     sub.add_parser("beat", help="bộ lập lịch (đối soát định kỳ)")
     sub.add_parser("watch", help="theo dõi thư mục tiếp nhận")
+    sub.add_parser(
+        "sign-agent", help="giữ sẵn bộ ký để motcua sign khởi động ngay (motcua run tự chạy)"
+    )
     sub.add_parser("setup", help="tạo thư mục dữ liệu, cập nhật CSDL, dữ liệu mẫu lần đầu")
 
     digitize = sub.add_parser(
@@ -79,14 +82,14 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         digitize_oneshot.add_arguments(digitize)
     sign = sub.add_parser("sign", help="ký số một hoặc nhiều tệp PDF thành một lô (không cần CSDL)")
     if command == "sign":
-        from signing import oneshot as signing_oneshot
+        from signing.arguments import add_sign_arguments
 
-        signing_oneshot.add_sign_arguments(sign)
+        add_sign_arguments(sign)
     verify = sub.add_parser("verify", help="kiểm tra chữ ký số của một tệp PDF")
     if command == "verify":
-        from signing import oneshot as signing_oneshot
+        from signing.arguments import add_verify_arguments
 
-        signing_oneshot.add_verify_arguments(verify)
+        add_verify_arguments(verify)
 
     for name in DJANGO_COMMANDS:
         sub.add_parser(name, help=f"lệnh nghiệp vụ (xem: motcua {name} --help)", add_help=False)
@@ -149,6 +152,20 @@ def _quiet_logging(level: str) -> None:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
+def _sign(args: argparse.Namespace, argv: list[str]) -> int:
+    """``motcua sign``: by the data directory's signing agent when one runs, else here."""
+    from core.datadir import data_dir
+    from signing.agent.client import sign_through_agent, socket_path
+
+    agent = socket_path(data_dir(os.environ.get("MOTCUA_DATA_DIR")))
+    served = sign_through_agent(agent, argv, os.environ["MOTCUA_LOG_LEVEL"])
+    if served is not None:
+        return served
+    with _imported_uncollected():
+        from signing import oneshot as signing_oneshot
+    return signing_oneshot.run_sign(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``motcua`` command."""
     # Everything motcua writes (database, store, logs, keys) is for the service's user
@@ -173,12 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             execute_from_command_line([f"motcua {rest[0]}", name, *rest[1:]])
         return 0
 
-    if command_word == "sign":
-        with _imported_uncollected():
-            parser = _parser(command_word)
-    else:
-        parser = _parser(command_word)
-    args = parser.parse_args(rest)
+    args = _parser(command_word).parse_args(rest)
     data_dir = getattr(args, "run_data_dir", None) or args.data_dir or global_dir
     if data_dir is not None:
         os.environ["MOTCUA_DATA_DIR"] = str(Path(data_dir).resolve())
@@ -191,9 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return digitize_oneshot.run(args)
     if command == "sign":
-        from signing import oneshot as signing_oneshot
-
-        return signing_oneshot.run_sign(args)
+        return _sign(args, rest[rest.index("sign") + 1 :])
     if command == "verify":
         from signing import oneshot as signing_oneshot
 
@@ -233,6 +243,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from motcua.roles import exec_celery
 
         exec_celery(["beat"])
+    if command == "sign-agent":
+        _django()
+        from motcua.roles import sign_agent
+
+        return sign_agent(_quiet_logging)
     if command == "watch":
         _django()
         from motcua.roles import watch

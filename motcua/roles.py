@@ -1,4 +1,4 @@
-"""The service roles one process each: web server, Celery worker or scheduler, watcher."""
+"""The service roles, one process each: web, Celery worker or scheduler, watcher, signing agent."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import NoReturn
 
 from django.conf import settings
@@ -72,3 +73,23 @@ def watch() -> None:
     signal.signal(signal.SIGINT, _stop)
     log.info("inbox: %s", settings.INBOX_DIR)
     run(stop)
+
+
+def sign_agent(log_to: Callable[[str], None]) -> int:
+    """Run the signing agent of this data directory until SIGTERM or SIGINT."""
+    from signing.agent.client import socket_path
+    from signing.agent.server import AlreadyServing, serve
+
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        serve(socket_path(settings.DATA_DIR), stop.is_set, log_to)
+    except AlreadyServing as exc:
+        print(f"lỗi: dịch vụ ký đã chạy ở {exc}", file=sys.stderr)
+        return 2
+    return 0

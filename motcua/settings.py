@@ -15,6 +15,8 @@ import django_stubs_ext
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
+from core.datadir import data_dir
+
 django_stubs_ext.monkeypatch()  # admin and other generics subscriptable at run time
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -31,7 +33,7 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DATA_DIR = Path(_env("MOTCUA_DATA_DIR", str(Path.cwd() / "var"))).resolve()
+DATA_DIR = data_dir(_env("MOTCUA_DATA_DIR"))
 INBOX_DIR = DATA_DIR / "inbox"
 INTAKE_DIR = DATA_DIR / "intake"
 WORK_DIR = DATA_DIR / "work"

@@ -146,6 +146,7 @@ def run_embedded(*, port: int, host: str, workers: int) -> int:
         Child("worker", [*me, "worker", "-c", str(workers)], env, log_dir / "worker.log"),
         Child("beat", [*me, "beat"], env, log_dir / "beat.log"),
         Child("watch", [*me, "watch"], env, log_dir / "watch.log"),
+        Child("sign-agent", [*me, "sign-agent"], env, log_dir / "sign-agent.log"),
         Child("web", [*me, "web", "--host", host, "--port", str(port)], env, log_dir / "web.log"),
     ]
     try:

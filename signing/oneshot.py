@@ -9,7 +9,7 @@ import getpass
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -20,8 +20,8 @@ from signing.engine.run import sign_batch
 from signing.errors import SigningError
 from signing.keys.certificates import signer_identity
 from signing.keys.pkcs12 import load_pkcs12_signer, read_passphrase_file
+from signing.pades.levels import level_at_least
 from signing.pades.options import SignOptions
-from signing.pades.timestamps import LEVELS, level_at_least
 from signing.stamp.text import StampText
 
 if TYPE_CHECKING:
@@ -30,74 +30,20 @@ if TYPE_CHECKING:
 # The verifier (signing.verify) is imported by ``motcua verify`` and by B-LT signing only:
 # ``motcua sign`` at B-B or B-T starts without it.
 
-__all__ = ["add_sign_arguments", "add_verify_arguments", "run_sign", "run_verify"]
+__all__ = ["run_sign", "run_verify"]
 
 EXIT_OK = 0
 EXIT_NOT_OK = 1
 EXIT_ERROR = 2
 
 
-def add_sign_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments of ``motcua sign`` to ``parser``."""
-    parser.add_argument(
-        "inputs", nargs="+", type=Path, metavar="IN.pdf", help="tài liệu PDF cần ký (một hay nhiều)"
-    )
-    parser.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        required=True,
-        metavar="OUT",
-        help="thư mục ghi các tệp đã ký (cùng tên tệp gốc); "
-        "với một tài liệu, tên tệp .pdf là chính tệp đã ký",
-    )
-    parser.add_argument(
-        "--pkcs12", type=Path, required=True, metavar="FILE", help="tệp khóa ký PKCS#12 (.p12/.pfx)"
-    )
-    parser.add_argument(
-        "--passphrase-file",
-        type=Path,
-        metavar="F",
-        help="tệp chứa mật khẩu khóa ký (nếu không có sẽ hỏi, không hiện ký tự)",
-    )
-    parser.add_argument(
-        "--name", help="tên người ký trên chữ ký hiển thị (mặc định: theo chứng thư số)"
-    )
-    parser.add_argument(
-        "--office", help="tên cơ quan trên chữ ký hiển thị (mặc định: theo chứng thư số)"
-    )
-    parser.add_argument(
-        "--invisible", action="store_true", help="ký không hiển thị (không vẽ ô chữ ký)"
-    )
-    parser.add_argument(
-        "--level",
-        choices=LEVELS,
-        default="B-B",
-        help="mức chữ ký PAdES (mặc định B-B; B-T trở lên cần --tsa, B-LT trở lên cần --trust)",
-    )
-    parser.add_argument(
-        "--tsa", metavar="URL", help="máy chủ cấp dấu thời gian RFC 3161 (mức B-T trở lên)"
-    )
-    parser.add_argument(
-        "--trust",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="CERT.pem",
-        help="chứng thư gốc để kiểm tra thu hồi khi ký mức B-LT, B-LTA; có thể lặp lại",
-    )
-    parser.add_argument(
-        "--jobs",
-        type=_positive_int,
-        default=None,
-        metavar="N",
-        help="số tiến trình ký song song (mặc định: số nhân CPU)",
-    )
-
-
-def run_sign(args: argparse.Namespace) -> int:
+def run_sign(args: argparse.Namespace, *, ask: Callable[[str], str] | None = None) -> int:
     """Sign the PDFs described by ``args`` as one batch; return the process exit code.
 
+    The key's passphrase is read from ``--passphrase-file``, else asked for with
+    ``ask(prompt)`` (default: :func:`getpass.getpass`, no echo; the signing agent asks
+    its caller's terminal), which
+    raises EOFError or KeyboardInterrupt when the person gives up.
     Exit 0 when every document is signed (or was already signed by this key),
     2 with one line per problem on stderr otherwise.
     """
@@ -109,7 +55,7 @@ def run_sign(args: argparse.Namespace) -> int:
             passphrase = read_passphrase_file(args.passphrase_file)
         else:
             try:
-                passphrase = getpass.getpass("Mật khẩu khóa ký: ").encode("utf-8")
+                passphrase = (ask or getpass.getpass)("Mật khẩu khóa ký: ").encode("utf-8")
             except (EOFError, KeyboardInterrupt):
                 print("Lỗi: đã hủy, chưa nhập mật khẩu khóa ký", file=sys.stderr)
                 return EXIT_ERROR
@@ -140,16 +86,6 @@ def run_sign(args: argparse.Namespace) -> int:
 def _usage(message_vi: str) -> SigningError:
     """A command line that cannot be carried out as written: exit 2, as for bad input."""
     return SigningError(message_vi, disposition="quarantine")
-
-
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"không phải số nguyên: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"phải từ 1 trở lên: {number}")
-    return number
 
 
 def _sign_jobs(inputs: list[Path], output: Path) -> tuple[list[SignJob], bool]:
@@ -245,20 +181,6 @@ class _ProgressBar:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments of ``motcua verify`` to ``parser``."""
-    parser.add_argument("file", type=Path, metavar="FILE.pdf", help="tài liệu PDF cần kiểm tra")
-    parser.add_argument(
-        "--trust",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="CERT.pem",
-        help="chứng thư gốc được tin cậy (PEM hoặc DER); có thể lặp lại",
-    )
-    parser.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
 
 
 def run_verify(args: argparse.Namespace) -> int:

@@ -14,12 +14,8 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from signing.errors import SigningError
 from signing.pades.evidence import read_validation_data
-from signing.pades.timestamps import (
-    PadesLevel,
-    level_at_least,
-    signature_timestamp_tokens,
-    token_is_sound,
-)
+from signing.pades.levels import PadesLevel, level_at_least
+from signing.pades.timestamps import signature_timestamp_tokens, token_is_sound
 
 _BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
 _HEX_CONTENTS = re.compile(rb"<([0-9A-Fa-f]*)>")

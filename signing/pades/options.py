@@ -10,7 +10,7 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator import ValidationContext
 
 from signing.errors import SigningError
-from signing.pades.timestamps import LEVELS, PadesLevel, level_at_least
+from signing.pades.levels import LEVELS, PadesLevel, level_at_least
 from signing.stamp.place import Placed
 from signing.stamp.text import StampText
 

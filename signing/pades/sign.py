@@ -39,9 +39,10 @@ from signing.pades.document import (
     page_box,
     page_index,
 )
+from signing.pades.levels import level_at_least
 from signing.pades.options import SignOptions, UpdateCheck, checked_level
 from signing.pades.signer import ClockedPdfSigner
-from signing.pades.timestamps import level_at_least, timestamper_for
+from signing.pades.timestamps import timestamper_for
 from signing.stamp.place import clear_placement, default_stamp_box, read_pages
 from signing.stamp.text import nfc, stamp_style
 

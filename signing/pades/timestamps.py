@@ -1,11 +1,10 @@
-"""PAdES baseline levels and RFC 3161 timestamps: the TSA client and checking its tokens."""
+"""RFC 3161 timestamps: the TSA client and checking its tokens."""
 
 from __future__ import annotations
 
 import functools
 import logging
 from collections.abc import Callable
-from typing import Literal
 
 from asn1crypto import cms, tsp
 from cryptography.hazmat.primitives import hashes
@@ -20,9 +19,6 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
-    "LEVELS",
-    "PadesLevel",
-    "level_at_least",
     "signature_timestamp_tokens",
     "timestamper_for",
     "token_is_sound",
@@ -30,19 +26,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PadesLevel = Literal["B-B", "B-T", "B-LT", "B-LTA"]
-"""ETSI EN 319 142-1 baseline levels, each including the one before."""
-
-LEVELS: tuple[PadesLevel, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
-"""The baseline levels from weakest to strongest."""
-
 DEFAULT_TIMEOUT_S = 10.0
 """How long one request to a TSA, OCSP responder or CRL server may take."""
-
-
-def level_at_least(level: PadesLevel, floor: PadesLevel) -> bool:
-    """Return True when ``level`` includes everything ``floor`` requires."""
-    return LEVELS.index(level) >= LEVELS.index(floor)
 
 
 def timestamper_for(

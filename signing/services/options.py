@@ -14,8 +14,8 @@ from dossiers.models import Document, Office, Procedure
 from signing.errors import ApprovalError
 from signing.models import Batch, OfficeSigningPolicy, Signer
 from signing.pades.evidence import revocation_context
+from signing.pades.levels import level_at_least
 from signing.pades.options import SignOptions
-from signing.pades.timestamps import level_at_least
 from signing.services.placement import procedure_placement
 from signing.stamp.place import placement_for
 from signing.stamp.text import Layout, StampText

@@ -139,11 +139,16 @@ def drive_one_dossier(service: Service, tmp_path: Path) -> None:
 
 
 def test_scan_to_signed_published_emailed_pdf(tmp_path: Path) -> None:
-    """Embedded mode: the whole line runs under ``motcua run`` and stops cleanly on Ctrl-C."""
+    """Embedded mode: the whole line runs under ``motcua run`` and stops cleanly on Ctrl-C.
+
+    The signing agent runs beside it, for ``motcua sign`` (tests/signing/test_sign_agent.py),
+    and leaves no socket behind."""
     service = Service(tmp_path / "var")
     service.start()
+    agent = service.data_dir / "run" / "sign-agent.sock"
     try:
         drive_one_dossier(service, tmp_path)
+        assert agent.is_socket()
     except BaseException:
         print(service.log())
         raise
@@ -152,6 +157,7 @@ def test_scan_to_signed_published_emailed_pdf(tmp_path: Path) -> None:
     assert rc == 0, service.log()
     assert processes_with_env("MOTCUA_DATA_DIR", str(service.data_dir)) == []
     assert not (service.data_dir / "run" / "redis.sock").exists()
+    assert not agent.exists()
     assert (service.data_dir / "run" / "appendonlydir").is_dir()
 
 

@@ -20,9 +20,10 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from signing.errors import CertificateError, SigningError
 from signing.keys.pkcs12 import load_pkcs12_signer
 from signing.pades.evidence import revocation_context
+from signing.pades.levels import LEVELS, PadesLevel
 from signing.pades.options import SignOptions
 from signing.pades.sign import sign_file, sign_pdf
-from signing.pades.timestamps import LEVELS, PadesLevel, timestamper_for
+from signing.pades.timestamps import timestamper_for
 from signing.stamp.text import StampText
 from signing.verify.check import verify_pdf
 from tests.support.pki import TEST_OFFICE, TEST_PASSPHRASE, TEST_SIGNER, make_test_pdf

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import sys
@@ -16,6 +15,7 @@ from pyhanko.sign.signers import SimpleSigner
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 from signing import oneshot
+from signing.arguments import sign_parser
 from signing.devpki import IssuedKey
 from signing.engine.jobs import JobOutcome, SignJob
 from signing.engine.run import sign_batch
@@ -271,9 +271,7 @@ def test_conflicting_outputs_are_refused_before_signing(
 
 
 def _sign(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="motcua sign")
-    oneshot.add_sign_arguments(parser)
-    return oneshot.run_sign(parser.parse_args(argv))
+    return oneshot.run_sign(sign_parser().parse_args(argv))
 
 
 @pytest.fixture()

@@ -17,9 +17,9 @@ from dossiers.models import Office
 from signing.errors import SigningError
 from signing.keys.pkcs12 import load_pkcs12_signer
 from signing.pades.evidence import revocation_context
+from signing.pades.levels import PadesLevel
 from signing.pades.options import SignOptions
 from signing.pades.sign import sign_pdf
-from signing.pades.timestamps import PadesLevel
 from signing.services.options import office_sign_options
 from signing.stamp.text import LAYOUTS, Layout, StampText
 from signing.verify.check import verify_pdf

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from signing import oneshot
+from signing.arguments import add_verify_arguments, sign_parser
 from signing.devpki import IssuedKey
 from signing.verify.check import verify_pdf
 from tests.support.pki import (
@@ -23,14 +25,12 @@ from tests.support.pki import (
 
 
 def _sign(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="motcua sign")
-    oneshot.add_sign_arguments(parser)
-    return oneshot.run_sign(parser.parse_args(argv))
+    return oneshot.run_sign(sign_parser().parse_args(argv))
 
 
 def _verify(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="motcua verify")
-    oneshot.add_verify_arguments(parser)
+    add_verify_arguments(parser)
     return oneshot.run_verify(parser.parse_args(argv))
 
 
@@ -214,7 +214,10 @@ def test_sign_starts_without_django_or_what_it_does_not_use(files: dict[str, Pat
         f"code = main({argv!r})\n"
         f"print(code, sorted(m for m in {unwanted!r} if m in sys.modules))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    no_agent = {**os.environ, "MOTCUA_DATA_DIR": str(files["src"].parent / "data")}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=no_agent
+    )
     assert done.stdout.splitlines()[-1] == "0 []", done.stderr
     assert done.stderr == ""
     assert files["out"].is_file()

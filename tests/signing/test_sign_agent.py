@@ -1,0 +1,291 @@
+"""Tests of the signing agent: ``motcua sign`` served by a resident process, and its fallbacks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from signing.agent.client import answers, sign_through_agent, socket_path
+from signing.devpki import IssuedKey
+from signing.verify.check import verify_pdf
+from tests.support.pki import TEST_OFFICE, TEST_PASSPHRASE, TEST_SIGNER, read_stamps
+from tests.support.service import MOTCUA, poll
+
+PROMPT = "Mật khẩu khóa ký: "
+
+
+def _start_agent(data_dir: Path, code: str | None = None) -> subprocess.Popen[str]:
+    """``motcua sign-agent`` of ``data_dir`` (or ``code`` run as a script), once it listens."""
+    env = {**os.environ, "MOTCUA_DATA_DIR": str(data_dir), "MOTCUA_LOG_LEVEL": "INFO"}
+    argv = [*MOTCUA, "sign-agent"] if code is None else [sys.executable, "-c", code]
+    agent = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        poll(
+            lambda: answers(socket_path(data_dir)) or agent.poll() is not None,
+            timeout=60,
+            every=0.1,
+            what="the signing agent's socket",
+        )
+    except AssertionError:
+        agent.kill()
+        raise
+    assert agent.poll() is None, agent.communicate()[0]
+    return agent
+
+
+def _stop(agent: subprocess.Popen[str]) -> str:
+    agent.send_signal(signal.SIGTERM)
+    log, _ = agent.communicate(timeout=30)
+    return log
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture()
+def agent(data_dir: Path) -> Iterator[subprocess.Popen[str]]:
+    running = _start_agent(data_dir)
+    yield running
+    if running.poll() is None:
+        _stop(running)
+
+
+@pytest.fixture()
+def job(
+    tmp_path: Path, unsigned_pdf: bytes, pki: IssuedKey, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Path]:
+    """A PDF to sign in a folder of its own, the caller's working folder."""
+    src = tmp_path / "ho so" / "ket-qua.pdf"
+    src.parent.mkdir()
+    src.write_bytes(unsigned_pdf)
+    monkeypatch.chdir(src.parent)
+    return {"src": src, "out": tmp_path / "da-ky" / "ket-qua.pdf", "p12": pki.pkcs12}
+
+
+def _argv(job: dict[str, Path]) -> list[str]:
+    """``motcua sign``'s arguments, relative to the job's folder, passphrase asked for."""
+    return ["ket-qua.pdf", "-o", str(job["out"]), "--pkcs12", str(job["p12"])]
+
+
+def test_motcua_sign_is_served_by_the_agent_without_loading_pyhanko(
+    agent: subprocess.Popen[str], data_dir: Path, job: dict[str, Path], trust: list[Path]
+) -> None:
+    """With the agent running, ``motcua sign`` never imports pyHanko itself, and the file
+    it gets (relative paths read from its own folder) is signed, stamped and trusted."""
+    secret = job["src"].parent / "mat-khau.txt"
+    secret.write_bytes(TEST_PASSPHRASE + b"\n")
+    argv = ["sign", *_argv(job), "--passphrase-file", "mat-khau.txt"]
+    script = (
+        "import sys\n"
+        "from motcua.cli import main\n"
+        f"code = main({argv!r})\n"
+        "print(code, 'pyhanko' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=job["src"].parent,
+        env={**os.environ, "MOTCUA_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "0 False", done.stderr
+    assert lines[0].startswith("Đã ký: ")  # the agent's child wrote on the caller's stdout
+    assert done.stderr == ""
+    signed = job["out"].read_bytes()
+    assert verify_pdf(signed, trust).ok
+    (stamp,) = read_stamps(signed)
+    assert stamp.text.startswith(f"Ký bởi: {TEST_SIGNER}\nCơ quan: {TEST_OFFICE}\n")
+
+
+def test_the_agent_asks_the_callers_terminal_for_the_passphrase(
+    agent: subprocess.Popen[str],
+    data_dir: Path,
+    job: dict[str, Path],
+    trust: list[Path],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The passphrase is asked for by the caller, at the point the command needs it."""
+    asked: list[str] = []
+
+    def ask(prompt: str) -> str:
+        asked.append(prompt)
+        return TEST_PASSPHRASE.decode()
+
+    code = sign_through_agent(socket_path(data_dir), _argv(job), "WARNING", ask=ask)
+    assert code == 0
+    assert asked == [PROMPT]
+    assert "Đã ký" in capfd.readouterr().out
+    assert verify_pdf(job["out"].read_bytes(), trust).ok
+
+
+def test_a_wrong_passphrase_through_the_agent_exits_3_with_one_line(
+    agent: subprocess.Popen[str],
+    data_dir: Path,
+    job: dict[str, Path],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    code = sign_through_agent(socket_path(data_dir), _argv(job), "WARNING", ask=lambda p: "sai")
+    assert code == 3
+    err = capfd.readouterr().err
+    assert err.startswith("Lỗi: ") and "mật khẩu" in err.lower() and err.count("\n") == 1
+    assert not job["out"].exists()
+
+
+@pytest.mark.parametrize("gives_up", [EOFError, KeyboardInterrupt])
+def test_giving_up_at_the_prompt_stops_the_agents_child(
+    gives_up: type[BaseException],
+    agent: subprocess.Popen[str],
+    data_dir: Path,
+    job: dict[str, Path],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """End of input, or Ctrl-C (passed on to the child as SIGINT): nothing signed, exit 2."""
+
+    def ask(prompt: str) -> str:
+        raise gives_up
+
+    code = sign_through_agent(socket_path(data_dir), _argv(job), "WARNING", ask=ask)
+    assert code == 2
+    assert "Lỗi: đã hủy" in capfd.readouterr().err
+    assert not job["out"].exists()
+
+
+def test_a_child_that_dies_is_reported_and_the_agent_serves_on(
+    agent: subprocess.Popen[str],
+    data_dir: Path,
+    job: dict[str, Path],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+
+    def kill_the_child(prompt: str) -> str:
+        (child,) = _children(agent.pid)
+        os.kill(child, signal.SIGKILL)
+        poll(lambda: child not in _children(agent.pid), timeout=10, every=0.05, what="reaping")
+        return TEST_PASSPHRASE.decode()
+
+    path = socket_path(data_dir)
+    assert sign_through_agent(path, _argv(job), "WARNING", ask=kill_the_child) == 2
+    assert "dịch vụ ký dừng giữa chừng" in capfd.readouterr().err
+    assert not job["out"].exists()
+    code = sign_through_agent(path, _argv(job), "WARNING", ask=lambda p: TEST_PASSPHRASE.decode())
+    assert code == 0 and job["out"].is_file()
+
+
+def _children(parent: int) -> list[int]:
+    """Live child processes of ``parent`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == parent and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def test_no_agent_or_a_dead_ones_socket_means_signing_here(data_dir: Path) -> None:
+    """No socket, or one nobody listens on: the caller signs in its own process."""
+    path = socket_path(data_dir)
+    assert sign_through_agent(path, ["x.pdf"], "WARNING") is None
+    path.parent.mkdir(parents=True)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
+        dead.bind(str(path))  # bound, never listening, then closed: left behind
+    assert path.exists()
+    assert sign_through_agent(path, ["x.pdf"], "WARNING") is None
+
+
+def test_an_agent_replaces_a_dead_ones_socket_and_a_second_one_is_refused(
+    data_dir: Path, job: dict[str, Path]
+) -> None:
+    path = socket_path(data_dir)
+    path.parent.mkdir(parents=True)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
+        dead.bind(str(path))
+    first = _start_agent(data_dir)
+    try:
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+        second = subprocess.run(
+            [*MOTCUA, "sign-agent"],
+            env={**os.environ, "MOTCUA_DATA_DIR": str(data_dir)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 2
+        assert "dịch vụ ký đã chạy" in second.stderr
+        code = sign_through_agent(path, _argv(job), "WARNING", ask=lambda p: "sai")
+        assert code == 3  # the first one still serves
+    finally:
+        log = _stop(first)
+    assert not path.exists()
+    assert "signing agent stopped" in log
+
+
+def test_an_agent_serves_no_other_user(data_dir: Path, job: dict[str, Path]) -> None:
+    """A caller of another user id is turned away unheard: it signs in its own process."""
+    code = (
+        "import os, signal, threading\n"
+        "from pathlib import Path\n"
+        "from signing.agent.client import socket_path\n"
+        "from signing.agent.server import serve\n"
+        "stop = threading.Event()\n"
+        "signal.signal(signal.SIGTERM, lambda *a: stop.set())\n"
+        f"serve(socket_path(Path({str(data_dir)!r})), stop.is_set, lambda level: None,"
+        " owner=os.getuid() + 1)\n"
+    )
+    stranger = _start_agent(data_dir, code)
+    asked: list[str] = []
+
+    def ask(prompt: str) -> str:
+        asked.append(prompt)
+        return TEST_PASSPHRASE.decode()
+
+    try:
+        served = sign_through_agent(socket_path(data_dir), _argv(job), "WARNING", ask=ask)
+    finally:
+        log = _stop(stranger)
+    assert served is None and asked == []
+    assert "refused process" in log
+    assert not job["out"].exists()
+
+
+def test_the_agent_signs_many_at_once_with_the_sameanswers(
+    agent: subprocess.Popen[str],
+    data_dir: Path,
+    job: dict[str, Path],
+    unsigned_pdf: bytes,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A batch through the agent: one line per problem, the rest signed, exit 2."""
+    folder = job["src"].parent
+    for n in range(6):
+        (folder / f"tai-lieu-{n}.pdf").write_bytes(unsigned_pdf)
+    (folder / "hong.pdf").write_bytes(b"not a pdf")
+    out = folder.parent / "lo"
+    names = [f"tai-lieu-{n}.pdf" for n in range(6)] + ["hong.pdf"]
+    argv = [*names, "-o", str(out), "--pkcs12", str(job["p12"]), "--jobs", "2"]
+    started = time.monotonic()
+    code = sign_through_agent(
+        socket_path(data_dir), argv, "WARNING", ask=lambda p: TEST_PASSPHRASE.decode()
+    )
+    assert time.monotonic() - started < 60
+    assert code == 2
+    err = capfd.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("Lỗi: hong.pdf: ")
+    assert sorted(p.name for p in out.iterdir()) == sorted(names[:6])
