@@ -19,6 +19,7 @@ nothing the ink does not show, and is not read.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import zlib
@@ -98,6 +99,19 @@ class PageMap:
         """Number of rows of cells."""
         return len(self.printed)
 
+    @functools.cached_property
+    def stride(self) -> int:
+        """Bits per row of :attr:`free`: the row, then at least as many zeros (whole bytes)."""
+        return -(-2 * self.cols // 8) * 8
+
+    @functools.cached_property
+    def free(self) -> int:
+        """The free cells of every row in one integer, row ``r`` from bit ``r * stride``
+        (the zeros after each row keep a run of free cells from reaching into the next)."""
+        full, width = (1 << self.cols) - 1, self.stride // 8
+        rows = b"".join((~row & full).to_bytes(width, "little") for row in self.printed)
+        return int.from_bytes(rows, "little")
+
     def overlaps(self, box: Box) -> bool:
         """Whether ``box`` (points) covers any printed cell."""
         r0, r1, c0, c1 = _cells(self.page_box, self.rows, self.cols, box)
@@ -151,8 +165,9 @@ def free_box(
     nearest the wished box's centre (the topmost, then leftmost, of equally near
     ones). None when nothing fits at any scale.
     """
-    full = (1 << grid.cols) - 1
-    free = [~row & full for row in grid.printed]
+    free, stride = grid.free, grid.stride
+    if not free:
+        return None
     x0, _y0, _x1, y1 = grid.page_box
     edge_cells = math.ceil(edge / CELL)
     want_x = ((wished[0] + wished[2]) / 2 - x0) / CELL
@@ -164,24 +179,30 @@ def free_box(
         r_lo, c_lo = max(0, edge_cells - PAD), max(0, edge_cells - PAD)
         r_hi = min(grid.rows - edge_cells + PAD - kh, grid.rows - kh)
         c_hi = min(grid.cols - edge_cells + PAD - kw, grid.cols - kw)
-        if r_hi < r_lo or c_hi < c_lo or not any(free):
+        if r_hi < r_lo or c_hi < c_lo:
             continue
-        # bit c of fits[r]: the kh × kw cells from row r, column c are all free
-        starts = [_run_starts(row, kw) for row in free]
-        fits = _window_and(starts, kh)
+        # bit c of row r: the kw cells from column c are free, in each of the kh rows from r
+        fits = _run_starts(_run_starts(free, kw), kh, unit=stride)
         allowed = ((1 << (c_hi - c_lo + 1)) - 1) << c_lo
+        rows = r_hi - r_lo + 1
+        every_row = ((1 << (rows * stride)) - 1) // ((1 << stride) - 1) << (r_lo * stride)
+        candidates = fits & allowed * every_row
+        if not candidates:
+            continue
+        width_bytes = stride // 8
+        packed = candidates.to_bytes(grid.rows * width_bytes, "little")
         best: tuple[float, int, int] | None = None
         for row in range(r_lo, r_hi + 1):
-            candidates = fits[row] & allowed
-            if not candidates:
+            in_row = int.from_bytes(packed[row * width_bytes : (row + 1) * width_bytes], "little")
+            if not in_row:
                 continue
             centre_r = row + kh / 2
-            for col in _nearest_bits(candidates, want_x - kw / 2):
+            for col in _nearest_bits(in_row, want_x - kw / 2):
                 centre_c = col + kw / 2
                 distance = (centre_r - want_y) ** 2 + (centre_c - want_x) ** 2
                 if best is None or distance < best[0]:
                     best = (distance, row, col)
-        if best is None:
+        if best is None:  # pragma: no cover - candidates were found above
             continue
         _distance, row, col = best
         top = y1 - (row + PAD) * CELL
@@ -190,26 +211,15 @@ def free_box(
     return None
 
 
-def _run_starts(free: int, length: int) -> int:
-    """Bit c set when bits c … c + ``length`` - 1 of ``free`` are all set."""
-    result, span = free, 1
+def _run_starts(bits: int, length: int, unit: int = 1) -> int:
+    """Bit b set when bits b, b + ``unit``, … b + (``length`` - 1) × ``unit`` are all set."""
+    result, span = bits, 1
     while span * 2 <= length:
-        result &= result >> span
+        result &= result >> (span * unit)
         span *= 2
     if span < length:
-        result &= result >> (length - span)
+        result &= result >> ((length - span) * unit)
     return result
-
-
-def _window_and(rows: list[int], length: int) -> list[int]:
-    """Item r: the AND of ``rows[r : r + length]`` (0 where fewer rows are left)."""
-    result, span = list(rows), 1
-    while span * 2 <= length:
-        result = [a & b for a, b in zip(result, result[span:], strict=False)]
-        span *= 2
-    if span < length:
-        result = [a & b for a, b in zip(result, result[length - span :], strict=False)]
-    return result + [0] * (len(rows) - len(result))
 
 
 def _nearest_bits(bits: int, target: float) -> Iterable[int]:
