@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import logging
 import os
 import signal
 import socket
@@ -19,6 +20,8 @@ from pathlib import Path
 from signing.agent import protocol
 
 __all__ = ["SOCKET_NAME", "answers", "sign_through_agent", "socket_path"]
+
+log = logging.getLogger(__name__)
 
 SOCKET_NAME = "sign-agent.sock"
 """The agent's socket, in the data directory's ``run/`` folder."""
@@ -70,10 +73,13 @@ def sign_through_agent(
         hello = protocol.receive(conn)
     except (OSError, protocol.ProtocolError):
         conn.close()
+        log.debug("no signing agent at %s: signing in this process", path)
         return None
     if hello is None or not isinstance(hello.get("pid"), int):
         conn.close()  # refused (another user, too many at once): nothing was done
+        log.info("the signing agent at %s did not take the command: signing here", path)
         return None
+    log.info("served by the signing agent at %s (process %d)", path, hello["pid"])
     conn.settimeout(None)
     with conn:
         return _follow(conn, int(hello["pid"]), ask or getpass.getpass)
