@@ -87,9 +87,13 @@ def sign_agent(log_to: Callable[[str], None]) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    path = socket_path(settings.DATA_DIR)
     try:
-        serve(socket_path(settings.DATA_DIR), stop.is_set, log_to)
+        serve(path, stop.is_set, log_to)
     except AlreadyServing as exc:
         print(f"lỗi: dịch vụ ký đã chạy ở {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. a socket path longer than Unix allows (107 bytes)
+        print(f"lỗi: không mở được {path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     return 0

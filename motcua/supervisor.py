@@ -33,6 +33,8 @@ class Child:
     log_file: Path
     proc: subprocess.Popen[bytes] | None = None
     restarts: list[float] = field(default_factory=list)
+    essential: bool = True
+    """Whether the service stops when this role keeps failing (else it runs on without it)."""
 
     def start(self) -> None:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -146,7 +148,8 @@ def run_embedded(*, port: int, host: str, workers: int) -> int:
         Child("worker", [*me, "worker", "-c", str(workers)], env, log_dir / "worker.log"),
         Child("beat", [*me, "beat"], env, log_dir / "beat.log"),
         Child("watch", [*me, "watch"], env, log_dir / "watch.log"),
-        Child("sign-agent", [*me, "sign-agent"], env, log_dir / "sign-agent.log"),
+        # only `motcua sign` needs it, and it signs without one: never worth the service
+        Child("sign-agent", [*me, "sign-agent"], env, log_dir / "sign-agent.log", essential=False),
         Child("web", [*me, "web", "--host", host, "--port", str(port)], env, log_dir / "web.log"),
     ]
     try:
@@ -178,12 +181,19 @@ def run_embedded(*, port: int, host: str, workers: int) -> int:
 
 
 def _supervise(children: list[Child], stopping: Callable[[], bool]) -> int:
+    watched = list(children)
     while not stopping():
-        for child in children:
+        for child in list(watched):
             if child.alive():
                 continue
             now = time.monotonic()
             child.restarts = [t for t in child.restarts if now - t < RESTART_WINDOW_S]
+            if len(child.restarts) >= MAX_RESTARTS and not child.essential:
+                log.error(
+                    "%s keeps failing; going on without it (see %s)", child.name, child.log_file
+                )
+                watched.remove(child)
+                continue
             if len(child.restarts) >= MAX_RESTARTS:
                 log.error("%s keeps failing; see %s", child.name, child.log_file)
                 return 1

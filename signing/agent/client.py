@@ -2,7 +2,9 @@
 
 Standard library only, so that a command served by the agent never loads pyHanko.
 When no agent answers, or it turns the request down, the command signs in its own
-process as it always could.
+process as it always could. Once the agent's child has said it took the request, the
+command answers ``go`` and from then on never signs itself: a child that hears no
+``go`` (the command gave up waiting, or was stopped) signs nothing.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 
 from signing.agent import protocol
 
@@ -27,8 +30,12 @@ SOCKET_NAME = "sign-agent.sock"
 """The agent's socket, in the data directory's ``run/`` folder."""
 
 CONNECT_TIMEOUT_S = 2.0
+"""How long the command waits for the agent to take its request before signing itself."""
 
 _LOST = "Lỗi: dịch vụ ký dừng giữa chừng; chạy lại lệnh để ký tiếp các tài liệu còn lại"
+_STOPPED = "Lỗi: đã dừng; chạy lại lệnh để ký tiếp các tài liệu còn lại"
+_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals that stop ``motcua sign``: passed on to the agent's child as Ctrl-C."""
 
 
 def socket_path(data_dir: Path) -> Path:
@@ -39,6 +46,7 @@ def socket_path(data_dir: Path) -> Path:
 def answers(path: Path) -> bool:
     """Whether an agent listens at ``path`` (a socket left by a dead one does not)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(CONNECT_TIMEOUT_S)
         try:
             probe.connect(str(path))
         except OSError:
@@ -56,11 +64,13 @@ def sign_through_agent(
     """Have the agent at ``path`` run ``motcua sign argv``; its exit code, or None.
 
     None means the agent is not there or did not take the request, and nothing was
-    signed: the caller signs in its own process. The agent's child writes to this
-    process's standard output and error and asks for the passphrase through ``ask``
-    (default: :func:`getpass.getpass`).
-    Ctrl-C here is passed on to that child, which stops as ``motcua sign`` does.
+    signed: the caller signs in its own process. The agent's child works in this
+    process's folder and environment, writes to its standard output and error and
+    asks for the passphrase through ``ask`` (default: :func:`getpass.getpass`).
+    Ctrl-C, SIGTERM or SIGHUP here stop that child as Ctrl-C stops ``motcua sign``.
     """
+    if not _terminal_open():
+        return None
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.settimeout(CONNECT_TIMEOUT_S)
@@ -69,23 +79,77 @@ def sign_through_agent(
             conn.close()  # not our own agent: it gets neither the terminal nor a passphrase
             return None
         protocol.send_terminal(conn, (0, 1, 2))
-        protocol.send(conn, {"argv": argv, "cwd": os.getcwd(), "log_level": log_level})
+        request = {
+            "argv": argv,
+            "cwd": os.getcwd(),
+            "env": dict(os.environ),
+            "log_level": log_level,
+        }
+        protocol.send(conn, request)
         hello = protocol.receive(conn)
-    except (OSError, protocol.ProtocolError):
-        conn.close()
+        child = _child(hello)
+        if child is None:  # refused (too many at once, another namespace): nothing done
+            conn.close()
+            log.info("the signing agent at %s did not take the command: signing here", path)
+            return None
+        protocol.send(conn, {"go": True})
+    except (OSError, ValueError, protocol.ProtocolError):
+        conn.close()  # a child that took the request but hears no "go" signs nothing
         log.debug("no signing agent at %s: signing in this process", path)
         return None
-    if hello is None or not isinstance(hello.get("pid"), int):
-        conn.close()  # refused (another user, too many at once): nothing was done
-        log.info("the signing agent at %s did not take the command: signing here", path)
-        return None
-    log.info("served by the signing agent at %s (process %d)", path, hello["pid"])
+    except KeyboardInterrupt:
+        conn.close()
+        print(_STOPPED, file=sys.stderr)
+        return 2
+    log.info("served by the signing agent at %s", path)
     conn.settimeout(None)
-    with conn:
-        return _follow(conn, int(hello["pid"]), ask or getpass.getpass)
+    with conn, _stopping_passed_on(child):
+        return _follow(conn, ask or getpass.getpass)
 
 
-def _follow(conn: socket.socket, child: int, ask: Callable[[str], str]) -> int:
+def _terminal_open() -> bool:
+    """Whether standard input, output and error are all open (the child gets all three)."""
+    try:
+        for fd in (0, 1, 2):
+            os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def _child(hello: protocol.Message | None) -> Callable[[], None] | None:
+    """A way to stop the child that took the request (None when it was not taken)."""
+    if hello is None or not isinstance(hello.get("pid"), int):
+        return None
+    pid = int(hello["pid"])
+    try:
+        handle = os.pidfd_open(pid)  # stays this very process, even once it has exited
+    except OSError:
+        return None
+
+    def stop() -> None:
+        with contextlib.suppress(OSError):
+            signal.pidfd_send_signal(handle, signal.SIGINT)
+
+    return stop
+
+
+@contextlib.contextmanager
+def _stopping_passed_on(stop: Callable[[], None]) -> Iterator[None]:
+    """While the block runs, Ctrl-C, SIGTERM and SIGHUP stop the child instead of us."""
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        stop()
+
+    previous = {number: signal.signal(number, forward) for number in _FORWARDED}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _follow(conn: socket.socket, ask: Callable[[str], str]) -> int:
     """Answer the child's questions until it says how the command ended."""
     sys.stdout.flush()
     while True:
@@ -96,16 +160,18 @@ def _follow(conn: socket.socket, child: int, ask: Callable[[str], str]) -> int:
                 return 2
             if "exit" in message:
                 return int(message["exit"])
-            answer: str | None
-            try:
-                answer = ask(str(message.get("ask", "")))
-            except EOFError:
-                answer = None
-            protocol.send(conn, {"answer": answer})
-        except KeyboardInterrupt:
-            # the child stops its workers, says so on our stderr, and exits
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGINT)
-        except (OSError, protocol.ProtocolError):
+            protocol.send(conn, {"answer": _asked(ask, str(message.get("ask", "")))})
+        except (OSError, ValueError, protocol.ProtocolError):
             print(_LOST, file=sys.stderr)
             return 2
+
+
+def _asked(ask: Callable[[str], str], prompt: str) -> str | None:
+    """The person's answer to ``prompt``; None when they gave up (end of input, Ctrl-C)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return ask(prompt)
+    except (EOFError, KeyboardInterrupt):
+        return None
+    finally:
+        signal.signal(signal.SIGINT, previous)

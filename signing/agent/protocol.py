@@ -1,11 +1,12 @@
 """The signing agent's messages: length-prefixed JSON on a Unix socket, and the caller's terminal.
 
 A request is one byte carrying the caller's standard input, output and error (passed
-as file descriptors, ``SCM_RIGHTS``), then ``{"argv": [...], "cwd": ..., "log_level":
-...}``. The agent answers ``{"pid": n}`` once it has taken the request (the process the
-caller forwards Ctrl-C to); may send ``{"ask": prompt}``, answered ``{"answer": text}``
-or ``{"answer": null}`` (the caller prompts without echo: the passphrase); and ends with
-``{"exit": n}``.
+as file descriptors, ``SCM_RIGHTS``), then ``{"argv": [...], "cwd": ..., "env": {...},
+"log_level": ...}``. The agent's child answers ``{"pid": n}`` once it has taken the
+request (the process the caller stops with Ctrl-C) and waits for ``{"go": true}``
+before it does anything; it may send ``{"ask": prompt}``, answered ``{"answer": text}``
+or ``{"answer": null}`` (the caller prompts without echo: the passphrase); and it ends
+with ``{"exit": n}``.
 Standard library only: the command imports this before anything heavy.
 """
 
@@ -18,6 +19,7 @@ from typing import Any, NamedTuple
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
+    "Message",
     "Peer",
     "ProtocolError",
     "peer",
@@ -29,6 +31,9 @@ __all__ = [
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 """The largest message either side reads (a batch of tens of thousands of paths)."""
+
+Message = dict[str, Any]
+"""One message: a JSON object."""
 
 _LENGTH = struct.Struct("!I")
 _UCRED = struct.Struct("3i")  # struct ucred
@@ -52,15 +57,15 @@ def peer(conn: socket.socket) -> Peer:
     return Peer(*_UCRED.unpack(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)))
 
 
-def send(conn: socket.socket, message: dict[str, Any]) -> None:
+def send(conn: socket.socket, message: Message) -> None:
     """Send one message."""
-    body = json.dumps(message, ensure_ascii=False).encode("utf-8")
+    body = json.dumps(message).encode("ascii")  # ASCII escapes keep undecodable file names
     if len(body) > MAX_MESSAGE_BYTES:
         raise ProtocolError("message too large")
     conn.sendall(_LENGTH.pack(len(body)) + body)
 
 
-def receive(conn: socket.socket) -> dict[str, Any] | None:
+def receive(conn: socket.socket) -> Message | None:
     """Read one message; None when the other side closed the connection before sending it."""
     head = _read(conn, _LENGTH.size)
     if head is None:

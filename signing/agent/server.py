@@ -7,28 +7,34 @@ writes straight to the caller's terminal (its descriptors are passed over the so
 works in the caller's folder and runs the very code ``motcua sign`` runs in-process.
 
 The agent itself never holds a key or a passphrase: it accepts a connection, checks
-that the caller is the agent's own user (``SO_PEERCRED``), forks and closes its copy.
-The child reads the request, unlocks the key, signs and exits; nothing of it stays
-behind. The socket is made readable by its owner only, in the data directory's
-``run/`` folder (itself private).
+that the caller is the agent's own user and group, in the agent's own namespaces
+(``SO_PEERCRED``, ``/proc``), forks and closes its copy. The child takes the caller's
+folder and environment, waits for the caller's go, unlocks the key, signs and exits;
+nothing of it stays behind. A child whose caller goes away is stopped as by Ctrl-C.
+The socket is made for its owner only, in the data directory's ``run/`` folder (itself
+private), and an agent holds ``run/sign-agent.lock`` while it runs: a second one
+refuses to start, and only the agent holding the lock replaces or removes the socket.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gc
 import importlib
 import logging
 import os
+import select
 import signal
 import socket
 import sys
+import threading
+import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from signing.agent import protocol
-from signing.agent.client import answers
 
 __all__ = ["WARM_MODULES", "AlreadyServing", "serve"]
 
@@ -51,8 +57,12 @@ REQUEST_TIMEOUT_S = 10.0
 """How long a child waits for the caller's request once connected."""
 
 
+LOCK_NAME = "sign-agent.lock"
+"""Held by the running agent, beside its socket."""
+
+
 class AlreadyServing(Exception):
-    """Another agent answers on this socket."""
+    """Another agent of this data directory is running."""
 
 
 def serve(
@@ -67,55 +77,93 @@ def serve(
     ``log_to(level)`` sets up logging to standard error in each child, once it holds
     the caller's, at the level the caller's command asked for. ``owner`` is the only
     user id served (default: this process's own). Raises :class:`AlreadyServing` when
-    a live agent already answers at ``path``.
+    another agent runs for ``path``, OSError when the socket cannot be made.
     """
     uid = os.getuid() if owner is None else owner
-    for name in WARM_MODULES:
-        importlib.import_module(name)
-    gc.collect()
-    gc.freeze()  # what is loaded now stays shared with every child, untouched
-    listener = _listen(path)
-    children: set[int] = set()
-    log.info("signing agent ready on %s", path)
+    with _held_lock(path.with_name(LOCK_NAME)):
+        for name in WARM_MODULES:
+            importlib.import_module(name)
+        gc.collect()
+        gc.freeze()  # what is loaded now stays shared with every child, untouched
+        listener, bound = _listen(path)
+        children: set[int] = set()
+        log.info("signing agent ready on %s", path)
+        try:
+            while not stopping():
+                _reap(children)
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                except OSError:  # out of descriptors: wait for children to finish
+                    log.exception("signing agent: cannot accept")
+                    time.sleep(0.5)
+                    continue
+                with conn:
+                    refusal = _refusal(protocol.peer(conn), uid, len(children))
+                    if refusal:
+                        log.warning("signing agent: %s", refusal)
+                        continue
+                    try:
+                        children.add(_fork(listener, conn, log_to))
+                    except OSError:
+                        log.exception("signing agent: cannot start a child")
+        finally:
+            listener.close()
+            with contextlib.suppress(OSError):
+                if os.stat(path).st_ino == bound:  # ours, not a successor's
+                    path.unlink()
+            log.info("signing agent stopped")
+
+
+@contextlib.contextmanager
+def _held_lock(lock: Path) -> Iterator[None]:
+    """Hold ``lock`` for the block; :class:`AlreadyServing` when another agent holds it."""
+    lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        while not stopping():
-            _reap(children)
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                caller = protocol.peer(conn)
-                if caller.uid != uid:
-                    log.warning("signing agent: refused process %d of user %d", *caller[:2])
-                    continue
-                if len(children) >= MAX_CHILDREN:
-                    log.warning("signing agent: %d commands already served", len(children))
-                    continue
-                children.add(_fork(listener, conn, log_to))
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyServing(str(lock.with_name(lock.stem + ".sock"))) from None
+        yield
     finally:
-        listener.close()
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        log.info("signing agent stopped")
+        os.close(handle)
 
 
-def _listen(path: Path) -> socket.socket:
-    """Bind ``path``, replacing a socket no agent answers on any more."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if path.exists():
-        if answers(path):
-            raise AlreadyServing(str(path))
-        path.unlink()  # left by an agent that died
+def _listen(path: Path) -> tuple[socket.socket, int]:
+    """Bind ``path`` (a socket left there by an agent that died is replaced); the
+    listening socket and the inode of the file it made."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()  # the lock is ours: nothing else listens there
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old_umask = os.umask(0o177)
     try:
         listener.bind(str(path))
+    except OSError:
+        listener.close()
+        raise
     finally:
         os.umask(old_umask)
     listener.listen(16)
     listener.settimeout(0.5)
-    return listener
+    return listener, os.stat(path).st_ino
+
+
+def _refusal(caller: protocol.Peer, uid: int, serving: int) -> str:
+    """Why the caller is not served here (it then signs in its own process), or ""."""
+    if caller.uid != uid or caller.gid != os.getgid():
+        return f"refused process {caller.pid} of user {caller.uid}, group {caller.gid}"
+    if serving >= MAX_CHILDREN:
+        return f"{serving} commands already served"
+    for space in ("mnt", "pid"):  # the same files, and a process id the caller can signal
+        try:
+            theirs = os.stat(f"/proc/{caller.pid}/ns/{space}").st_ino
+        except OSError:
+            return f"cannot see process {caller.pid}"
+        if theirs != os.stat(f"/proc/self/ns/{space}").st_ino:
+            return f"process {caller.pid} runs in another {space} namespace"
+    return ""
 
 
 def _fork(listener: socket.socket, conn: socket.socket, log_to: Callable[[str], None]) -> int:
@@ -129,9 +177,12 @@ def _fork(listener: socket.socket, conn: socket.socket, log_to: Callable[[str], 
     code = 2
     try:
         listener.close()
+        os.setsid()  # the Ctrl-C of the agent's terminal is not the caller's
         code = _serve_one(conn, log_to)
     except BaseException:
         log.exception("signing agent: request failed")
+        with contextlib.suppress(Exception):
+            protocol.send(conn, {"exit": code})
     finally:
         os._exit(code)
 
@@ -145,21 +196,40 @@ def _serve_one(conn: socket.socket, log_to: Callable[[str], None]) -> int:
     request = protocol.receive(conn) if terminal is not None else None
     if terminal is None or request is None:
         return 2
-    conn.settimeout(None)
     for target, fd in enumerate(terminal):
         os.dup2(fd, target)
         os.close(fd)
-    os.chdir(str(request["cwd"]))
     root = logging.getLogger()
     for handler in list(root.handlers):  # the agent's own log is not the caller's
         root.removeHandler(handler)
     log_to(str(request.get("log_level") or "WARNING"))
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in dict(request.get("env") or {}).items()})
+    time.tzset()
+    os.chdir(str(request["cwd"]))
     protocol.send(conn, {"pid": os.getpid()})
+    go = protocol.receive(conn)
+    if not go or go.get("go") is not True:
+        return 2  # the caller gave up waiting (and signs itself) or went away
+    conn.settimeout(None)
+    finished = threading.Event()
+    threading.Thread(target=_stop_when_caller_leaves, args=(conn, finished), daemon=True).start()
     code = _sign(list(request["argv"]), lambda prompt: _ask(conn, prompt))
     sys.stdout.flush()
     sys.stderr.flush()
+    finished.set()
     protocol.send(conn, {"exit": code})
     return code
+
+
+def _stop_when_caller_leaves(conn: socket.socket, finished: threading.Event) -> None:
+    """Stop this child as Ctrl-C would when its caller hangs up before the end."""
+    watch = select.poll()
+    watch.register(conn.fileno(), select.POLLRDHUP)
+    while not finished.is_set():
+        if watch.poll(500) and not finished.is_set():
+            os.kill(os.getpid(), signal.SIGINT)
+            return
 
 
 def _ask(conn: socket.socket, prompt: str) -> str:

@@ -127,6 +127,33 @@ def test_supervise_restarts_a_dead_child_then_gives_up(tmp_path: Path) -> None:
     assert len(child.restarts) == supervisor.MAX_RESTARTS
 
 
+def test_supervise_goes_on_without_an_optional_child_that_keeps_failing(tmp_path: Path) -> None:
+    """A child that is not essential (the signing agent) is given up after the same
+    restarts; the others are still supervised, and supervision ends only when asked."""
+    flaky = Child("flaky", ["true"], dict(os.environ), tmp_path / "flaky.log", essential=False)
+    steady = Child("steady", ["sleep", "30"], dict(os.environ), tmp_path / "steady.log")
+    flaky.start()
+    steady.start()
+    checks = 0
+
+    def stopping() -> bool:
+        nonlocal checks
+        checks += 1
+        return checks > 3 * supervisor.MAX_RESTARTS
+
+    real_sleep = time.sleep
+    try:
+        with mock.patch("motcua.supervisor.time.sleep", side_effect=lambda s: real_sleep(0.05)):
+            assert _supervise([flaky, steady], stopping) == 0
+        assert steady.alive()
+    finally:
+        steady.terminate()
+        for child in (flaky, steady):
+            child.wait(time.monotonic() + 5)
+    assert len(flaky.restarts) == supervisor.MAX_RESTARTS
+    assert steady.restarts == []
+
+
 def test_supervise_returns_0_when_asked_to_stop(tmp_path: Path) -> None:
     """A stop request ends supervision cleanly and the child is then stopped."""
     child = Child("sleeper", ["sleep", "30"], dict(os.environ), tmp_path / "sleeper.log")

@@ -7,12 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from signing.agent import protocol
 from signing.agent.client import answers, sign_through_agent, socket_path
 from signing.devpki import IssuedKey
 from signing.verify.check import verify_pdf
@@ -181,7 +181,7 @@ def test_a_child_that_dies_is_reported_and_the_agent_serves_on(
     assert sign_through_agent(path, _argv(job), "WARNING", ask=kill_the_child) == 2
     assert "dịch vụ ký dừng giữa chừng" in capfd.readouterr().err
     assert not job["out"].exists()
-    code = sign_through_agent(path, _argv(job), "WARNING", ask=lambda p: TEST_PASSPHRASE.decode())
+    code = sign_through_agent(path, _argv(job), "WARNING", ask=_right)
     assert code == 0 and job["out"].is_file()
 
 
@@ -250,17 +250,11 @@ def test_an_agent_serves_no_other_user(data_dir: Path, job: dict[str, Path]) -> 
         " owner=os.getuid() + 1)\n"
     )
     stranger = _start_agent(data_dir, code)
-    asked: list[str] = []
-
-    def ask(prompt: str) -> str:
-        asked.append(prompt)
-        return TEST_PASSPHRASE.decode()
-
     try:
-        served = sign_through_agent(socket_path(data_dir), _argv(job), "WARNING", ask=ask)
+        served = sign_through_agent(socket_path(data_dir), _argv(job), "WARNING", ask=_never)
     finally:
         log = _stop(stranger)
-    assert served is None and asked == []
+    assert served is None
     assert "refused process" in log
     assert not job["out"].exists()
 
@@ -280,12 +274,124 @@ def test_the_agent_signs_many_at_once_with_the_sameanswers(
     out = folder.parent / "lo"
     names = [f"tai-lieu-{n}.pdf" for n in range(6)] + ["hong.pdf"]
     argv = [*names, "-o", str(out), "--pkcs12", str(job["p12"]), "--jobs", "2"]
-    started = time.monotonic()
-    code = sign_through_agent(
-        socket_path(data_dir), argv, "WARNING", ask=lambda p: TEST_PASSPHRASE.decode()
-    )
-    assert time.monotonic() - started < 60
+    code = sign_through_agent(socket_path(data_dir), argv, "WARNING", ask=_right)
     assert code == 2
     err = capfd.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("Lỗi: hong.pdf: ")
     assert sorted(p.name for p in out.iterdir()) == sorted(names[:6])
+
+
+def test_a_file_name_that_is_not_utf8_is_signed_through_the_agent(
+    agent: subprocess.Popen[str], data_dir: Path, job: dict[str, Path], unsigned_pdf: bytes
+) -> None:
+    """A name in a legacy encoding (as scans copied from old shares have) passes unchanged."""
+    name = os.fsdecode(b"h\xf4 s\xf5.pdf")  # Latin-1 bytes: not UTF-8
+    (job["src"].parent / name).write_bytes(unsigned_pdf)
+    out = job["src"].parent.parent / "lo"
+    argv = [name, "-o", str(out), "--pkcs12", str(job["p12"])]
+    code = sign_through_agent(socket_path(data_dir), argv, "WARNING", ask=_right)
+    assert code == 0
+    assert [os.fsencode(p.name) for p in out.iterdir()] == [b"h\xf4 s\xf5.pdf"]
+
+
+def test_a_caller_that_finds_another_users_agent_signs_itself(
+    agent: subprocess.Popen[str],
+    data_dir: Path,
+    job: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The command checks the agent too: one of another user gets no terminal, no passphrase."""
+    real = protocol.peer
+    monkeypatch.setattr(protocol, "peer", lambda conn: real(conn)._replace(uid=os.getuid() + 1))
+    served = sign_through_agent(socket_path(data_dir), _argv(job), "WARNING", ask=_never)
+    assert served is None
+    assert not job["out"].exists()
+
+
+def test_a_child_that_hears_no_go_signs_nothing(
+    agent: subprocess.Popen[str], data_dir: Path, job: dict[str, Path]
+) -> None:
+    """A caller that stops waiting after handing over its request (and signs itself) does
+    not get the same files signed twice: without its go the agent's child does nothing."""
+    secret = job["src"].parent / "mat-khau.txt"
+    secret.write_bytes(TEST_PASSPHRASE + b"\n")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(str(socket_path(data_dir)))
+        protocol.send_terminal(conn, (0, 1, 2))
+        argv = [*_argv(job), "--passphrase-file", str(secret)]
+        protocol.send(conn, {"argv": argv, "cwd": os.getcwd(), "env": {}, "log_level": "INFO"})
+        hello = protocol.receive(conn)
+        assert hello is not None and isinstance(hello["pid"], int)
+    poll(lambda: not _children(agent.pid), timeout=15, every=0.05, what="the child to leave")
+    assert not job["out"].exists()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_stopping_the_command_mid_batch_stops_the_agents_child(
+    stop: signal.Signals,
+    agent: subprocess.Popen[str],
+    data_dir: Path,
+    job: dict[str, Path],
+    unsigned_pdf: bytes,
+) -> None:
+    """Ctrl-C or SIGTERM to ``motcua sign`` stops the child as Ctrl-C stops the command
+    (exit 2, "đã dừng", no half-written file); even a killed command's child stops."""
+    folder = job["src"].parent
+    names = [f"tai-lieu-{n:03d}.pdf" for n in range(150)]
+    for name in names:
+        (folder / name).write_bytes(unsigned_pdf)
+    (folder / "mat-khau.txt").write_bytes(TEST_PASSPHRASE + b"\n")
+    out = folder.parent / "lo"
+    argv = [*names, "-o", str(out), "--pkcs12", str(job["p12"])]
+    command = subprocess.Popen(
+        [*MOTCUA, "sign", *argv, "--passphrase-file", "mat-khau.txt", "--jobs", "1"],
+        cwd=folder,
+        env={**os.environ, "MOTCUA_DATA_DIR": str(data_dir)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        poll(lambda: _signed(out) & set(names), timeout=60, every=0.02, what="a signed file")
+        command.send_signal(stop)
+        _out, err = command.communicate(timeout=60)
+    finally:
+        if command.poll() is None:
+            command.kill()
+    poll(lambda: not _children(agent.pid), timeout=30, every=0.1, what="the child to stop")
+    signed = _signed(out)
+    assert 0 < len(signed) < len(names)
+    assert signed <= set(names)  # nothing half-written left behind
+    if stop != signal.SIGKILL:
+        assert command.returncode == 2
+        assert "Lỗi: đã dừng" in err
+
+
+def test_a_command_without_its_standard_output_signs_itself(
+    agent: subprocess.Popen[str], data_dir: Path, job: dict[str, Path]
+) -> None:
+    """A closed descriptor cannot be handed over: the command signs in its own process."""
+    script = (
+        "import os\n"
+        "from pathlib import Path\n"
+        "from signing.agent.client import sign_through_agent\n"
+        "os.close(1)\n"
+        f"served = sign_through_agent(Path({str(socket_path(data_dir))!r}), ['x.pdf'], 'INFO')\n"
+        "os.write(2, repr(served).encode())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert done.stderr.decode().endswith("None")
+
+
+def _signed(folder: Path) -> set[str]:
+    """Names in ``folder`` (none when it is not made yet); a file's temporary name while
+    it is being written, its own once it is complete."""
+    return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+
+def _right(prompt: str) -> str:
+    return TEST_PASSPHRASE.decode()
+
+
+def _never(prompt: str) -> str:
+    raise AssertionError("the passphrase was asked for")
