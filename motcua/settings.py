@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 import django_stubs_ext
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
-from django.core.exceptions import ImproperlyConfigured
 
 from core.datadir import data_dir
+from motcua.deployment import cache_url, secret_key, trusted_proxies
 
 django_stubs_ext.monkeypatch()  # admin and other generics subscriptable at run time
 
@@ -49,32 +46,7 @@ MEDIA_ROOT = DATA_DIR / "media"
 """Files administrators upload (signature and seal images); never served to the public."""
 
 
-def _secret_key() -> str:
-    configured = _env("MOTCUA_SECRET_KEY")
-    if configured:
-        return configured
-    path = DATA_DIR / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # Written whole under a private name, then linked in place: processes starting at once
-    # (the roles of a compose deployment on a shared volume) all read the one key made first.
-    draft = DATA_DIR / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secrets.token_urlsafe(50))
-        fh.flush()
-        os.fsync(fh.fileno())
-    try:
-        os.link(draft, path)
-    except FileExistsError:
-        pass
-    finally:
-        draft.unlink()
-    return path.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
+SECRET_KEY = secret_key(_env("MOTCUA_SECRET_KEY"), DATA_DIR)
 DEBUG = _env_bool("MOTCUA_DEBUG", False)
 ALLOWED_HOSTS = [
     h for h in _env("MOTCUA_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h
@@ -258,28 +230,7 @@ EMBEDDED = not BROKER_URL
 CELERY_BROKER_URL = BROKER_URL or f"redis+socket://{REDIS_SOCKET}"
 
 
-def _cache_url(broker_url: str) -> str:
-    """The shared cache (lookup throttle, download tokens): Redis, another DB than the broker's.
-
-    MOTCUA_CACHE_URL when given; embedded, the private Redis's socket, DB 1; distributed
-    with a Redis broker, the broker's server with the next DB number; otherwise required.
-    """
-    configured = _env("MOTCUA_CACHE_URL")
-    if configured:
-        return configured
-    if not broker_url:
-        return f"unix://{REDIS_SOCKET}?db=1"
-    parsed = urlsplit(broker_url)
-    if parsed.scheme in {"redis", "rediss"}:
-        db = int(parsed.path.strip("/") or 0)
-        return urlunsplit(parsed._replace(path=f"/{(db + 1) % 16}"))
-    raise ImproperlyConfigured(
-        "MOTCUA_CACHE_URL is required when MOTCUA_BROKER_URL is not redis:// "
-        "(e.g. redis://host:6379/1)"
-    )
-
-
-CACHE_URL = _cache_url(BROKER_URL)
+CACHE_URL = cache_url(_env("MOTCUA_CACHE_URL"), BROKER_URL, REDIS_SOCKET)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -291,20 +242,7 @@ CACHES = {
 }
 
 
-def _trusted_proxies(raw: str) -> int | tuple[str, ...]:
-    """MOTCUA_TRUSTED_PROXIES: a count of reverse proxies in front, or their networks (CIDRs)."""
-    raw = raw.strip()
-    if not raw:
-        return 0
-    if raw.isdigit():
-        return int(raw)
-    networks = tuple(part.strip() for part in raw.split(",") if part.strip())
-    for network in networks:
-        ipaddress.ip_network(network, strict=False)  # a typo fails at start-up
-    return networks
-
-
-TRUSTED_PROXIES = _trusted_proxies(_env("MOTCUA_TRUSTED_PROXIES"))
+TRUSTED_PROXIES = trusted_proxies(_env("MOTCUA_TRUSTED_PROXIES"))
 """Whose X-Forwarded-For the public pages believe (``publishing.services.clients``); 0: nobody's."""
 
 CELERY_RESULT_BACKEND = None
