@@ -36,14 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.figures import load_average, verdict  # noqa: E402
-from bench.webservice import (  # noqa: E402
-    HOST,
-    Pids,
-    free_port,
-    service,
-    setup,
-    tree_cpu_s,
-)
+from bench.processes import tree_cpu_s  # noqa: E402
+from bench.webservice import HOST, Pids, free_port, service, setup  # noqa: E402
 from tests.support.uploads import post_for_verdict  # noqa: E402
 
 TARGET_ANSWER_S = 5.0

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.processes import tree_cpu_s
+
 MOTCUA = Path(sys.executable).with_name("motcua")
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -28,28 +30,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         return int(probe.getsockname()[1])
-
-
-def tree_cpu_s(root: int) -> float:
-    """CPU seconds (user and system) used so far by process ``root`` and its descendants."""
-    parents: dict[int, int] = {}
-    used: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    total, wanted = 0.0, {root}
-    for pid in sorted(parents):  # children have larger pids, almost always
-        if pid in wanted or parents[pid] in wanted:
-            wanted.add(pid)
-            total += used.get(pid, 0.0)
-    return total
 
 
 @dataclass
