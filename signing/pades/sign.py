@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import time
@@ -90,12 +91,12 @@ def sign_pdf(data: bytes, signer: Signer, options: SignOptions = _DEFAULT_OPTION
             # The layout decides: Decree 30 puts a certified copy's signature top
             # right of page 1 and a person's signature at the end; never over what
             # is printed there (the nearest free space, else a signature page).
-            placed = options.placed or clear_placement(
-                stamp, read_pages(data), lambda index: page_box(writer, index)
-            )
+            # each page's box walks the page tree: read once, wanted up to three times
+            box_of = functools.cache(lambda index: page_box(writer, index))
+            placed = options.placed or clear_placement(stamp, read_pages(data), box_of)
             page, box = placed.page, placed.box
             if placed.signature_page:
-                page = add_signature_page(writer, page_box(writer, placed.wished_page))
+                page = add_signature_page(writer, box_of(placed.wished_page))
         else:
             page = page_index(writer, -1 if options.page is None else options.page)
             box = options.box or default_stamp_box(page_box(writer, page))

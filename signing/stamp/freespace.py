@@ -32,6 +32,7 @@ from pypdf import PageObject
 from pypdf.generic import IndirectObject, StreamObject
 
 from core.thumbnail import INK_LEVEL, THUMB_WIDTH, read_samples, reduction
+from signing.stamp.drawn import drawn_boxes
 
 __all__ = [
     "CELL",
@@ -141,7 +142,7 @@ def page_map(page: PageObject, page_box: Box) -> PageMap:
     if scan is not None:
         return PageMap(page_box, cols, _ink_rows(scan, rows, cols))
     printed = [0] * rows
-    for box in _drawn_boxes(page):
+    for box in drawn_boxes(page):
         r0, r1, c0, c1 = _cells(page_box, rows, cols, box)
         if c1 > c0:
             mask = ((1 << (c1 - c0)) - 1) << c0
@@ -331,45 +332,3 @@ def _ink_rows(picture: Image.Image, rows: int, cols: int) -> tuple[int, ...]:
         int(cells[start : start + cols].translate(_BITS)[::-1], 2)
         for start in range(0, rows * cols, cols)
     )
-
-
-def _drawn_boxes(page: PageObject) -> list[Box]:
-    """Boxes of the text runs and images a born-digital page draws, in points."""
-    boxes: list[Box] = []
-
-    def on_operator(operator: bytes, args: Any, cm: Any, tm: Any) -> None:
-        if operator == b"Do":
-            corners = [_apply(cm, x, y) for x, y in ((0, 0), (1, 0), (0, 1), (1, 1))]
-            xs, ys = [c[0] for c in corners], [c[1] for c in corners]
-            boxes.append((min(xs), min(ys), max(xs), max(ys)))
-
-    def on_text(text: str, cm: Any, tm: Any, font: Any, size: Any) -> None:
-        if not text.strip() or not size:
-            return
-        m = _multiply(tm, cm)
-        scale = math.hypot(m[0], m[1]) * float(size)
-        x, y = m[4], m[5]
-        # without the font's widths, half an em per character (the width of most letters)
-        boxes.append((x, y - 0.25 * scale, x + 0.5 * scale * len(text), y + scale))
-
-    page.extract_text(visitor_operand_before=on_operator, visitor_text=on_text)
-    return boxes
-
-
-def _multiply(a: Sequence[float], b: Sequence[float]) -> tuple[float, ...]:
-    """The product of two PDF matrices [a b c d e f]."""
-    a0, a1, a2, a3, a4, a5 = (float(v) for v in a)
-    b0, b1, b2, b3, b4, b5 = (float(v) for v in b)
-    return (
-        a0 * b0 + a1 * b2,
-        a0 * b1 + a1 * b3,
-        a2 * b0 + a3 * b2,
-        a2 * b1 + a3 * b3,
-        a4 * b0 + a5 * b2 + b4,
-        a4 * b1 + a5 * b3 + b5,
-    )
-
-
-def _apply(m: Sequence[float], x: float, y: float) -> tuple[float, float]:
-    a, b, c, d, e, f = (float(v) for v in m)
-    return (a * x + c * y + e, b * x + d * y + f)

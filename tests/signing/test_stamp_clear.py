@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 from pyhanko.sign.signers import SimpleSigner
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader, PdfWriter
+from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, NumberObject
 from reportlab.lib.pagesizes import A4 as RL_A4
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
@@ -21,6 +22,7 @@ from reportlab.pdfgen import canvas
 from signing.devpki import IssuedKey
 from signing.pades.options import SignOptions
 from signing.pades.sign import sign_pdf
+from signing.stamp.drawn import _image_boxes, _images_only, _visited_boxes
 from signing.stamp.freespace import CELL, MIN_SCALE, PAD, PageMap, free_box
 from signing.stamp.place import LAYOUT_PLACEMENTS, clear_placement, read_pages
 from signing.stamp.text import Layout, StampText
@@ -205,3 +207,67 @@ def test_the_nearest_free_box_is_the_one_a_search_of_every_position_finds() -> N
         assert free_box(grid, size, wished, edge=edge) == _nearest_by_every_position(
             grid, size, wished, edge
         )
+
+
+def _born_digital(*, with_text: bool) -> PageObject:
+    """A page drawing one picture three times, twice under nested transformations; and a
+    line of text when asked."""
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    picture = DecodedStreamObject()
+    picture.set_data(bytes(range(256)) * 3 * 4)
+    picture.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Image"),
+            NameObject("/Width"): NumberObject(32),
+            NameObject("/Height"): NumberObject(32),
+            NameObject("/ColorSpace"): NameObject("/DeviceRGB"),
+            NameObject("/BitsPerComponent"): NumberObject(8),
+        }
+    )
+    resources = DictionaryObject(
+        {
+            NameObject("/XObject"): DictionaryObject(
+                {NameObject("/Im0"): writer._add_object(picture)}
+            )
+        }
+    )
+    content = (
+        b"q 1 0 0 1 50 600 cm q 200 0 0 150 0 0 cm /Im0 Do Q "
+        b"q .433 .25 -1 1.732 0 0 cm q 120 0 0 60 100 40 cm /Im0 Do Q Q Q "
+        b"q 150 0 0 90 300 100 cm /Im0 Do Q"
+    )
+    if with_text:
+        font = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+            }
+        )
+        resources[NameObject("/Font")] = DictionaryObject({NameObject("/F1"): font})
+        content += b" BT /F1 12 Tf 72 720 Td (Uy ban nhan dan xa) Tj ET"
+    stream = DecodedStreamObject()
+    stream.set_data(content)
+    page[NameObject("/Resources")] = resources
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return PdfReader(io.BytesIO(out.getvalue())).pages[0]
+
+
+def test_a_page_without_text_is_read_without_text_extraction_and_the_same() -> None:
+    """A page of pictures only is walked by its ``Do`` and ``cm`` operators, finding the
+    boxes pypdf's text extraction finds; a page with a font goes to the extraction."""
+    pictures = _born_digital(with_text=False)
+    assert _images_only(pictures)
+    fast = _image_boxes(pictures)
+    assert len(fast) == 3
+    visited = _visited_boxes(pictures)
+    assert len(visited) == 3
+    for mine, theirs in zip(fast, visited, strict=True):
+        assert mine == pytest.approx(theirs)
+    texts = _born_digital(with_text=True)
+    assert not _images_only(texts)
+    assert len(_visited_boxes(texts)) == 4  # the pictures and the line of text
