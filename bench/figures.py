@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import motcua  # noqa: F401 - its warning filters: no pyHanko import warning in a bench's output
+
 
 def verdict(ok: bool | None, met: str = "met", missed: str = "NOT met") -> str:
     """``met`` when a target is reached, ``missed`` when not, nothing when there is none."""
