@@ -33,7 +33,6 @@ CONNECT_TIMEOUT_S = 2.0
 """How long the command waits for the agent to take its request before signing itself."""
 
 _LOST = "Lỗi: dịch vụ ký dừng giữa chừng; chạy lại lệnh để ký tiếp các tài liệu còn lại"
-_STOPPED = "Lỗi: đã dừng; chạy lại lệnh để ký tiếp các tài liệu còn lại"
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 """Signals that stop ``motcua sign``: passed on to the agent's child as Ctrl-C."""
 
@@ -87,24 +86,28 @@ def sign_through_agent(
         }
         protocol.send(conn, request)
         hello = protocol.receive(conn)
-        child = _child(hello)
-        if child is None:  # refused (too many at once, another namespace): nothing done
-            conn.close()
-            log.info("the signing agent at %s did not take the command: signing here", path)
-            return None
-        protocol.send(conn, {"go": True})
     except (OSError, ValueError, protocol.ProtocolError):
-        conn.close()  # a child that took the request but hears no "go" signs nothing
+        conn.close()  # nothing was taken yet
         log.debug("no signing agent at %s: signing in this process", path)
         return None
     except KeyboardInterrupt:
-        conn.close()
-        print(_STOPPED, file=sys.stderr)
+        conn.close()  # a child that took the request but hears no "go" signs nothing
+        print(protocol.STOPPED, file=sys.stderr)
         return 2
-    log.info("served by the signing agent at %s", path)
-    conn.settimeout(None)
+    child = _child(hello)
+    if child is None:  # refused (too many at once, another namespace, new code): nothing done
+        conn.close()
+        log.info("the signing agent at %s did not take the command: signing here", path)
+        return None
     with conn, _stopping_passed_on(child):
-        return _follow(conn, ask or getpass.getpass)
+        try:
+            protocol.send(conn, {"go": True})
+        except OSError:
+            print(_LOST, file=sys.stderr)
+            return 2
+        log.info("served by the signing agent at %s", path)
+        conn.settimeout(None)
+        return _follow(conn, ask or getpass.getpass, child)
 
 
 def _terminal_open() -> bool:
@@ -136,20 +139,31 @@ def _child(hello: protocol.Message | None) -> Callable[[], None] | None:
 
 @contextlib.contextmanager
 def _stopping_passed_on(stop: Callable[[], None]) -> Iterator[None]:
-    """While the block runs, Ctrl-C, SIGTERM and SIGHUP stop the child instead of us."""
+    """While the block runs, Ctrl-C, SIGTERM and SIGHUP stop the child instead of us (a
+    signal this process ignores, as under ``nohup``, stays ignored)."""
 
     def forward(signum: int, frame: FrameType | None) -> None:
         stop()
 
-    previous = {number: signal.signal(number, forward) for number in _FORWARDED}
+    with _handling(forward):
+        yield
+
+
+@contextlib.contextmanager
+def _handling(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """``handler`` for each stopping signal this process does not ignore, for the block."""
+    previous = {}
+    for number in _FORWARDED:
+        if signal.getsignal(number) != signal.SIG_IGN:
+            previous[number] = signal.signal(number, handler)
     try:
         yield
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
-def _follow(conn: socket.socket, ask: Callable[[str], str]) -> int:
+def _follow(conn: socket.socket, ask: Callable[[str], str], stop: Callable[[], None]) -> int:
     """Answer the child's questions until it says how the command ended."""
     sys.stdout.flush()
     while True:
@@ -160,18 +174,23 @@ def _follow(conn: socket.socket, ask: Callable[[str], str]) -> int:
                 return 2
             if "exit" in message:
                 return int(message["exit"])
-            protocol.send(conn, {"answer": _asked(ask, str(message.get("ask", "")))})
+            answer = _asked(ask, str(message.get("ask", "")), stop)
+            protocol.send(conn, {"answer": answer})
         except (OSError, ValueError, protocol.ProtocolError):
             print(_LOST, file=sys.stderr)
             return 2
 
 
-def _asked(ask: Callable[[str], str], prompt: str) -> str | None:
-    """The person's answer to ``prompt``; None when they gave up (end of input, Ctrl-C)."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+def _asked(ask: Callable[[str], str], prompt: str, stop: Callable[[], None]) -> str | None:
+    """The person's answer to ``prompt``; None when they gave up (end of input), or when
+    Ctrl-C, SIGTERM or SIGHUP came meanwhile (the child is then stopped too)."""
+
+    def give_up(signum: int, frame: FrameType | None) -> None:
+        stop()
+        raise KeyboardInterrupt
+
     try:
-        return ask(prompt)
+        with _handling(give_up):
+            return ask(prompt)
     except (EOFError, KeyboardInterrupt):
         return None
-    finally:
-        signal.signal(signal.SIGINT, previous)

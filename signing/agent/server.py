@@ -87,6 +87,7 @@ def serve(
         gc.freeze()  # what is loaded now stays shared with every child, untouched
         listener, bound = _listen(path)
         children: set[int] = set()
+        loaded = code_stamp()
         log.info("signing agent ready on %s", path)
         try:
             while not stopping():
@@ -100,6 +101,9 @@ def serve(
                     time.sleep(0.5)
                     continue
                 with conn:
+                    if code_stamp() != loaded:  # the caller signs itself, with the new code
+                        log.warning("signing agent: its code changed on disk; stopping")
+                        return
                     refusal = _refusal(protocol.peer(conn), uid, len(children))
                     if refusal:
                         log.warning("signing agent: %s", refusal)
@@ -123,12 +127,31 @@ def _held_lock(lock: Path) -> Iterator[None]:
     handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            # a POSIX record lock belongs to this process alone: the children it forks
+            # (still signing) do not keep it once the agent is gone
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
             raise AlreadyServing(str(lock.with_name(lock.stem + ".sock"))) from None
         yield
     finally:
         os.close(handle)
+
+
+def code_stamp() -> tuple[tuple[str, int], ...]:
+    """What the signing code on disk is: the times of change of motcua's signing and core
+    modules and of the signing libraries' own (an upgrade writes them anew). An agent
+    whose code changed since it started stops; a supervised one is started again."""
+    root = Path(__file__).resolve().parents[2]
+    files = [*root.glob("signing/**/*.py"), *root.glob("core/**/*.py")]
+    for library in (
+        "pyhanko.version",
+        "pyhanko_certvalidator",
+        "pypdf",
+        "cryptography",
+        "asn1crypto",
+    ):
+        files.append(Path(str(importlib.import_module(library).__file__)))
+    return tuple(sorted((str(f), f.stat().st_mtime_ns) for f in files))
 
 
 def _listen(path: Path) -> tuple[socket.socket, int]:
@@ -179,11 +202,18 @@ def _fork(listener: socket.socket, conn: socket.socket, log_to: Callable[[str], 
         listener.close()
         os.setsid()  # the Ctrl-C of the agent's terminal is not the caller's
         code = _serve_one(conn, log_to)
+    except KeyboardInterrupt:  # stopped outside the signing code's own handling
+        with contextlib.suppress(Exception):
+            print(protocol.STOPPED, file=sys.stderr)
+            protocol.send(conn, {"exit": code})
     except BaseException:
         log.exception("signing agent: request failed")
         with contextlib.suppress(Exception):
             protocol.send(conn, {"exit": code})
     finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
         os._exit(code)
 
 
@@ -206,7 +236,10 @@ def _serve_one(conn: socket.socket, log_to: Callable[[str], None]) -> int:
     os.environ.clear()
     os.environ.update({str(k): str(v) for k, v in dict(request.get("env") or {}).items()})
     time.tzset()
-    os.chdir(str(request["cwd"]))
+    try:
+        os.chdir(str(request["cwd"]))
+    except OSError:
+        return 2  # not taken: the caller signs in its own folder itself
     protocol.send(conn, {"pid": os.getpid()})
     go = protocol.receive(conn)
     if not go or go.get("go") is not True:
@@ -215,9 +248,10 @@ def _serve_one(conn: socket.socket, log_to: Callable[[str], None]) -> int:
     finished = threading.Event()
     threading.Thread(target=_stop_when_caller_leaves, args=(conn, finished), daemon=True).start()
     code = _sign(list(request["argv"]), lambda prompt: _ask(conn, prompt))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # done: a late Ctrl-C has nothing to stop
+    finished.set()
     sys.stdout.flush()
     sys.stderr.flush()
-    finished.set()
     protocol.send(conn, {"exit": code})
     return code
 

@@ -7,11 +7,13 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import signing.agent
 from signing.agent import protocol
 from signing.agent.client import answers, sign_through_agent, socket_path
 from signing.devpki import IssuedKey
@@ -322,29 +324,32 @@ def test_a_child_that_hears_no_go_signs_nothing(
         protocol.send(conn, {"argv": argv, "cwd": os.getcwd(), "env": {}, "log_level": "INFO"})
         hello = protocol.receive(conn)
         assert hello is not None and isinstance(hello["pid"], int)
+        time.sleep(2)  # connected, no go: a child that went on would have signed by now
+        assert not job["out"].exists()
     poll(lambda: not _children(agent.pid), timeout=15, every=0.05, what="the child to leave")
     assert not job["out"].exists()
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
-def test_stopping_the_command_mid_batch_stops_the_agents_child(
-    stop: signal.Signals,
-    agent: subprocess.Popen[str],
-    data_dir: Path,
-    job: dict[str, Path],
-    unsigned_pdf: bytes,
-) -> None:
-    """Ctrl-C or SIGTERM to ``motcua sign`` stops the child as Ctrl-C stops the command
-    (exit 2, "đã dừng", no half-written file); even a killed command's child stops."""
-    folder = job["src"].parent
+def _long_batch(
+    folder: Path, p12: Path, pdf: bytes, data_dir: Path, *, ignoring: str = ""
+) -> tuple[subprocess.Popen[str], Path, list[str]]:
+    """``motcua sign`` of 150 documents from ``folder`` (one worker), once its first is
+    signed; ``ignoring`` names a signal the command starts with ignored (as ``nohup`` does)."""
     names = [f"tai-lieu-{n:03d}.pdf" for n in range(150)]
     for name in names:
-        (folder / name).write_bytes(unsigned_pdf)
+        (folder / name).write_bytes(pdf)
     (folder / "mat-khau.txt").write_bytes(TEST_PASSPHRASE + b"\n")
     out = folder.parent / "lo"
-    argv = [*names, "-o", str(out), "--pkcs12", str(job["p12"])]
+    argv = ["sign", *names, "-o", str(out), "--pkcs12", str(p12)]
+    argv += ["--passphrase-file", "mat-khau.txt", "--jobs", "1"]
+    script = (
+        "import signal, sys\n"
+        + (f"signal.signal(signal.{ignoring}, signal.SIG_IGN)\n" if ignoring else "")
+        + "from motcua.cli import main\n"
+        + f"sys.exit(main({argv!r}))\n"
+    )
     command = subprocess.Popen(
-        [*MOTCUA, "sign", *argv, "--passphrase-file", "mat-khau.txt", "--jobs", "1"],
+        [sys.executable, "-c", script],
         cwd=folder,
         env={**os.environ, "MOTCUA_DATA_DIR": str(data_dir)},
         stdout=subprocess.PIPE,
@@ -353,6 +358,35 @@ def test_stopping_the_command_mid_batch_stops_the_agents_child(
     )
     try:
         poll(lambda: _signed(out) & set(names), timeout=60, every=0.02, what="a signed file")
+    except AssertionError:
+        command.kill()
+        raise
+    return command, out, names
+
+
+def _all_signed(command: subprocess.Popen[str], out: Path, names: list[str]) -> None:
+    """The batch ends well: exit 0, every document signed."""
+    try:
+        command.communicate(timeout=120)
+    finally:
+        if command.poll() is None:
+            command.kill()
+    assert command.returncode == 0
+    assert _signed(out) == set(names)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
+def test_stopping_the_command_mid_batch_stops_the_agents_child(
+    stop: signal.Signals,
+    agent: subprocess.Popen[str],
+    data_dir: Path,
+    job: dict[str, Path],
+    unsigned_pdf: bytes,
+) -> None:
+    """Ctrl-C, SIGTERM or SIGHUP to ``motcua sign`` stop the child as Ctrl-C stops the
+    command (exit 2, "đã dừng", no half-written file); even a killed command's child stops."""
+    command, out, names = _long_batch(job["src"].parent, job["p12"], unsigned_pdf, data_dir)
+    try:
         command.send_signal(stop)
         _out, err = command.communicate(timeout=60)
     finally:
@@ -365,6 +399,46 @@ def test_stopping_the_command_mid_batch_stops_the_agents_child(
     if stop != signal.SIGKILL:
         assert command.returncode == 2
         assert "Lỗi: đã dừng" in err
+
+
+def test_a_signal_the_command_ignores_is_not_passed_on(
+    agent: subprocess.Popen[str], data_dir: Path, job: dict[str, Path], unsigned_pdf: bytes
+) -> None:
+    """Under ``nohup`` (SIGHUP ignored) the batch goes on to the end, as in-process."""
+    folder = job["src"].parent
+    command, out, names = _long_batch(folder, job["p12"], unsigned_pdf, data_dir, ignoring="SIGHUP")
+    command.send_signal(signal.SIGHUP)
+    _all_signed(command, out, names)
+
+
+def test_a_stopped_agent_leaves_the_data_directory_to_the_next_one(
+    agent: subprocess.Popen[str], data_dir: Path, job: dict[str, Path], unsigned_pdf: bytes
+) -> None:
+    """An agent stopped while its child still signs: a new agent starts at once (the old
+    child keeps no lock), and the batch still ends well."""
+    command, out, names = _long_batch(job["src"].parent, job["p12"], unsigned_pdf, data_dir)
+    _stop(agent)
+    assert command.poll() is None  # still signing
+    _stop(_start_agent(data_dir))
+    _all_signed(command, out, names)
+
+
+def test_an_agent_whose_code_changed_stops_and_the_command_signs_itself(
+    agent: subprocess.Popen[str], data_dir: Path, job: dict[str, Path]
+) -> None:
+    """After an upgrade the agent does not sign with the code it loaded before: the
+    command finds it stopping and signs in its own process."""
+    module = Path(signing.agent.__file__)
+    before = module.stat()
+    try:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+        served = sign_through_agent(socket_path(data_dir), _argv(job), "WARNING", ask=_never)
+        log, _ = agent.communicate(timeout=30)
+    finally:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert served is None
+    assert agent.returncode == 0 and "code changed on disk" in log
+    assert not socket_path(data_dir).exists()
 
 
 def test_a_command_without_its_standard_output_signs_itself(
