@@ -102,9 +102,8 @@ def sign_through_agent(
     with conn, _stopping_passed_on(child):
         try:
             protocol.send(conn, {"go": True})
-        except OSError:
-            print(_LOST, file=sys.stderr)
-            return 2
+        except OSError:  # the child left before its go: it signed nothing
+            return None
         log.info("served by the signing agent at %s", path)
         conn.settimeout(None)
         return _follow(conn, ask or getpass.getpass, child)
