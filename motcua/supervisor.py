@@ -188,15 +188,15 @@ def _supervise(children: list[Child], stopping: Callable[[], bool]) -> int:
                 continue
             now = time.monotonic()
             child.restarts = [t for t in child.restarts if now - t < RESTART_WINDOW_S]
-            if len(child.restarts) >= MAX_RESTARTS and not child.essential:
+            if len(child.restarts) >= MAX_RESTARTS:
+                if child.essential:
+                    log.error("%s keeps failing; see %s", child.name, child.log_file)
+                    return 1
                 log.error(
                     "%s keeps failing; going on without it (see %s)", child.name, child.log_file
                 )
                 watched.remove(child)
                 continue
-            if len(child.restarts) >= MAX_RESTARTS:
-                log.error("%s keeps failing; see %s", child.name, child.log_file)
-                return 1
             child.restarts.append(now)
             rc = child.proc.returncode if child.proc else None
             log.warning("%s exited (%s); restarting", child.name, rc)

@@ -1,6 +1,6 @@
 """The arguments of ``motcua sign`` and ``motcua verify``, parsed before anything heavy loads.
 
-Standard library only: the command line parses them, and may hand a signature to the
+No library beyond Python's own: the command line parses them, and may hand a signature to the
 signing agent (:mod:`signing.agent`), without importing pyHanko.
 """
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.errors import PipelineError
 
 __all__ = [
+    "STOPPED_VI",
     "ApprovalError",
     "CertificateError",
     "KeyUnlockError",
@@ -14,6 +15,10 @@ __all__ = [
     "StampError",
     "TrustStoreError",
 ]
+
+STOPPED_VI = "Lỗi: đã dừng; chạy lại lệnh để ký tiếp các tài liệu còn lại"
+"""What ``motcua sign`` says when it is stopped before the end (Ctrl-C), in its own
+process or through the signing agent: a second run signs the rest."""
 
 
 class SigningError(PipelineError):

@@ -17,7 +17,7 @@ from core.errors import exit_code
 from core.vntime import format_vn_datetime
 from signing.engine.jobs import BatchResult, JobOutcome, SignJob
 from signing.engine.run import sign_batch
-from signing.errors import SigningError
+from signing.errors import STOPPED_VI, SigningError
 from signing.keys.certificates import signer_identity
 from signing.keys.pkcs12 import load_pkcs12_signer, read_passphrase_file
 from signing.pades.levels import level_at_least
@@ -78,7 +78,7 @@ def run_sign(args: argparse.Namespace, *, ask: Callable[[str], str] | None = Non
         return exit_code(exc)
     except KeyboardInterrupt:
         bar.close()
-        print("Lỗi: đã dừng; chạy lại lệnh để ký tiếp các tài liệu còn lại", file=sys.stderr)
+        print(STOPPED_VI, file=sys.stderr)
         return EXIT_ERROR
     return _report_batch(jobs, result, single, args.output)
 

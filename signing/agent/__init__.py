@@ -2,5 +2,5 @@
 
 ``server`` is the resident process (``motcua sign-agent``, started by ``motcua run``);
 ``client`` is what ``motcua sign`` uses to hand it a command; ``protocol`` is what
-they say to each other. The command and the protocol use the standard library only.
+they say to each other. The command and the protocol import no library beyond Python's own.
 """

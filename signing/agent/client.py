@@ -1,6 +1,7 @@
 """``motcua sign`` through the signing agent: its socket found, the request handed over.
 
-Standard library only, so that a command served by the agent never loads pyHanko.
+No library beyond Python's own (and motcua's light modules), so that a command served
+by the agent never loads pyHanko.
 When no agent answers, or it turns the request down, the command signs in its own
 process as it always could. Once the agent's child has said it took the request, the
 command answers ``go`` and from then on never signs itself: a child that hears no
@@ -21,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from signing.agent import protocol
+from signing.errors import STOPPED_VI
 
 __all__ = ["SOCKET_NAME", "answers", "sign_through_agent", "socket_path"]
 
@@ -92,7 +94,7 @@ def sign_through_agent(
         return None
     except KeyboardInterrupt:
         conn.close()  # a child that took the request but hears no "go" signs nothing
-        print(protocol.STOPPED, file=sys.stderr)
+        print(STOPPED_VI, file=sys.stderr)
         return 2
     child = _child(hello)
     if child is None:  # refused (too many at once, another namespace, new code): nothing done

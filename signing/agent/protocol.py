@@ -19,7 +19,6 @@ from typing import Any, NamedTuple
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
-    "STOPPED",
     "Message",
     "Peer",
     "ProtocolError",
@@ -32,9 +31,6 @@ __all__ = [
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 """The largest message either side reads (a batch of tens of thousands of paths)."""
-
-STOPPED = "Lỗi: đã dừng; chạy lại lệnh để ký tiếp các tài liệu còn lại"
-"""What the person reads when the command is stopped before the end (as in-process)."""
 
 Message = dict[str, Any]
 """One message: a JSON object."""

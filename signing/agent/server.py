@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from signing.agent import protocol
+from signing.errors import STOPPED_VI
 
 __all__ = ["WARM_MODULES", "AlreadyServing", "serve"]
 
@@ -204,7 +205,7 @@ def _fork(listener: socket.socket, conn: socket.socket, log_to: Callable[[str], 
         code = _serve_one(conn, log_to)
     except KeyboardInterrupt:  # stopped outside the signing code's own handling
         with contextlib.suppress(Exception):
-            print(protocol.STOPPED, file=sys.stderr)
+            print(STOPPED_VI, file=sys.stderr)
             protocol.send(conn, {"exit": code})
     except BaseException:
         log.exception("signing agent: request failed")

@@ -9,7 +9,7 @@ from typing import Any
 from pypdf import PageObject
 from pypdf.generic import IndirectObject
 
-__all__ = ["drawn_boxes"]
+__all__ = ["drawn_boxes", "resolved"]
 
 Box = tuple[float, float, float, float]
 
@@ -23,11 +23,11 @@ def drawn_boxes(page: PageObject) -> list[Box]:
 
 def _images_only(page: PageObject) -> bool:
     """Whether ``page`` can draw images only: no font, and every XObject an image."""
-    resources = _resolved(page.get("/Resources")) or {}
+    resources = resolved(page.get("/Resources")) or {}
     if resources.get("/Font"):
         return False
-    xobjects = _resolved(resources.get("/XObject")) or {}
-    return all(_resolved(value).get("/Subtype") == "/Image" for value in xobjects.values())
+    xobjects = resolved(resources.get("/XObject")) or {}
+    return all(resolved(value).get("/Subtype") == "/Image" for value in xobjects.values())
 
 
 def _image_boxes(page: PageObject) -> list[Box]:
@@ -100,5 +100,6 @@ def _apply(m: Sequence[float], x: float, y: float) -> tuple[float, float]:
     return (a * x + c * y + e, b * x + d * y + f)
 
 
-def _resolved(value: Any) -> Any:
+def resolved(value: Any) -> Any:
+    """``value``, or the object it refers to when it is an indirect reference."""
     return value.get_object() if isinstance(value, IndirectObject) else value

@@ -29,10 +29,10 @@ from typing import Any
 
 from PIL import Image
 from pypdf import PageObject
-from pypdf.generic import IndirectObject, StreamObject
+from pypdf.generic import StreamObject
 
 from core.thumbnail import INK_LEVEL, THUMB_WIDTH, read_samples, reduction
-from signing.stamp.drawn import drawn_boxes
+from signing.stamp.drawn import drawn_boxes, resolved
 
 __all__ = [
     "CELL",
@@ -235,16 +235,12 @@ def _nearest_bits(bits: int, target: float) -> Iterable[int]:
         yield (above & -above).bit_length() - 1
 
 
-def _resolved(value: Any) -> Any:
-    return value.get_object() if isinstance(value, IndirectObject) else value
-
-
 def _image_xobjects(page: PageObject) -> list[Any]:
-    resources = _resolved(page.get("/Resources")) or {}
-    xobjects = _resolved(resources.get("/XObject")) or {}
+    resources = resolved(page.get("/Resources")) or {}
+    xobjects = resolved(resources.get("/XObject")) or {}
     images = []
     for value in xobjects.values():
-        xobject = _resolved(value)
+        xobject = resolved(value)
         if xobject.get("/Subtype") == "/Image":
             images.append(xobject)
     return images
@@ -287,7 +283,7 @@ def _thumbnail(page: PageObject, image_width: int, ratio: float) -> Image.Image 
     :data:`core.thumbnail.MAX_THUMB_PIXELS`, or undecodable (see
     :func:`core.thumbnail.read_samples`)."""
     try:
-        thumb = _resolved(page.get("/Thumb"))
+        thumb = resolved(page.get("/Thumb"))
         if not isinstance(thumb, StreamObject) or page.rotation % 360:
             return None  # a turned page's thumbnail may show it as displayed, not as drawn
         width, height = int(thumb.get("/Width", 0)), int(thumb.get("/Height", 0))
@@ -295,11 +291,11 @@ def _thumbnail(page: PageObject, image_width: int, ratio: float) -> Image.Image 
             return None
         if width < min(THUMB_WIDTH, image_width) or "/DecodeParms" in thumb:
             return None
-        if _resolved(thumb.get("/Filter")) != "/FlateDecode":
+        if resolved(thumb.get("/Filter")) != "/FlateDecode":
             return None
-        colours = {"/DeviceGray": 1, "/DeviceRGB": 3}.get(str(_resolved(thumb.get("/ColorSpace"))))
+        colours = {"/DeviceGray": 1, "/DeviceRGB": 3}.get(str(resolved(thumb.get("/ColorSpace"))))
         bits = int(thumb.get("/BitsPerComponent", 0))
-        decode = _resolved(thumb.get("/Decode"))
+        decode = resolved(thumb.get("/Decode"))
         if colours is None or (
             decode is not None and [float(v) for v in decode] != [0, 1] * colours
         ):
