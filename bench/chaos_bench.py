@@ -52,73 +52,73 @@ def run(
     import os
     import signal
 
-    with tempfile.TemporaryDirectory(prefix="motcua-chaos-") as tmp, fresh_postgres() as db:
-        redis = PrivateRedis(Path(tmp) / "redis")
-        redis.start()
-        roles = {
-            "worker": ("worker", "-c", str(processes)),
-            "beat": ("beat",),
-            "watch": ("watch",),
-        }
-        fleet = Fleet(Path(tmp) / "var", roles, MOTCUA_DATABASE_URL=db, MOTCUA_BROKER_URL=redis.url)
+    roles: dict[str, tuple[str, ...]] = {
+        "worker": ("worker", "-c", str(processes)),
+        "beat": ("beat",),
+        "watch": ("watch",),
+    }
+    with (
+        tempfile.TemporaryDirectory(prefix="motcua-chaos-") as tmp,
+        fresh_postgres() as db,
+        PrivateRedis(Path(tmp) / "redis") as redis,
+        Fleet(
+            Path(tmp) / "var", roles, MOTCUA_DATABASE_URL=db, MOTCUA_BROKER_URL=redis.url
+        ) as fleet,
+    ):
         kills = 0
-        try:
-            fleet.setup()
-            fleet.start_all()
-            codes = [f"HS-BENCH-{i:04d}" for i in range(n)]
-            time.sleep(5)  # the roles up before the clock starts
-            started = time.time()
-            fleet.drop(codes, seed=17)
-            next_kill = time.monotonic() + (kill_every_s or 0)
-            while time.time() - started < deadline_s:
-                states = fleet.states()
-                if len(states) == n and all(s in {"DELIVERED", "FAILED"} for s in states.values()):
-                    break
-                killing = chaos_s is None or time.time() - started < chaos_s
-                if kill_every_s and killing and time.monotonic() >= next_kill:
-                    kind, what = secrets.choice(_victims(fleet))
-                    if kind == "child":
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(int(what), signal.SIGKILL)
-                    elif kind == "broker":
-                        redis.restart()
-                    else:
-                        fleet.restart(str(what))
-                    kills += 1
-                    jitter = 0.5 + secrets.randbelow(1000) / 1000
-                    next_kill = time.monotonic() + kill_every_s * jitter
-                time.sleep(0.5)
-            elapsed = time.time() - started
-            done = fleet.query(
-                "select extract(epoch from e.at) from dossiers_event e where e.kind = 'delivered'"
-            )
-            times = sorted(float(at) - started for (at,) in done)
-            report = fleet.report()
-            completed = len(times)
-            duplicated = (
-                max(0, report["signed_events"] - completed)
-                + report["emails"]
-                - report["emails_distinct"]
-                + report["sms"]
-                - report["sms_distinct"]
-            )
-            p95 = times[int(0.95 * (len(times) - 1))] if times else float("nan")
-            left = Counter(s for s in fleet.states().values() if s != "DELIVERED")
-            if left:
-                print("not delivered, by state:", dict(left))
-            return {
-                "completed": completed,
-                "lost": n - completed,
-                "duplicated": duplicated,
-                "p95_s": p95,
-                "median_s": statistics.median(times) if times else float("nan"),
-                "elapsed_s": elapsed,
-                "last_s": times[-1] if times else float("nan"),
-                "kills": kills,
-            }
-        finally:
-            fleet.stop()
-            redis.kill()
+        fleet.setup()
+        fleet.start_all()
+        codes = [f"HS-BENCH-{i:04d}" for i in range(n)]
+        time.sleep(5)  # the roles up before the clock starts
+        started = time.time()
+        fleet.drop(codes, seed=17)
+        next_kill = time.monotonic() + (kill_every_s or 0)
+        while time.time() - started < deadline_s:
+            states = fleet.states()
+            if len(states) == n and all(s in {"DELIVERED", "FAILED"} for s in states.values()):
+                break
+            killing = chaos_s is None or time.time() - started < chaos_s
+            if kill_every_s and killing and time.monotonic() >= next_kill:
+                kind, what = secrets.choice(_victims(fleet))
+                if kind == "child":
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(int(what), signal.SIGKILL)
+                elif kind == "broker":
+                    redis.restart()
+                else:
+                    fleet.restart(str(what))
+                kills += 1
+                jitter = 0.5 + secrets.randbelow(1000) / 1000
+                next_kill = time.monotonic() + kill_every_s * jitter
+            time.sleep(0.5)
+        elapsed = time.time() - started
+        done = fleet.query(
+            "select extract(epoch from e.at) from dossiers_event e where e.kind = 'delivered'"
+        )
+        times = sorted(float(at) - started for (at,) in done)
+        report = fleet.report()
+        completed = len(times)
+        duplicated = (
+            max(0, report["signed_events"] - completed)
+            + report["emails"]
+            - report["emails_distinct"]
+            + report["sms"]
+            - report["sms_distinct"]
+        )
+        p95 = times[int(0.95 * (len(times) - 1))] if times else float("nan")
+        left = Counter(s for s in fleet.states().values() if s != "DELIVERED")
+        if left:
+            print("not delivered, by state:", dict(left))
+        return {
+            "completed": completed,
+            "lost": n - completed,
+            "duplicated": duplicated,
+            "p95_s": p95,
+            "median_s": statistics.median(times) if times else float("nan"),
+            "elapsed_s": elapsed,
+            "last_s": times[-1] if times else float("nan"),
+            "kills": kills,
+        }
 
 
 def main() -> int:

@@ -1,16 +1,22 @@
 """The Celery application shared by every worker, scheduler and producer."""
 
+import logging
 import os
+import threading
+import time
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import task_received, worker_ready
+
+from motcua.watchdog import QuietPings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "motcua.settings")
 
 app = Celery("motcua")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+log = logging.getLogger(__name__)
 
 
 RECOVERIES = (
@@ -36,3 +42,72 @@ def look_for_lapsed_leases(**_: Any) -> None:
         app.send_task(name)
     for name in RECOVERIES[:2]:
         app.send_task(name, countdown=LEASE_TERMS.lease_s + 1)
+
+
+PING = "motcua.ping"
+_watch: list[Any] = []
+"""This worker process's consumer watch (``motcua.watchdog``), once started."""
+for _logger in ("celery.worker.strategy", "celery.app.trace"):
+    logging.getLogger(_logger).addFilter(QuietPings(PING))
+
+
+@app.task(name=PING, ignore_result=True)
+def ping() -> None:
+    """A worker's ping to its own queue: being taken is all it is for (``motcua.watchdog``)."""
+
+
+@task_received.connect
+def _note_ping(request: Any = None, **_: Any) -> None:
+    if _watch and getattr(request, "name", None) == PING:
+        _watch[0].received()
+
+
+@worker_ready.connect
+def watch_consumer(sender: Any = None, **_: Any) -> None:
+    """Start this worker's consumer watchdog: a worker that stays idle while its own pings go
+    unreceived has stopped consuming and is started again in place."""
+    from celery.utils.nodenames import worker_direct
+    from celery.worker import state
+    from django.conf import settings
+
+    from motcua.watchdog import ConsumerWatch, WatchTerms, restart_in_place
+
+    if _watch or sender is None or not settings.WORKER_WATCH_S:
+        return
+    terms = WatchTerms(every_s=settings.WORKER_WATCH_S)
+    queue = worker_direct(sender.hostname)
+
+    def send() -> bool:
+        try:
+            app.send_task(
+                PING,
+                queue=queue.name,
+                exchange=queue.exchange.name,
+                routing_key=queue.routing_key,
+                expires=terms.every_s * 2,
+                retry=False,
+            )
+        except Exception as exc:  # the broker is away: the consumer reconnects on its own
+            log.info("worker ping not sent: %s", exc)
+            return False
+        return True
+
+    def idle() -> bool:
+        return not state.active_requests and not state.reserved_requests
+
+    watch = ConsumerWatch(send, idle, terms)
+    _watch.append(watch)
+
+    def loop() -> None:
+        while True:
+            time.sleep(terms.every_s)
+            if watch.look():
+                log.error(
+                    "worker %s took none of its last %d pings while idle: starting it again",
+                    sender.hostname,
+                    terms.missed,
+                )
+                restart_in_place(terms.shutdown_grace_s)
+                return
+
+    threading.Thread(target=loop, name="consumer-watch", daemon=True).start()

@@ -261,6 +261,10 @@ task's time limit plus its longest countdown (tests/motcua/test_visibility.py), 
 still running or waiting for its retry would be delivered twice."""
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT_S}
 CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_WORKER_DIRECT = True  # each worker also takes its own queue: its watchdog pings it there
+WORKER_WATCH_S = float(_env("MOTCUA_WORKER_WATCH_S", "30"))
+"""Seconds between a worker's pings to itself; one idle through two it never took has stopped
+consuming and starts again in place (``motcua.watchdog``); 0: no watchdog."""
 TASK_QUEUES = ("default", "ocr", "assemble", "sign", "notify")
 """The queues tasks are routed to; Celery creates each (a direct exchange of its name)."""
 CELERY_TASK_ROUTES = {

@@ -109,69 +109,58 @@ def test_kills_under_load_lose_and_double_nothing(tmp_path: Path) -> None:
     broker or a killed worker lost is sent again once its unit's grace has passed (pages,
     splitting and assembly), well before the stage's own limit (15 minutes in digitizing);
     the page the killed worker held is taken over within a minute."""
-    redis = PrivateRedis(tmp_path / "redis")
-    redis.start()
-    with fresh_postgres() as database:
-        fleet = Fleet(tmp_path / "var", MOTCUA_DATABASE_URL=database, MOTCUA_BROKER_URL=redis.url)
-        try:
-            fleet.setup()
-            fleet.start_all()
-            first = [f"HS-KILL-{n:03d}" for n in range(4)]
-            fleet.drop(first, seed=3)
-            _kill_lease_holder(fleet, "digitize_page")  # a child during OCR
-            _kill_lease_holder(fleet, "digitize_documentwork", "assemble")  # during assembly
-            # the child during signing: the lease holder only. Killing every child of the
-            # worker could kill the redelivered task again in the next one, and a document
-            # whose signing kills its process three times running is rightly given up.
-            _kill_lease_holder(fleet, "signing_autosignature")
+    with (
+        PrivateRedis(tmp_path / "redis") as redis,
+        fresh_postgres() as database,
+        Fleet(tmp_path / "var", MOTCUA_DATABASE_URL=database, MOTCUA_BROKER_URL=redis.url) as fleet,
+    ):
+        fleet.setup()
+        fleet.start_all()
+        first = [f"HS-KILL-{n:03d}" for n in range(4)]
+        fleet.drop(first, seed=3)
+        _kill_lease_holder(fleet, "digitize_page")  # a child during OCR
+        _kill_lease_holder(fleet, "digitize_documentwork", "assemble")  # during assembly
+        # the child during signing: the lease holder only. Killing every child of the
+        # worker could kill the redelivered task again in the next one, and a document
+        # whose signing kills its process three times running is rightly given up.
+        _kill_lease_holder(fleet, "signing_autosignature")
 
-            second = [f"HS-KILL-{n:03d}" for n in range(4, 8)]
-            fleet.drop(second, seed=5)
-            page_id, holder = poll(lambda: _held_page(fleet), timeout=120, every=0.05, what="OCR")
-            fleet.restart("worker-ocr")  # the whole worker, with its tasks reserved
-            fleet.kill("beat")  # the scheduler
-            redis.restart()  # the broker, from its append-only file
-            fleet.start("beat")
-            poll(
-                lambda: _taken_over(fleet, page_id, holder),
-                timeout=60,
-                every=0.5,
-                what="the killed worker's page taken over",
-            )
-            _wait_all_delivered(fleet, first + second, timeout=240)
-            _assert_exactly_once(fleet, len(first + second))
-        except BaseException:
-            print(fleet.logs())
-            raise
-        finally:
-            fleet.stop()
-            redis.kill()
+        second = [f"HS-KILL-{n:03d}" for n in range(4, 8)]
+        fleet.drop(second, seed=5)
+        page_id, holder = poll(lambda: _held_page(fleet), timeout=120, every=0.05, what="OCR")
+        fleet.restart("worker-ocr")  # the whole worker, with its tasks reserved
+        fleet.kill("beat")  # the scheduler
+        redis.restart()  # the broker, from its append-only file
+        fleet.start("beat")
+        poll(
+            lambda: _taken_over(fleet, page_id, holder),
+            timeout=60,
+            every=0.5,
+            what="the killed worker's page taken over",
+        )
+        _wait_all_delivered(fleet, first + second, timeout=240)
+        _assert_exactly_once(fleet, len(first + second))
 
 
 def test_rabbitmq_broker_a_killed_worker_loses_nothing(tmp_path: Path) -> None:
     """RabbitMQ instead of Redis: a killed OCR child and a killed whole worker, once each."""
-    with fresh_postgres() as database, rabbitmq_vhost() as broker:
-        cache = PrivateRedis(tmp_path / "cache")
-        cache.start()
-        fleet = Fleet(
+    with (
+        fresh_postgres() as database,
+        rabbitmq_vhost() as broker,
+        PrivateRedis(tmp_path / "cache") as cache,
+        Fleet(
             tmp_path / "var",
             MOTCUA_DATABASE_URL=database,
             MOTCUA_BROKER_URL=broker,
             MOTCUA_CACHE_URL=cache.url,
-        )
-        try:
-            fleet.setup()
-            fleet.start_all()
-            codes = [f"HS-AMQP-{n:03d}" for n in range(2)]
-            fleet.drop(codes, seed=9)
-            _kill_lease_holder(fleet, "digitize_page")
-            poll(lambda: _holder_pid(fleet, "digitize_page"), timeout=120, every=0.05, what="OCR")
-            fleet.restart("worker-ocr")
-            _wait_all_delivered(fleet, codes, timeout=180)
-            _assert_exactly_once(fleet, len(codes))
-        except BaseException:
-            print(fleet.logs())
-            raise
-        finally:
-            fleet.stop()
-            cache.kill()
+        ) as fleet,
+    ):
+        fleet.setup()
+        fleet.start_all()
+        codes = [f"HS-AMQP-{n:03d}" for n in range(2)]
+        fleet.drop(codes, seed=9)
+        _kill_lease_holder(fleet, "digitize_page")
+        poll(lambda: _holder_pid(fleet, "digitize_page"), timeout=120, every=0.05, what="OCR")
+        fleet.restart("worker-ocr")
+        _wait_all_delivered(fleet, codes, timeout=180)
+        _assert_exactly_once(fleet, len(codes))

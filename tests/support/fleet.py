@@ -81,6 +81,13 @@ class PrivateRedis:
         self.kill()
         self.start()
 
+    def __enter__(self) -> PrivateRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
 
 @contextlib.contextmanager
 def rabbitmq_vhost() -> Iterator[str]:
@@ -116,19 +123,29 @@ class Fleet:
         self.roles = dict(roles or DEFAULT_ROLES)
         self.smtp = FakeSmtp().start()
         self.sms = FakeGateway().start()
-        self.env = service_env(
-            data_dir,
-            MOTCUA_EMAIL_HOST="127.0.0.1",
-            MOTCUA_EMAIL_PORT=str(self.smtp.port),
-            MOTCUA_EMAIL_TLS="0",
-            MOTCUA_SMS_URL=self.sms.url,
-            MOTCUA_RECOVERY_EVERY_S="3",
-            MOTCUA_LEASE_SWEEP_S="2",
-            MOTCUA_LIMIT_RECEIVED_S="20",
-            OMP_THREAD_LIMIT="1",
-            **env,
-        )
+        defaults = {
+            "MOTCUA_EMAIL_HOST": "127.0.0.1",
+            "MOTCUA_EMAIL_PORT": str(self.smtp.port),
+            "MOTCUA_EMAIL_TLS": "0",
+            "MOTCUA_SMS_URL": self.sms.url,
+            "MOTCUA_RECOVERY_EVERY_S": "3",
+            "MOTCUA_LEASE_SWEEP_S": "2",
+            "MOTCUA_LIMIT_RECEIVED_S": "20",
+            # a worker left consuming nothing by a broker restart starts again in seconds
+            "MOTCUA_WORKER_WATCH_S": "3",
+            "OMP_THREAD_LIMIT": "1",
+        }
+        self.env = service_env(data_dir, **(defaults | env))
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        """Every role stopped; their logs printed first when the body failed."""
+        if kind is not None:
+            print(self.logs())
+        self.stop()
 
     def setup(self, *, autosign: bool = True) -> None:
         """Migrate, prepare the demo office and its keys, and sign its papers automatically."""

@@ -1,0 +1,120 @@
+"""The worker's consumer watchdog: a worker that no longer takes messages starts itself again.
+
+Celery's Redis transport can come back from a broker restart connected but consuming
+nothing (celery/celery#8030, #10205: still open for Celery 5.7 and kombu 5.7); its queues
+then fill while it idles, and no recovery helps, because recoveries are messages too. So
+each worker sends a ping to its own queue (Celery's ``worker_direct``) and watches for it:
+a worker that stays idle while its pings go unreceived is stalled, finishes nothing (it
+runs nothing) and is started again in place, the same process id under the same
+supervisor, by a warm shutdown followed by ``exec`` of its own command line.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["ConsumerWatch", "QuietPings", "WatchTerms", "restart_in_place"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WatchTerms:
+    """How often a worker pings itself, and when it counts as stalled."""
+
+    every_s: float = 30.0
+    """Seconds between two looks: was the last ping received? Then the next is sent."""
+
+    missed: int = 2
+    """Looks in a row at which the worker was idle and its ping still unreceived before it
+    restarts (one lost ping, e.g. with a broker that restarted, is not enough)."""
+
+    shutdown_grace_s: float = 60.0
+    """Seconds the warm shutdown of a stalled worker may take before it is replaced anyway."""
+
+
+class ConsumerWatch:
+    """The stall rule, without threads or Celery: :meth:`look` once every ``every_s``."""
+
+    def __init__(self, send: Callable[[], bool], idle: Callable[[], bool], terms: WatchTerms):
+        self._send = send
+        self._idle = idle
+        self.terms = terms
+        self._received = threading.Event()
+        self._outstanding = False
+        self.missed = 0
+
+    def received(self) -> None:
+        """The consumer took one of this worker's pings (called from Celery's consumer)."""
+        self._received.set()
+
+    def look(self) -> bool:
+        """Count a miss when the worker is idle and its ping is still unreceived (a busy
+        worker is consuming, and its ping may wait behind the task it took); send a new
+        ping when none is outstanding. Whether the worker is stalled."""
+        got = self._received.is_set()
+        self._received.clear()
+        if got:
+            self._outstanding = False
+        if self._outstanding and not got and self._idle():
+            self.missed += 1
+            self._outstanding = False  # the ping may have been lost: send another
+        elif got or not self._idle():
+            self.missed = 0
+        if self.missed >= self.terms.missed:
+            return True
+        if not self._outstanding:
+            self._outstanding = self._send()
+        return False
+
+
+class QuietPings(logging.Filter):
+    """Leaves out Celery's "received" and "succeeded" lines of one task: the watchdog's ping,
+    two lines a look of every worker otherwise."""
+
+    def __init__(self, task_name: str) -> None:
+        super().__init__()
+        self.task_name = task_name
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        data = getattr(record, "data", None)
+        return not (isinstance(data, dict) and data.get("name") == self.task_name)
+
+
+def restart_in_place(grace_s: float) -> None:
+    """Stop this worker warmly (it is idle: nothing to finish) and run its command line
+    again in the same process; replace it anyway when the shutdown hangs past ``grace_s``."""
+    argv = list(sys.orig_argv)
+    atexit.register(_exec, argv)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(grace_s)
+    log.error("the stalled worker did not stop in %.0f s: replacing it now", grace_s)
+    _kill_children()
+    _exec(argv)
+
+
+def _exec(argv: list[str]) -> None:
+    logging.shutdown()
+    os.execv(sys.executable, argv)
+
+
+def _kill_children() -> None:
+    """SIGKILL this process's children (the pool), which an ``exec`` would leave behind."""
+    for task in Path(f"/proc/{os.getpid()}/task").glob("*"):
+        try:
+            pids = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
