@@ -1,4 +1,4 @@
-"""How a deployment's raw values become settings: the secret key, the shared cache, the proxies.
+"""How a deployment's raw values become settings: secret key, cache, proxies, scheduler table.
 
 ``motcua.settings`` reads the environment and hands the values here; nothing here reads it.
 """
@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["cache_url", "secret_key", "trusted_proxies"]
+__all__ = ["beat_schedule", "cache_url", "secret_key", "trusted_proxies"]
 
 
 def secret_key(configured: str, data_dir: Path) -> str:
@@ -72,3 +72,29 @@ def trusted_proxies(raw: str) -> int | tuple[str, ...]:
     for network in networks:
         ipaddress.ip_network(network, strict=False)  # a typo fails at start-up
     return networks
+
+
+def beat_schedule(
+    *, recovery_s: float, lease_sweep_s: float, deadline_watch_s: float, statistics_s: float
+) -> dict[str, dict[str, str | float]]:
+    """The scheduler's table: each package's recovery of its own stage, the lease sweeps, the
+    deadline watch and the statistics' store, every so many seconds."""
+    schedule: dict[str, dict[str, str | float]] = {
+        f"recover-{stage}": {"task": f"{package}.tasks.recover_{stage}", "schedule": recovery_s}
+        for package, stage in (
+            ("digitize", "digitizing"),
+            ("signing", "signing"),
+            ("publishing", "publishing"),
+        )
+    }
+    for sweep in ("digitize.tasks.recover_leases", "signing.tasks.recover_signing_leases"):
+        schedule[f"sweep-{sweep}"] = {"task": sweep, "schedule": lease_sweep_s}
+    schedule["watch-deadlines"] = {
+        "task": "dossiers.tasks.watch_deadlines",
+        "schedule": deadline_watch_s,
+    }
+    schedule["store-statistics"] = {
+        "task": "backoffice.tasks.store_statistics",
+        "schedule": statistics_s,
+    }
+    return schedule

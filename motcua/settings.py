@@ -12,7 +12,7 @@ import django_stubs_ext
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 from core.datadir import data_dir
-from motcua.deployment import cache_url, secret_key, trusted_proxies
+from motcua.deployment import beat_schedule, cache_url, secret_key, trusted_proxies
 
 django_stubs_ext.monkeypatch()  # admin and other generics subscriptable at run time
 
@@ -277,30 +277,19 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_ALWAYS_EAGER = _env_bool("MOTCUA_TASKS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 RECOVERY_EVERY_S = float(_env("MOTCUA_RECOVERY_EVERY_S", "60"))
-# Each package recovers its own stage: what a killed worker or a lost message left behind.
-CELERY_BEAT_SCHEDULE = {
-    f"recover-{stage}": {"task": f"{package}.tasks.recover_{stage}", "schedule": RECOVERY_EVERY_S}
-    for package, stage in (
-        ("digitize", "digitizing"),
-        ("signing", "signing"),
-        ("publishing", "publishing"),
-    )
-}
+"""Seconds between two runs of each stage's recovery (what a killed worker or a lost message
+left behind)."""
 LEASE_SWEEP_S = float(_env("MOTCUA_LEASE_SWEEP_S", "15"))
 """Seconds between two looks for units whose lease lapsed (``digitize.tasks.recover_leases``):
 a dead worker's pages are taken over within a lease (30 s) and this."""
-for _sweep in ("digitize.tasks.recover_leases", "signing.tasks.recover_signing_leases"):
-    CELERY_BEAT_SCHEDULE[f"sweep-{_sweep}"] = {"task": _sweep, "schedule": LEASE_SWEEP_S}
-CELERY_BEAT_SCHEDULE["watch-deadlines"] = {
-    "task": "dossiers.tasks.watch_deadlines",
-    "schedule": float(_env("MOTCUA_DEADLINE_WATCH_S", "900")),
-}
 STATISTICS_STORE_S = float(_env("MOTCUA_STATISTICS_STORE_S", "3600"))
 """Seconds between two storings of the statistics' closed months (``backoffice.tasks``)."""
-CELERY_BEAT_SCHEDULE["store-statistics"] = {
-    "task": "backoffice.tasks.store_statistics",
-    "schedule": STATISTICS_STORE_S,
-}
+CELERY_BEAT_SCHEDULE = beat_schedule(
+    recovery_s=RECOVERY_EVERY_S,
+    lease_sweep_s=LEASE_SWEEP_S,
+    deadline_watch_s=float(_env("MOTCUA_DEADLINE_WATCH_S", "900")),
+    statistics_s=STATISTICS_STORE_S,
+)
 # Working days before its due date at which an open dossier is flagged to its office.
 DUE_SOON_WORKING_DAYS = int(_env("MOTCUA_DUE_SOON_WORKING_DAYS", "1"))
 # Working days an apology letter (form 04) proposes by default for the new appointment.
