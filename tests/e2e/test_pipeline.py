@@ -141,7 +141,7 @@ def drive_one_dossier(service: Service, tmp_path: Path) -> None:
 def test_scan_to_signed_published_emailed_pdf(tmp_path: Path) -> None:
     """Embedded mode: the whole line runs under ``motcua run`` and stops cleanly on Ctrl-C.
 
-    The signing agent runs beside it, for ``motcua sign`` (tests/signing/test_sign_agent.py),
+    The signing agent runs beside it, for ``motcua sign`` (tests/signing/test_sign_agent_*.py),
     and leaves no socket behind."""
     service = Service(tmp_path / "var")
     service.start()

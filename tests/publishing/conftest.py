@@ -1,17 +1,22 @@
-"""Fixtures of the publishing tests: signed results, published and ready for delivery."""
+"""Fixtures of the publishing tests: signed results, published and ready for delivery; a trusted
+CA for verification, and a live server."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks
+from pytest_django.live_server_helper import LiveServer
 
 from dossiers.files import store_bytes
 from dossiers.models import Document, DocumentState, Dossier
 from publishing.tasks import publish_document
+from signing.devpki import IssuedKey
 from tests.conftest import DataDirs, MakeDossier
 
 MakeDocument = Callable[..., Document]
@@ -82,3 +87,23 @@ def published(
     )
     registered.dossier.refresh_from_db()
     return Published(registered.dossier, registered.secret, document, signed_result)
+
+
+@pytest.fixture()
+def trusted(data_dirs: DataDirs, throwaway_pki: IssuedKey, clear_cache: None, db: None) -> DataDirs:
+    """The data directory with the throwaway CA as the one trust root, and an empty cache."""
+    shutil.copyfile(throwaway_pki.ca_cert, data_dirs.trust / "ca.pem")
+    return data_dirs
+
+
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """An existing STATIC_ROOT for the live server (WhiteNoise warns about a missing one)."""
+    with override_settings(STATIC_ROOT=tmp_path_factory.mktemp("static")):
+        yield
+
+
+@pytest.fixture()
+def server(static_root: None, live_server: LiveServer) -> LiveServer:
+    """The live server (threads of this process), started after ``static_root``."""
+    return live_server

@@ -17,8 +17,8 @@ from pytest_django import Settings
 from dossiers.models import Membership, Office, Procedure, Role
 from signing.models import Batch, Signer
 from signing.services.options import stamp_for
-from tests.conftest import DataDirs
-from tests.dossiers.test_admin import form_of, sign_in
+from tests.conftest import DataDirs, sign_in
+from tests.support.admin_site import form_of
 
 
 def image_bytes(size: tuple[int, int] = (300, 100), kind: str = "PNG") -> bytes:

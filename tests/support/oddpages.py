@@ -9,14 +9,14 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, TiffImagePlugin
 from pypdf import PdfReader
-from pypdf.generic import DictionaryObject, PdfObject
+from pypdf.generic import DictionaryObject
 
 from tests.support.degrade import add_noise, blank_page, darken, degrade, fade
+from tests.support.pdfs import resolved
 from tests.support.scans import A4_MM, corpus_paragraphs, render_page, write_image_pdf
 
 __all__ = [
@@ -103,20 +103,15 @@ def pdf_images(path: Path) -> list[StoredImage]:
     """The image each page of a PDF draws (the first image XObject of each page)."""
     found: list[StoredImage] = []
     for page in PdfReader(path).pages:
-        for ref in _resolved(_resolved(page["/Resources"])["/XObject"]).values():
-            image = _resolved(ref)
+        for ref in resolved(resolved(page["/Resources"])["/XObject"]).values():
+            image = resolved(ref)
             if isinstance(image, DictionaryObject) and image.get("/Subtype") == "/Image":
-                filters = _resolved(image["/Filter"])
+                filters = resolved(image["/Filter"])
                 first = filters if isinstance(filters, str) else filters[0]
-                width, height = int(_resolved(image["/Width"])), int(_resolved(image["/Height"]))
+                width, height = int(resolved(image["/Width"])), int(resolved(image["/Height"]))
                 found.append(StoredImage(str(first), str(image["/ColorSpace"]), width, height))
                 break
     return found
-
-
-def _resolved(value: object) -> Any:
-    """A pypdf value with an indirect reference followed, typed loosely for reading."""
-    return value.get_object() if isinstance(value, PdfObject) else value
 
 
 def photo_page(*, dpi: int = 200, seed: int = 0) -> Image.Image:

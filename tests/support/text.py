@@ -1,4 +1,4 @@
-"""Text comparison helpers for OCR tests: character error rate on normalised text."""
+"""Text helpers for OCR tests: character error rate on normalised text, decomposed text."""
 
 from __future__ import annotations
 
@@ -26,3 +26,8 @@ def cer(reference: str, hypothesis: str) -> float:
     if not ref:
         return 0.0 if not hyp else 1.0
     return float(Levenshtein.distance(ref, hyp)) / len(ref)
+
+
+def nfd(text: str) -> str:
+    """``text`` in decomposed Unicode (NFD), as some keyboards type Vietnamese."""
+    return unicodedata.normalize("NFD", text)

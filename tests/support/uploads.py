@@ -1,12 +1,20 @@
-"""Uploading a file to the verification page over HTTP, as a browser's form would."""
+"""Uploading a file to the verification page, as a browser's form would: over HTTP to a running
+server, or through Django's test client."""
 
 from __future__ import annotations
 
 import http.client
 import re
+import time
 import uuid
+from typing import Any
+from urllib.parse import urlsplit
 
-__all__ = ["post_for_verdict"]
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from pytest_django.live_server_helper import LiveServer
+
+__all__ = ["live_address", "post_for_verdict", "upload"]
 
 
 def post_for_verdict(
@@ -41,3 +49,18 @@ def post_for_verdict(
         connection.close()
     found = re.search(r'data-verdict="([a-z_]+)"', html)
     return response.status, found.group(1) if found else ""
+
+
+def upload(client: Client, data: bytes, **extra: Any) -> tuple[Any, float]:
+    """POST ``data`` to ``/kiem-tra/`` as the form's file through the test ``client`` (with
+    ``extra`` request headers): the response and the seconds it took."""
+    started = time.perf_counter()
+    response = client.post("/kiem-tra/", {"pdf": SimpleUploadedFile("tai-lieu.pdf", data)}, **extra)
+    return response, time.perf_counter() - started
+
+
+def live_address(server: LiveServer) -> tuple[str, int]:
+    """The host and port a live test server listens on."""
+    parts = urlsplit(server.url)
+    assert parts.hostname is not None and parts.port is not None
+    return parts.hostname, parts.port

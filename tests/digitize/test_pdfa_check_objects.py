@@ -1,11 +1,9 @@
-"""The structural PDF/A-2b check: our own output passes, and each check fires on a broken file."""
+"""The PDF/A-2b check on objects: each check fires on a copy of our output with one part broken."""
 
 from __future__ import annotations
 
-import io
 import unicodedata
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,103 +19,9 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from core.pdfa.check import PdfaViolation, check_pdfa
-from digitize.assemble import DossierMetadata, assemble_pdf
-from digitize.ocr import OcrSettings, ocr_page
-from digitize.pages import split_pages
-from tests.support.scans import corpus_paragraphs, write_scan
-
-DOSSIER = DossierMetadata(
-    code="000.00.07.H29-250312-0042",
-    office="UBND xã Phước Thiền",
-    procedure="Đăng ký khai sinh",
-    applicant="Trần Thị Bích Ngọc",
-    received_at=datetime(2025, 3, 12, 1, 30, tzinfo=UTC),
-)
-
-
-@pytest.fixture(scope="module")
-def ours(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """Our own output: two small scanned pages (grey and colour), OCR'd, with metadata and parts."""
-    root = tmp_path_factory.mktemp("pdfa")
-    scans = root / "scans"
-    scans.mkdir()
-    texts = corpus_paragraphs(2, seed=21, max_chars=300)
-    write_scan(scans / "1.png", texts[0], dpi=150, mode="L")
-    write_scan(scans / "2.jpg", texts[1], dpi=150, mode="RGB")
-    pages = split_pages(sorted(scans.iterdir()), root / "work")
-    ocrs = [ocr_page(page, root / "ocr", OcrSettings()) for page in pages]
-    out = root / "ho-so.pdf"
-    parts = [("Tờ khai", 0), ("Giấy tờ kèm theo", 1)]
-    assemble_pdf(list(zip(pages, ocrs, strict=True)), out, DOSSIER, parts=parts)
-    return out.read_bytes()
-
-
-def _rewritten(data: bytes, change: Callable[[PdfWriter], None]) -> bytes:
-    """``data`` copied through pypdf with ``change`` applied to the copy."""
-    writer = PdfWriter(clone_from=io.BytesIO(data))
-    change(writer)
-    writer.pdf_header = "%PDF-1.7"
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
-
-
-def _clauses(violations: list[PdfaViolation]) -> set[str]:
-    return {v.clause for v in violations}
-
-
-def test_our_output_has_no_violations(ours: bytes) -> None:
-    """A digitized dossier as assemble_pdf writes it passes every check."""
-    assert check_pdfa(ours) == []
-
-
-def test_a_plain_copy_has_no_violations(ours: bytes) -> None:
-    """Copying our output through pypdf unchanged keeps it clean (the broken cases start here)."""
-    assert check_pdfa(_rewritten(ours, lambda writer: None)) == []
-
-
-def test_violation_reads_as_clause_and_message() -> None:
-    """A violation prints as its clause followed by what is wrong."""
-    assert str(PdfaViolation("ISO 19005-2 6.1.3", "no /ID")) == "ISO 19005-2 6.1.3: no /ID"
-
-
-def test_garbage_is_reported_not_raised() -> None:
-    """Bytes that are not a PDF give violations instead of an exception."""
-    clauses = _clauses(check_pdfa(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\nthis is no PDF at all"))
-    assert "ISO 19005-2 6.1" in clauses
-
-
-# Byte-level damage ------------------------------------------------------------------------
-
-
-def test_header_without_binary_comment(ours: bytes) -> None:
-    """A header line not followed by a comment of four high bytes breaks 6.1.2."""
-    assert ours[9:10] == b"%"
-    broken = ours[:10] + b"abcd" + ours[14:]
-    assert "ISO 19005-2 6.1.2" in _clauses(check_pdfa(broken))
-
-
-def test_data_after_the_last_eof(ours: bytes) -> None:
-    """Anything but an end of line after the last %%EOF breaks 6.1.3."""
-    assert "ISO 19005-2 6.1.3" in _clauses(check_pdfa(ours + b"trailing junk\n"))
-
-
-def test_trailer_without_identifier(ours: bytes) -> None:
-    """A trailer without /ID breaks 6.1.3."""
-    at = ours.rindex(b"/ID")
-    broken = ours[:at] + b"/XX" + ours[at + 3 :]
-    violations = check_pdfa(broken)
-    assert any(v.clause == "ISO 19005-2 6.1.3" and "/ID" in v.message for v in violations)
-
-
-def test_encrypted_file(ours: bytes) -> None:
-    """An encrypted file breaks 6.1.3 (and is not looked into further)."""
-    broken = _rewritten(ours, lambda writer: writer.encrypt("", "owner", algorithm="AES-128"))
-    assert _clauses(check_pdfa(broken)) == {"ISO 19005-2 6.1.3"}
-
-
-# Object-level damage: each change is applied to a copy of our output ---------------------
+from core.pdfa.check import check_pdfa
+from tests.support.pdfs import clauses as _clauses
+from tests.support.pdfs import rewritten as _rewritten
 
 
 def _page(writer: PdfWriter) -> Any:
