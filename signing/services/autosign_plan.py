@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core.queue import enqueue
 from dossiers.models import Document, DocumentState
+from dossiers.services.leases import QUEUED_GRACE_S
 from dossiers.services.workflow import record_event, transition
 from signing.models import RUN_STALE_AFTER, AutoSignature, AutoSignPolicy, OrganisationKey
 from signing.services import batches as batching
@@ -24,8 +25,10 @@ __all__ = [
     "on_state_changed",
 ]
 
-FIRST_TRY_WITHIN = dt.timedelta(minutes=5)
-"""A document planned for automatic signing and not tried by then is put in line again."""
+FIRST_TRY_WITHIN = dt.timedelta(seconds=QUEUED_GRACE_S)
+"""A document planned for automatic signing and not tried by then is put in line again: the
+grace every stage gives a sent message (a worker killed between the commit that planned it
+and the send loses it; it is then sent again within this and one recovery interval)."""
 
 
 # --- the decision: where a digitized document goes ---------------------------------------------

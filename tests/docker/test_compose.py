@@ -46,6 +46,15 @@ def test_every_role_has_its_command_and_the_broker_and_database_their_image() ->
     assert roles == ROLE_COMMANDS
 
 
+def test_every_long_running_service_is_started_again_when_it_exits() -> None:
+    """A role Celery or a crash ended comes back (``restart``), as under ``motcua run``;
+    only the one-off setup does not."""
+    services = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
+    policies = {name: service.get("restart") for name, service in services.items()}
+    assert policies.pop("setup") == "no"
+    assert policies and set(policies.values()) == {"unless-stopped"}, policies
+
+
 def test_image_installs_with_the_readme_step_runs_unprivileged_and_carries_no_secret() -> None:
     """./bootstrap setup inside, a USER that is not root, nothing secret copied in."""
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")

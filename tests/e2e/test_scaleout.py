@@ -84,6 +84,9 @@ def _whereabouts(fleet: Fleet) -> str:
     ):
         rows = fleet.query(f"select {columns} from {table} order by 1")
         lines += [f"{table}: {row}" for row in rows]
+    lines += [
+        f"started again after exiting: {name} (code {code})" for name, code in fleet.comebacks
+    ]
     return "\n".join(lines)
 
 

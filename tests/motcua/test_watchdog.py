@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -121,3 +123,9 @@ def test_a_worker_that_stopped_consuming_starts_again_in_place(tmp_path: Path) -
         assert "took none of its last 2 pings while idle" in log.read_text(errors="replace")
         time.sleep(5)  # healthy again, it stays up over several looks
         assert readies() == 2
+        # a worker that exits (as Celery ends one on an error it cannot recover from) is
+        # started again by the orchestrator, which the fleet stands in for
+        os.killpg(pid, signal.SIGKILL)  # the role's whole process group, pool included
+        poll(lambda: readies() >= 3, timeout=60, every=0.2, what="the exited worker back")
+        poll(lambda: "default" in queues(), timeout=60, what="the new worker consuming")
+        assert fleet.comebacks == [("worker", -signal.SIGKILL)]

@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -137,6 +138,13 @@ class Fleet:
         }
         self.env = service_env(data_dir, **(defaults | env))
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.comebacks: list[tuple[str, int | None]] = []
+        """Roles that exited on their own and were started again: name and exit code."""
+        self._held: set[str] = set()  # roles stopped on purpose, until started again
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._keeper = threading.Thread(target=self._keep_up, name="fleet-keeper", daemon=True)
+        self._keeper.start()
 
     def __enter__(self) -> Fleet:
         return self
@@ -159,9 +167,16 @@ class Fleet:
             motcua(["manage", "shell", "-c", code], self.env)
 
     def start(self, name: str) -> None:
+        with self._lock:
+            self._held.discard(name)
+            self._start(name)
+
+    def _start(self, name: str, note: str = "") -> None:
         log = self.data_dir / "log" / f"{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as out:
+            if note:
+                out.write(f"--- fleet: {note}\n".encode())
             self.procs[name] = subprocess.Popen(
                 [*MOTCUA, *self.roles[name]],
                 env=self.env,
@@ -184,17 +199,34 @@ class Fleet:
         return found
 
     def kill(self, name: str) -> None:
-        """SIGKILL a whole role: its process group (a worker with its children)."""
-        proc = self.procs[name]
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        """SIGKILL a whole role: its process group (a worker with its children); it stays
+        down until :meth:`start`."""
+        with self._lock:
+            self._held.add(name)
+            proc = self.procs[name]
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def _keep_up(self) -> None:
+        """Start again a role that exited on its own, as the deployment's orchestrator does
+        (``restart: unless-stopped`` in docker/compose.yaml; the supervisor of ``motcua run``):
+        Celery ends a worker on an error it cannot recover from, e.g. in its broker client."""
+        while not self._closing.wait(0.5):
+            with self._lock:
+                for name, proc in list(self.procs.items()):
+                    if name in self._held or proc.poll() is None:
+                        continue
+                    self.comebacks.append((name, proc.returncode))
+                    self._start(name, f"{name} exited with code {proc.returncode}; started again")
 
     def restart(self, name: str) -> None:
         self.kill(name)
         self.start(name)
 
     def stop(self) -> None:
+        self._closing.set()
+        self._keeper.join()
         for proc in self.procs.values():
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)

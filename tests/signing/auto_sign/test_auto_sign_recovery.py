@@ -14,6 +14,7 @@ from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from dossiers.models import DocumentState, Dossier, Office
+from dossiers.services.leases import QUEUED_GRACE_S
 from signing import tasks
 from signing.devpki import IssuedKey
 from signing.engine import run as engine
@@ -87,6 +88,8 @@ def test_a_lost_message_is_sent_again_and_nothing_is_signed_twice(
     assert len(dropped) == 1  # the message that gets lost
     record = AutoSignature.objects.get(document=document)
     assert record.retry_at is not None and record.retry_at > timezone.now()
+    # sent again within the grace every stage gives a message, not minutes later
+    assert record.retry_at <= timezone.now() + dt.timedelta(seconds=QUEUED_GRACE_S)
     assert recover_signing().get("AUTO_SIGN") is None
 
     AutoSignature.objects.filter(pk=record.pk).update(retry_at=timezone.now())
