@@ -9,7 +9,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import task_received, worker_ready
 
-from motcua.watchdog import QuietPings
+from motcua.watchdog import ConsumerWatch, QuietPings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "motcua.settings")
 
@@ -45,7 +45,7 @@ def look_for_lapsed_leases(**_: Any) -> None:
 
 
 PING = "motcua.ping"
-_watch: list[Any] = []
+_watch: list[ConsumerWatch] = []
 """This worker process's consumer watch (``motcua.watchdog``), once started."""
 for _logger in ("celery.worker.strategy", "celery.app.trace"):
     logging.getLogger(_logger).addFilter(QuietPings(PING))
@@ -70,7 +70,7 @@ def watch_consumer(sender: Any = None, **_: Any) -> None:
     from celery.worker import state
     from django.conf import settings
 
-    from motcua.watchdog import ConsumerWatch, WatchTerms, restart_in_place
+    from motcua.watchdog import WatchTerms, restart_in_place
 
     if _watch or sender is None or not settings.WORKER_WATCH_S:
         return
