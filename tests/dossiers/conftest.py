@@ -1,5 +1,7 @@
-"""Fixtures of the dossier tests: a fresh PostgreSQL database, races on its counters, and two
-offices' worth of every row the admin shows."""
+"""Fixtures of the dossier tests: a fresh PostgreSQL database, and two offices' rows for the admin.
+
+Races on the database's counters use the first; the admin pages' tests the second.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Fixtures of the publishing tests: signed results, published and ready for delivery; a trusted
-CA for verification, and a live server."""
+"""Fixtures of the publishing tests: signed results ready for delivery, a trusted CA, a server."""
 
 from __future__ import annotations
 

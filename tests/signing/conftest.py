@@ -1,5 +1,8 @@
-"""Fixtures for the signing tests: a throwaway PKI, signer and document, loopback PKI services,
-an office's organisation key, a running signing agent, the batch review's public address."""
+"""Fixtures for the signing tests: keys, documents, PKI services, an office key, a signing agent.
+
+A throwaway PKI, signer and document; loopback PKI services; an office's organisation key;
+a running signing agent; the batch review's public address.
+"""
 
 from __future__ import annotations
 

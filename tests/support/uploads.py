@@ -1,5 +1,7 @@
-"""Uploading a file to the verification page, as a browser's form would: over HTTP to a running
-server, or through Django's test client."""
+"""Uploading a file to the verification page as a browser's form would, live or in the client.
+
+Over HTTP to a running server, or through Django's test client.
+"""
 
 from __future__ import annotations
 
