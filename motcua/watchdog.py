@@ -21,7 +21,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+
+from core.processes import child_pids
 
 __all__ = ["ConsumerWatch", "QuietPings", "WatchTerms", "restart_in_place"]
 
@@ -110,11 +111,6 @@ def _exec(argv: list[str]) -> None:
 
 def _kill_children() -> None:
     """SIGKILL this process's children (the pool), which an ``exec`` would leave behind."""
-    for task in Path(f"/proc/{os.getpid()}/task").glob("*"):
-        try:
-            pids = (task / "children").read_text().split()
-        except OSError:
-            continue
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), signal.SIGKILL)
+    for pid in child_pids(os.getpid()):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)

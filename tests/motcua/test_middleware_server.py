@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from core.processes import child_pids
 from motcua import webserver
 from tests.support.service import MOTCUA, free_port, poll, service_env
 
@@ -164,12 +165,8 @@ def test_the_server_stops_every_process_on_sigterm(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
 
-    def children() -> list[int]:
-        found = Path(f"/proc/{process.pid}/task/{process.pid}/children")
-        return [int(pid) for pid in found.read_text().split()] if found.exists() else []
-
     try:
-        serving = poll(lambda: children() if len(children()) == 3 else None, timeout=60)
+        serving = poll(lambda: _exactly(3, child_pids(process.pid)), timeout=60)
         poll(lambda: _answers(port), timeout=60, every=0.2, what="motcua web")
     finally:
         process.terminate()
@@ -204,3 +201,8 @@ def test_serving_processes_leave_start_up_objects_to_the_collector_no_more() -> 
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+
+
+def _exactly(count: int, pids: list[int]) -> list[int] | None:
+    """``pids`` when there are ``count`` of them."""
+    return pids if len(pids) == count else None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from core.processes import child_pids
 from motcua.watchdog import ConsumerWatch, WatchTerms
 from tests.support.fleet import Fleet, PrivateRedis, fresh_postgres
 from tests.support.service import poll
@@ -77,6 +79,18 @@ def test_a_broker_that_is_away_counts_no_miss() -> None:
     watch.look()
     watch.received()
     assert watch.look() is False and watch.missed == 0
+
+
+def test_the_children_of_a_process_are_read_from_proc() -> None:
+    """What a stalled worker kills before it runs again: its own children, live ones only."""
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        assert child.pid in child_pids(os.getpid())
+    finally:
+        child.kill()
+        child.wait()
+    assert child.pid not in child_pids(os.getpid())
+    assert child_pids(child.pid) == []  # a process that is gone has none
 
 
 @pytest.mark.e2e

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.processes import child_pids
 from tests.support.messaging import FakeGateway, FakeSmtp
 from tests.support.scans import corpus_paragraphs, write_scan
 from tests.support.service import MOTCUA, free_port, motcua, poll, service_env
@@ -191,12 +192,7 @@ class Fleet:
 
     def children(self, name: str) -> list[int]:
         """The pool processes of a worker role (the main process's children)."""
-        pid = self.procs[name].pid
-        found: list[int] = []
-        for task in Path(f"/proc/{pid}/task").glob("*"):
-            with contextlib.suppress(OSError):
-                found += [int(p) for p in (task / "children").read_text().split()]
-        return found
+        return child_pids(self.procs[name].pid)
 
     def kill(self, name: str) -> None:
         """SIGKILL a whole role: its process group (a worker with its children); it stays
