@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: bench.*
 
-from bench.figures import load_average, verdict
+from bench.figures import load_average, machine_speed, verdict
 from signing.devpki import make_dev_pki
 
 MOTCUA = Path(sys.executable).with_name("motcua")
@@ -92,7 +92,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="--jobs of motcua sign (2)")
     parser.add_argument("--skip-sign", action="store_true", help="time the other commands only")
     args = parser.parse_args()
-    print(f"load average at the start: {load_average()}")
+    print(f"load average at the start: {load_average()}; machine speed: {machine_speed()}")
     with tempfile.TemporaryDirectory() as data_dir:
         env = {**os.environ, "MOTCUA_DATA_DIR": data_dir}
         subprocess.run([str(MOTCUA), "setup"], env=env, check=True, capture_output=True)

@@ -38,7 +38,7 @@ import img2pdf
 from rapidfuzz.distance import Levenshtein
 
 from bench.digitize_figures import Figures, Run, Scan, print_table, progress, rate, versions
-from bench.figures import load_average
+from bench.figures import load_average, machine_speed
 from bench.processes import RUSAGE_WRAPPER, TreeSampler, children_cpu
 from tests.support.degrade import HARD_SET, add_noise, add_seal, add_signature, write_hard_scan
 from tests.support.scans import corpus_paragraphs, render_page
@@ -91,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
 def _bench(args: argparse.Namespace, scratch: Path) -> Figures:
     print(f"scratch folder: {scratch}")
     print(f"machine: {os.cpu_count()} CPUs, load average {load_average()}; {versions(args)}")
+    print(f"machine speed: {machine_speed()}")
     figures = Figures(jobs=args.jobs)
     started = time.perf_counter()
     clean = _clean_scans(scratch / "clean", args.pages, seed=0)

@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.figures import load_average, verdict  # noqa: E402
+from bench.figures import load_average, machine_speed, verdict  # noqa: E402
 from bench.processes import tree_cpu_s  # noqa: E402
 from bench.webservice import HOST, Pids, free_port, service, setup  # noqa: E402
 from tests.support.uploads import post_for_verdict  # noqa: E402
@@ -207,7 +207,7 @@ def _measure(args: argparse.Namespace, port: int, pids: Pids, files: dict[str, b
         f"loopback, motcua web (waitress, {args.server_processes} processes × "
         f"{args.server_threads} threads), {args.spares} spare verification processes each"
     )
-    print(f"load average at the start: {load_average(', ')}")
+    print(f"load average at the start: {load_average(', ')}; machine speed: {machine_speed()}")
     print(
         f"{'':12s}{'file':28s}{'verdict':>10s}{'answer ms':>12s}{'healthz max':>14s}{'probes':>9s}"
     )

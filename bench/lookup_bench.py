@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.figures import load_average, verdict  # noqa: E402
+from bench.figures import load_average, machine_speed, verdict  # noqa: E402
 from bench.webservice import (  # noqa: E402
     HOST,
     Pids,
@@ -226,6 +226,7 @@ def main() -> int:
         seeded = time.perf_counter()
         citizens = _seed(data_dir, args.dossiers)
         print(f"seeded {len(citizens)} dossiers in {time.perf_counter() - seeded:.1f} s")
+        print(f"machine speed: {machine_speed()}")
         port = free_port()
         pids = Pids()
         with service(data_dir, port, args.server_threads, args.server_processes, pids):

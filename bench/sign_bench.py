@@ -34,7 +34,7 @@ from pyhanko.sign.fields import SigSeedSubFilter
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, NumberObject
 
-from bench.figures import load_average, verdict
+from bench.figures import load_average, machine_speed, verdict
 from core.pdfa.check import check_pdfa
 from digitize.assemble import assemble_pdf
 from digitize.compression import encode_image, write_encoded
@@ -100,6 +100,7 @@ def _bench(args: argparse.Namespace, scratch: Path) -> int:
     passphrase = secrets.token_urlsafe(24).encode()
     print(f"scratch folder: {scratch}")
     print(f"machine: {default_jobs()} usable CPUs, load average {load_average()}")
+    print(f"machine speed: {machine_speed()}")
     pki = make_dev_pki(
         scratch / "pki",
         signer_name="Nguyễn Văn Thử",
