@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.figures import load_average, machine_speed  # noqa: E402
 from tests.support.fleet import Fleet, PrivateRedis, fresh_postgres  # noqa: E402
 
 
@@ -132,6 +133,7 @@ def main() -> int:
     )
     parser.add_argument("--scaling", action="store_true", help="1 vs 2 processes, no kills")
     args = parser.parse_args()
+    print(f"load average at the start: {load_average()}; machine speed: {machine_speed()}")
     if args.scaling:
         one = run(args.dossiers, processes=1, kill_every_s=None, deadline_s=args.deadline)
         two = run(args.dossiers, processes=2, kill_every_s=None, deadline_s=args.deadline)
@@ -155,6 +157,7 @@ def main() -> int:
         deadline_s=args.deadline,
         chaos_s=args.chaos_for,
     )
+    print(f"load average at the end: {load_average()}")
     print(
         f"dossiers {args.dossiers}: completed {outcome['completed']:.0f}, "
         f"lost {outcome['lost']:.0f}, duplicated {outcome['duplicated']:.0f}, "

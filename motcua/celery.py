@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_received, worker_ready
+from celery.signals import task_received, worker_ready, worker_shutting_down
 
-from motcua.watchdog import ConsumerWatch, QuietPings
+from motcua.watchdog import ConsumerWatch, InPlaceRestart, QuietPings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "motcua.settings")
 
@@ -47,7 +47,30 @@ def look_for_lapsed_leases(**_: Any) -> None:
 PING = "motcua.ping"
 _watch: list[ConsumerWatch] = []
 """This worker process's consumer watch (``motcua.watchdog``), once started."""
-for _logger in ("celery.worker.strategy", "celery.app.trace"):
+
+
+def _stop_warmly() -> None:
+    """What Celery's own SIGTERM handler does, without the signal: the worker stops taking
+    work, finishes what it runs and exits (the watchdog's own stop, told apart from one that
+    comes from outside)."""
+    from celery.platforms import EX_OK
+    from celery.worker import state
+
+    state.should_stop = EX_OK  # type: ignore[assignment]  # declared None: no stop asked
+
+
+restart = InPlaceRestart(_stop_warmly)
+"""This worker process's restart by its watchdog; a stop from outside calls it off."""
+
+
+@worker_shutting_down.connect
+def _call_off_restart(**_: Any) -> None:
+    """Celery heard SIGTERM, SIGINT or SIGQUIT: the worker stops for good, even when its
+    watchdog was restarting it at that moment."""
+    restart.cancel()
+
+
+for _logger in ("celery.worker.strategy", "celery.app.trace", "celery.worker.request"):
     logging.getLogger(_logger).addFilter(QuietPings(PING))
 
 
@@ -70,7 +93,7 @@ def watch_consumer(sender: Any = None, **_: Any) -> None:
     from celery.worker import state
     from django.conf import settings
 
-    from motcua.watchdog import WatchTerms, restart_in_place
+    from motcua.watchdog import WatchTerms
 
     if _watch or sender is None or not settings.WORKER_WATCH_S:
         return
@@ -107,7 +130,7 @@ def watch_consumer(sender: Any = None, **_: Any) -> None:
                     sender.hostname,
                     terms.missed,
                 )
-                restart_in_place(terms.shutdown_grace_s)
+                restart.begin(terms.shutdown_grace_s)
                 return
 
     threading.Thread(target=loop, name="consumer-watch", daemon=True).start()

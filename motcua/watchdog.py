@@ -18,13 +18,12 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.processes import child_pids
 
-__all__ = ["ConsumerWatch", "QuietPings", "WatchTerms", "restart_in_place"]
+__all__ = ["ConsumerWatch", "InPlaceRestart", "QuietPings", "WatchTerms"]
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +79,9 @@ class ConsumerWatch:
 
 
 class QuietPings(logging.Filter):
-    """Leaves out Celery's "received" and "succeeded" lines of one task: the watchdog's ping,
-    two lines a look of every worker otherwise."""
+    """Leaves out Celery's lines about one task: the watchdog's ping, "received" and
+    "succeeded" two lines a look of every worker, and "Discarding revoked task" for the
+    pings that expired while a worker restarted."""
 
     def __init__(self, task_name: str) -> None:
         super().__init__()
@@ -89,19 +89,49 @@ class QuietPings(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         data = getattr(record, "data", None)
-        return not (isinstance(data, dict) and data.get("name") == self.task_name)
+        if isinstance(data, dict) and data.get("name") == self.task_name:
+            return False
+        args = record.args
+        return not (isinstance(args, tuple) and args[:1] == (self.task_name,))
 
 
-def restart_in_place(grace_s: float) -> None:
-    """Stop this worker warmly (it is idle: nothing to finish) and run its command line
-    again in the same process; replace it anyway when the shutdown hangs past ``grace_s``."""
-    argv = list(sys.orig_argv)
-    atexit.register(_exec, argv)
-    os.kill(os.getpid(), signal.SIGTERM)
-    time.sleep(grace_s)
-    log.error("the stalled worker did not stop in %.0f s: replacing it now", grace_s)
-    _kill_children()
-    _exec(argv)
+class InPlaceRestart:
+    """A stalled worker's restart: a warm shutdown, then ``exec`` of its own command line.
+
+    A stop from outside (the supervisor's SIGTERM, Ctrl-C) wins: :meth:`cancel`, called
+    when Celery hears one, takes the restart back, so a worker told to stop at the moment
+    its watchdog restarts it stops and stays stopped.
+    """
+
+    def __init__(self, stop: Callable[[], None]) -> None:
+        self._stop = stop
+        self._lock = threading.Lock()
+        self._cancelled = threading.Event()
+        self._argv: list[str] = []
+
+    def begin(self, grace_s: float) -> None:
+        """Stop this worker warmly (it is idle: nothing to finish) with ``exec`` of its command
+        line at exit; replace it anyway when the shutdown hangs past ``grace_s``."""
+        with self._lock:
+            if self._cancelled.is_set():
+                return
+            self._argv = list(sys.orig_argv)
+            atexit.register(_exec, self._argv)
+        self._stop()
+        if self._cancelled.wait(grace_s):
+            log.warning("the worker was told to stop: its restart is called off")
+            return
+        log.error("the stalled worker did not stop in %.0f s: replacing it now", grace_s)
+        _kill_children()
+        _exec(self._argv)
+
+    def cancel(self) -> None:
+        """Stop for good: a stop from outside came. Safe in a signal handler: it logs
+        nothing, and its lock is only ever held for a moment by the watchdog's thread."""
+        with self._lock:
+            self._cancelled.set()
+            if self._argv:
+                atexit.unregister(_exec)
 
 
 def _exec(argv: list[str]) -> None:

@@ -6,12 +6,14 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from core.processes import child_pids
-from motcua.watchdog import ConsumerWatch, WatchTerms
+from motcua.celery import PING
+from motcua.watchdog import ConsumerWatch, InPlaceRestart, WatchTerms
 from tests.support.fleet import Fleet, PrivateRedis, fresh_postgres
 from tests.support.service import poll
 
@@ -81,6 +83,15 @@ def test_a_broker_that_is_away_counts_no_miss() -> None:
     assert watch.look() is False and watch.missed == 0
 
 
+def test_a_restart_called_off_before_it_began_stops_nothing() -> None:
+    """A stop from outside that came first: the watchdog's restart neither stops nor runs."""
+    stops: list[bool] = []
+    restart = InPlaceRestart(lambda: stops.append(True))
+    restart.cancel()
+    restart.begin(grace_s=0.01)
+    assert stops == []
+
+
 def test_the_children_of_a_process_are_read_from_proc() -> None:
     """What a stalled worker kills before it runs again: its own children, live ones only."""
     child = subprocess.Popen(["sleep", "30"])
@@ -93,21 +104,37 @@ def test_the_children_of_a_process_are_read_from_proc() -> None:
     assert child_pids(child.pid) == []  # a process that is gone has none
 
 
-@pytest.mark.e2e
-@pytest.mark.distributed
-def test_a_worker_that_stopped_consuming_starts_again_in_place(tmp_path: Path) -> None:
-    """A real worker whose consumers are all cancelled (as Celery's Redis transport leaves
-    one after some broker restarts) restarts within seconds, same process, and consumes."""
-    from celery import Celery
+class WatchedWorker:
+    """One real worker role watched every second, over PostgreSQL and a private Redis."""
 
-    roles: dict[str, tuple[str, ...]] = {"worker": ("worker", "-Q", "default", "-n", "watched@%h")}
-    redis = PrivateRedis(tmp_path / "redis")
-    control = Celery(broker=redis.url).control
+    def __init__(self, fleet: Fleet, broker_url: str) -> None:
+        from celery import Celery
 
-    def queues() -> set[str]:
-        found = control.inspect(timeout=1).active_queues() or {}
+        self.fleet = fleet
+        self.control = Celery(broker=broker_url).control
+        self.log = fleet.data_dir / "log" / "worker.log"
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def readies(self) -> int:
+        return self.text().count(" ready.")
+
+    def queues(self) -> set[str]:
+        found = self.control.inspect(timeout=1).active_queues() or {}
         return {q["name"] for qs in found.values() for q in qs}
 
+    def stall(self) -> None:
+        """Cancel every consumer: the worker takes nothing, as a stalled one."""
+        for name in self.queues():
+            self.control.cancel_consumer(name, reply=True)
+        assert not self.queues()
+
+
+@pytest.fixture
+def watched(tmp_path: Path) -> Iterator[WatchedWorker]:
+    roles: dict[str, tuple[str, ...]] = {"worker": ("worker", "-Q", "default", "-n", "watched@%h")}
+    redis = PrivateRedis(tmp_path / "redis")
     with (
         redis,
         fresh_postgres() as database,
@@ -119,27 +146,48 @@ def test_a_worker_that_stopped_consuming_starts_again_in_place(tmp_path: Path) -
             MOTCUA_WORKER_WATCH_S="1",
         ) as fleet,
     ):
-        log = fleet.data_dir / "log" / "worker.log"
-
-        def readies() -> int:
-            return log.read_text(errors="replace").count(" ready.") if log.exists() else 0
-
         fleet.setup(autosign=False)
         fleet.start("worker")
-        pid = fleet.procs["worker"].pid
-        poll(lambda: "default" in queues(), timeout=60, what="the worker consuming")
-        for name in queues():
-            control.cancel_consumer(name, reply=True)
-        assert not queues()  # consuming nothing, as a stalled worker
-        poll(lambda: readies() >= 2, timeout=60, every=0.2, what="the worker started again")
-        poll(lambda: "default" in queues(), timeout=60, what="the worker consuming again")
-        assert fleet.procs["worker"].poll() is None and fleet.procs["worker"].pid == pid
-        assert "took none of its last 2 pings while idle" in log.read_text(errors="replace")
-        time.sleep(5)  # healthy again, it stays up over several looks
-        assert readies() == 2
-        # a worker that exits (as Celery ends one on an error it cannot recover from) is
-        # started again by the orchestrator, which the fleet stands in for
-        os.killpg(pid, signal.SIGKILL)  # the role's whole process group, pool included
-        poll(lambda: readies() >= 3, timeout=60, every=0.2, what="the exited worker back")
-        poll(lambda: "default" in queues(), timeout=60, what="the new worker consuming")
-        assert fleet.comebacks == [("worker", -signal.SIGKILL)]
+        worker = WatchedWorker(fleet, redis.url)
+        poll(lambda: "default" in worker.queues(), timeout=60, what="the worker consuming")
+        yield worker
+
+
+@pytest.mark.e2e
+@pytest.mark.distributed
+def test_a_worker_that_stopped_consuming_starts_again_in_place(watched: WatchedWorker) -> None:
+    """A real worker whose consumers are all cancelled (as Celery's Redis transport leaves
+    one after some broker restarts) restarts within seconds, same process, and consumes."""
+    fleet = watched.fleet
+    pid = fleet.procs["worker"].pid
+    watched.stall()
+    poll(lambda: watched.readies() >= 2, timeout=60, every=0.2, what="the worker started again")
+    poll(lambda: "default" in watched.queues(), timeout=60, what="the worker consuming again")
+    assert fleet.procs["worker"].poll() is None and fleet.procs["worker"].pid == pid
+    assert "took none of its last 2 pings while idle" in watched.text()
+    time.sleep(5)  # healthy again, it stays up over several looks
+    assert watched.readies() == 2
+    # the pings, taken or expired while it restarted, are kept out of the log
+    assert f"{PING}[" not in watched.text()
+    # a worker that exits (as Celery ends one on an error it cannot recover from) is
+    # started again by the orchestrator, which the fleet stands in for
+    os.killpg(pid, signal.SIGKILL)  # the role's whole process group, pool included
+    poll(lambda: watched.readies() >= 3, timeout=60, every=0.2, what="the exited worker back")
+    poll(lambda: "default" in watched.queues(), timeout=60, what="the new worker consuming")
+    assert fleet.comebacks == [("worker", -signal.SIGKILL)]
+
+
+@pytest.mark.e2e
+@pytest.mark.distributed
+def test_a_worker_told_to_stop_while_restarting_stays_stopped(watched: WatchedWorker) -> None:
+    """The supervisor's SIGTERM at the moment the watchdog restarts a stalled worker wins: the
+    worker exits and does not run its command line again."""
+    watched.stall()
+    poll(
+        lambda: "took none of its last 2 pings" in watched.text(),
+        timeout=60,
+        every=0.02,
+        what="the watchdog restarting the worker",
+    )
+    assert watched.fleet.terminate("worker", timeout=30) is not None
+    assert watched.readies() == 1  # never started again

@@ -204,6 +204,19 @@ class Fleet:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
+    def terminate(self, name: str, timeout: float) -> int | None:
+        """SIGTERM a role's main process, as a supervisor stops it; its exit code, or None
+        when it is still running after ``timeout`` seconds. It stays down until :meth:`start`."""
+        with self._lock:
+            self._held.add(name)
+            proc = self.procs[name]
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def _keep_up(self) -> None:
         """Start again a role that exited on its own, as the deployment's orchestrator does
         (``restart: unless-stopped`` in docker/compose.yaml; the supervisor of ``motcua run``):
