@@ -7,9 +7,10 @@ writes straight to the caller's terminal (its descriptors are passed over the so
 works in the caller's folder and runs the very code ``motcua sign`` runs in-process.
 
 The agent itself never holds a key or a passphrase: it accepts a connection, checks
-that the caller is the agent's own user and group, in the agent's own namespaces
+that the caller is the agent's own user and groups, in the agent's own namespaces
 (``SO_PEERCRED``, ``/proc``), forks and closes its copy. The child takes the caller's
-folder and environment, waits for the caller's go, unlocks the key, signs and exits;
+folder and environment, umask and resource limits (:mod:`signing.agent.caller`), waits
+for the caller's go, unlocks the key, signs and exits;
 nothing of it stays behind. A child whose caller goes away is stopped as by Ctrl-C.
 The socket is made for its owner only, in the data directory's ``run/`` folder (itself
 private), and an agent holds ``run/sign-agent.lock`` while it runs: a second one
@@ -35,6 +36,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from signing.agent import protocol
+from signing.agent.caller import CallerProcess, read_caller, take_on, unlike_agent
 from signing.errors import STOPPED_VI
 
 __all__ = ["WARM_MODULES", "AlreadyServing", "serve"]
@@ -105,12 +107,12 @@ def serve(
                     if code_stamp() != loaded:  # the caller signs itself, with the new code
                         log.warning("signing agent: its code changed on disk; stopping")
                         return
-                    refusal = _refusal(protocol.peer(conn), uid, len(children))
-                    if refusal:
-                        log.warning("signing agent: %s", refusal)
+                    caller = _admit(protocol.peer(conn), uid, len(children))
+                    if isinstance(caller, str):
+                        log.warning("signing agent: %s", caller)
                         continue
                     try:
-                        children.add(_fork(listener, conn, log_to))
+                        children.add(_fork(listener, conn, caller, log_to))
                     except OSError:
                         log.exception("signing agent: cannot start a child")
         finally:
@@ -174,23 +176,33 @@ def _listen(path: Path) -> tuple[socket.socket, int]:
     return listener, os.stat(path).st_ino
 
 
-def _refusal(caller: protocol.Peer, uid: int, serving: int) -> str:
-    """Why the caller is not served here (it then signs in its own process), or ""."""
+def _admit(caller: protocol.Peer, uid: int, serving: int) -> CallerProcess | str:
+    """The caller's process, to be served by a child; or why it is not served here (it
+    then signs in its own process)."""
     if caller.uid != uid or caller.gid != os.getgid():
         return f"refused process {caller.pid} of user {caller.uid}, group {caller.gid}"
     if serving >= MAX_CHILDREN:
         return f"{serving} commands already served"
-    for space in ("mnt", "pid"):  # the same files, and a process id the caller can signal
-        try:
-            theirs = os.stat(f"/proc/{caller.pid}/ns/{space}").st_ino
-        except OSError:
-            return f"cannot see process {caller.pid}"
-        if theirs != os.stat(f"/proc/self/ns/{space}").st_ino:
-            return f"process {caller.pid} runs in another {space} namespace"
-    return ""
+    try:
+        for space in ("mnt", "pid"):  # the same files, and a process id the caller can signal
+            if os.stat(f"/proc/{caller.pid}/ns/{space}").st_ino != _own_namespace(space):
+                return f"process {caller.pid} runs in another {space} namespace"
+        process = read_caller(caller.pid)
+    except OSError:
+        return f"cannot see process {caller.pid}"
+    return unlike_agent(process) or process
 
 
-def _fork(listener: socket.socket, conn: socket.socket, log_to: Callable[[str], None]) -> int:
+def _own_namespace(space: str) -> int:
+    return os.stat(f"/proc/self/ns/{space}").st_ino
+
+
+def _fork(
+    listener: socket.socket,
+    conn: socket.socket,
+    caller: CallerProcess,
+    log_to: Callable[[str], None],
+) -> int:
     with warnings.catch_warnings():
         # Python 3.12 warns about fork() in a process with threads; the child runs
         # only the request and leaves through os._exit.
@@ -202,7 +214,7 @@ def _fork(listener: socket.socket, conn: socket.socket, log_to: Callable[[str], 
     try:
         listener.close()
         os.setsid()  # the Ctrl-C of the agent's terminal is not the caller's
-        code = _serve_one(conn, log_to)
+        code = _serve_one(conn, caller, log_to)
     except KeyboardInterrupt:  # stopped outside the signing code's own handling
         with contextlib.suppress(Exception):
             print(STOPPED_VI, file=sys.stderr)
@@ -218,8 +230,9 @@ def _fork(listener: socket.socket, conn: socket.socket, log_to: Callable[[str], 
         os._exit(code)
 
 
-def _serve_one(conn: socket.socket, log_to: Callable[[str], None]) -> int:
-    """In the child: take the caller's terminal and request, sign, say how it ended."""
+def _serve_one(conn: socket.socket, caller: CallerProcess, log_to: Callable[[str], None]) -> int:
+    """In the child: take the caller's terminal, request, umask and limits, sign, say how it
+    ended."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     conn.settimeout(REQUEST_TIMEOUT_S)
@@ -239,7 +252,8 @@ def _serve_one(conn: socket.socket, log_to: Callable[[str], None]) -> int:
     time.tzset()
     try:
         os.chdir(str(request["cwd"]))
-    except OSError:
+        take_on(caller)
+    except (OSError, ValueError):
         return 2  # not taken: the caller signs in its own folder itself
     protocol.send(conn, {"pid": os.getpid()})
     go = protocol.receive(conn)
