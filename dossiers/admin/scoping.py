@@ -16,6 +16,7 @@ from collections import deque
 from typing import Any, ClassVar, Literal, TypeVar
 
 from django.contrib import admin
+from django.contrib.admin.options import BaseModelAdmin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import ForeignKey, Model, QuerySet
@@ -135,15 +136,14 @@ def _scoped_choice(db_field: Any, request: HttpRequest, kwargs: dict[str, Any]) 
         kwargs["queryset"] = choices
 
 
-class ScopedAdmin(admin.ModelAdmin[M]):
-    """An admin page limited to the person's offices, with a policy of what each may do."""
+class _Scoped(BaseModelAdmin[M]):
+    """What a page and a table inside one share: the rows and choices of the person's
+    offices, and the policy of what each may do."""
 
     office_via: ClassVar[str | None] = "office"
     """The lookup from the model to its office; None for nationwide tables (holidays)."""
     superuser_may: ClassVar[frozenset[Action]] = ALL
     office_admin_may: ClassVar[frozenset[Action]] = VIEW
-    registered: ClassVar[tuple[str, ...]] = ()
-    """Fields fixed once the row exists: shown, never changed (a dossier's code …)."""
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[M]:
         return scoped_rows(super().get_queryset(request), request, self.office_via)
@@ -154,14 +154,21 @@ class ScopedAdmin(admin.ModelAdmin[M]):
         _scoped_choice(db_field, request, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def _may(self, request: HttpRequest, action: Action) -> bool:
+        return may(request, action, self.superuser_may, self.office_admin_may)
+
+
+class ScopedAdmin(_Scoped[M], admin.ModelAdmin[M]):
+    """An admin page limited to the person's offices, with a policy of what each may do."""
+
+    registered: ClassVar[tuple[str, ...]] = ()
+    """Fields fixed once the row exists: shown, never changed (a dossier's code …)."""
+
     def get_readonly_fields(self, request: HttpRequest, obj: M | None = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:
             fields += [name for name in self.registered if name not in fields]
         return fields
-
-    def _may(self, request: HttpRequest, action: Action) -> bool:
-        return may(request, action, self.superuser_may, self.office_admin_may)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self._may(request, "view") or self._may(request, "change")
@@ -179,25 +186,10 @@ class ScopedAdmin(admin.ModelAdmin[M]):
         return self._may(request, "delete")
 
 
-class ScopedInline(admin.TabularInline[M, P]):
+class ScopedInline(_Scoped[M], admin.TabularInline[M, P]):
     """A table inside an admin page, limited and governed as :class:`ScopedAdmin` is."""
 
-    office_via: ClassVar[str | None] = "office"
-    superuser_may: ClassVar[frozenset[Action]] = ALL
-    office_admin_may: ClassVar[frozenset[Action]] = VIEW
     extra = 0
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[M]:
-        return scoped_rows(super().get_queryset(request), request, self.office_via)
-
-    def formfield_for_foreignkey(
-        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
-    ) -> ModelChoiceField[Any] | None:
-        _scoped_choice(db_field, request, kwargs)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def _may(self, request: HttpRequest, action: Action) -> bool:
-        return may(request, action, self.superuser_may, self.office_admin_may)
 
     def has_view_permission(self, request: HttpRequest, obj: P | None = None) -> bool:  # type: ignore[override]
         return self._may(request, "view") or self._may(request, "change")
