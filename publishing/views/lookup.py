@@ -215,20 +215,7 @@ def download(request: HttpRequest, token: str) -> HttpResponse | FileResponse:
     if document is None or redeemed is None or redeemed[1] != document.dossier.secret_hash:
         # used, expired, unknown, or earned with a secret that was reissued since
         return _form_page(request, LookupForm(), error=GONE, status=410)
-    record(
-        Action.DOWNLOADED,
-        request=request,
-        office=document.dossier.office_id,
-        obj=document,
-        sha256=document.signed_sha256,
-    )
-    response = FileResponse(
-        Path(document.signed_path).open("rb"),  # noqa: SIM115 (the response closes it)
-        as_attachment=True,
-        filename=f"ket-qua-{document.dossier.code}.pdf",
-        content_type="application/pdf",
-    )
-    return _private(response, personal=True)
+    return _signed_file(request, document, f"ket-qua-{document.dossier.code}.pdf")
 
 
 def _letter_file(
@@ -243,17 +230,22 @@ def _letter_file(
     )
     if letter is None or secret_hash != letter.dossier.secret_hash:
         return _form_page(request, LookupForm(), error=GONE, status=410)
+    return _signed_file(request, letter, f"van-ban-{letter.dossier.code}-{letter.pk}.pdf")
+
+
+def _signed_file(request: HttpRequest, signed: Document | Letter, filename: str) -> FileResponse:
+    """The signed PDF of a document or letter as a private download, recorded in the log."""
     record(
         Action.DOWNLOADED,
         request=request,
-        office=letter.dossier.office_id,
-        obj=letter,
-        sha256=letter.signed_sha256,
+        office=signed.dossier.office_id,
+        obj=signed,
+        sha256=signed.signed_sha256,
     )
     response = FileResponse(
-        Path(letter.signed_path).open("rb"),  # noqa: SIM115 (the response closes it)
+        Path(signed.signed_path).open("rb"),  # noqa: SIM115 (the response closes it)
         as_attachment=True,
-        filename=f"van-ban-{letter.dossier.code}-{letter.pk}.pdf",
+        filename=filename,
         content_type="application/pdf",
     )
     return _private(response, personal=True)
