@@ -1,11 +1,11 @@
 """The second factor: a TOTP authenticator app, backup codes for a lost phone, and resets.
 
-Officials, administrators and superusers (:func:`dossiers.services.access.needs_second_factor`)
-prove a code from an authenticator app after their password. Each person has at most one
-confirmed app (a ``TOTPDevice``) and one set of single-use backup codes (a
-``StaticDevice``). The backup codes are stored as keyed hashes, never as they are shown:
-a copy of the database does not give them away. django-otp slows down wrong codes per
-device (1, 2, 4, 8 … seconds).
+Officials, heads, administrators and superusers
+(:func:`dossiers.services.access.needs_second_factor`) prove a code from an authenticator app
+after their password. Each person has at most one confirmed app (a ``TOTPDevice``) and one
+set of single-use backup codes (a ``StaticDevice``). The backup codes are stored as keyed
+hashes, never as they are shown: a copy of the database does not give them away.
+django-otp slows down wrong codes per device (1, 2, 4, 8 … seconds).
 """
 
 from __future__ import annotations

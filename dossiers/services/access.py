@@ -48,7 +48,7 @@ AnyUser = AbstractBaseUser | AnonymousUser
 ALL_ROLES: tuple[Role, ...] = tuple(Role)
 """Every role: for pages any member of an office may open."""
 
-SECOND_FACTOR_ROLES = frozenset({Role.OFFICIAL, Role.ADMIN})
+SECOND_FACTOR_ROLES = frozenset({Role.OFFICIAL, Role.HEAD, Role.ADMIN})
 """Roles that must sign in with a second factor (they sign for the state or manage others)."""
 
 _CACHE = "_motcua_offices"

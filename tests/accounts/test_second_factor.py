@@ -1,4 +1,4 @@
-"""TOTP for officials and administrators: enrolment, the code after the password, backup
+"""TOTP for officials, heads and administrators: enrolment, the code after the password, backup
 codes, resets; without a verified second factor no signing page and no admin."""
 
 from __future__ import annotations
@@ -108,6 +108,18 @@ def test_a_backup_code_works_once_and_is_not_stored_as_shown(
     _password(other, "lanhdao")
     assert other.post("/dang-nhap/xac-thuc/", {"code": codes[0]}).status_code == 400
     assert StaticToken.objects.count() == 9
+
+
+def test_a_head_who_signs_letters_needs_the_second_factor_too(client: Client, head: User) -> None:
+    """Heads sign apology and other letters for the state: the password alone leads to
+    enrolment, not to their pages."""
+    head.set_password(PASSWORD)
+    head.save()
+    location = _password(client, head.username, "/thong-ke/")
+    assert location.startswith("/dang-nhap/cai-dat-xac-thuc/")
+    response = client.get("/thong-ke/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/dang-nhap/cai-dat-xac-thuc/?next=")
 
 
 def test_a_clerk_signs_in_with_a_password_alone(client: Client, clerk_with_password: User) -> None:
