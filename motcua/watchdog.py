@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -100,41 +101,54 @@ class InPlaceRestart:
 
     A stop from outside (the supervisor's SIGTERM, Ctrl-C) wins: :meth:`cancel`, called
     when Celery hears one, takes the restart back, so a worker told to stop at the moment
-    its watchdog restarts it stops and stays stopped.
+    its watchdog restarts it stops and stays stopped. Nothing here takes a lock: the
+    cancel runs in a signal handler, which another signal's handler may interrupt.
     """
 
-    def __init__(self, stop: Callable[[], None]) -> None:
+    POLL_S = 0.1
+    """How often the watchdog's thread looks for a cancel while the worker shuts down."""
+
+    def __init__(
+        self, stop: Callable[[], None], execute: Callable[[list[str]], None] | None = None
+    ) -> None:
         self._stop = stop
-        self._lock = threading.Lock()
-        self._cancelled = threading.Event()
+        self._execute = execute or _run_again
+        self._cancelled = False
         self._argv: list[str] = []
 
     def begin(self, grace_s: float) -> None:
         """Stop this worker warmly (it is idle: nothing to finish) with ``exec`` of its command
         line at exit; replace it anyway when the shutdown hangs past ``grace_s``."""
-        with self._lock:
-            if self._cancelled.is_set():
-                return
-            self._argv = list(sys.orig_argv)
-            atexit.register(_exec, self._argv)
-        self._stop()
-        if self._cancelled.wait(grace_s):
-            log.warning("the worker was told to stop: its restart is called off")
+        if self._cancelled:
             return
+        self._argv = list(sys.orig_argv)
+        atexit.register(self._exec)
+        if self._cancelled:  # a stop came in between, and may have found nothing to call off
+            atexit.unregister(self._exec)
+            return
+        self._stop()
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            if self._cancelled:
+                log.warning("the worker was told to stop: its restart is called off")
+                return
+            time.sleep(self.POLL_S)
         log.error("the stalled worker did not stop in %.0f s: replacing it now", grace_s)
         _kill_children()
-        _exec(self._argv)
+        self._exec()
 
     def cancel(self) -> None:
-        """Stop for good: a stop from outside came. Safe in a signal handler: it logs
-        nothing, and its lock is only ever held for a moment by the watchdog's thread."""
-        with self._lock:
-            self._cancelled.set()
-            if self._argv:
-                atexit.unregister(_exec)
+        """Stop for good: a stop from outside came (safe in a signal handler)."""
+        self._cancelled = True
+        atexit.unregister(self._exec)
+
+    def _exec(self) -> None:
+        """Run the command line again in this process, unless a stop came meanwhile."""
+        if not self._cancelled:
+            self._execute(self._argv)
 
 
-def _exec(argv: list[str]) -> None:
+def _run_again(argv: list[str]) -> None:
     logging.shutdown()
     os.execv(sys.executable, argv)
 

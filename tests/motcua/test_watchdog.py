@@ -86,10 +86,24 @@ def test_a_broker_that_is_away_counts_no_miss() -> None:
 def test_a_restart_called_off_before_it_began_stops_nothing() -> None:
     """A stop from outside that came first: the watchdog's restart neither stops nor runs."""
     stops: list[bool] = []
-    restart = InPlaceRestart(lambda: stops.append(True))
+    runs: list[list[str]] = []
+    restart = InPlaceRestart(lambda: stops.append(True), runs.append)
     restart.cancel()
     restart.begin(grace_s=0.01)
-    assert stops == []
+    restart._exec()  # as at exit
+    assert stops == [] and runs == []
+
+
+def test_a_stop_during_the_restarts_shutdown_calls_it_off() -> None:
+    """The supervisor's stop arrives while the worker shuts down for its restart: the
+    watchdog stops waiting at once and the worker does not run again at exit."""
+    runs: list[list[str]] = []
+    restart = InPlaceRestart(lambda: restart.cancel(), runs.append)
+    started = time.monotonic()
+    restart.begin(grace_s=30)
+    assert time.monotonic() - started < 5
+    restart._exec()  # as at exit
+    assert runs == []
 
 
 def test_the_children_of_a_process_are_read_from_proc() -> None:
