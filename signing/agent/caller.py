@@ -50,14 +50,22 @@ class CallerProcess:
 
 
 def read_caller(pid: int) -> CallerProcess:
-    """Read process ``pid``'s groups, umask and limits. OSError when it cannot be read
-    (gone, or not the agent's user)."""
-    with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
-        fields = dict(line.rstrip("\n").partition(":")[::2] for line in status)
-    groups = frozenset(int(group) for group in fields.get("Groups", "").split())
-    umask = int(fields["Umask"].strip(), 8)
+    """Read process ``pid``'s groups, umask and limits. OSError when it cannot be read:
+    gone, exiting (the kernel then shows no umask), or not the agent's user."""
+    fields = _status(pid)
+    try:
+        groups = frozenset(int(group) for group in fields.get("Groups", "").split())
+        umask = int(fields["Umask"].strip(), 8)
+    except (KeyError, ValueError) as exc:
+        raise OSError(f"process {pid}: no groups or umask to read") from exc
     limits = {limit: resource.prlimit(pid, limit) for limit in LIMITS}
     return CallerProcess(pid, groups, umask, limits)
+
+
+def _status(pid: int | str) -> dict[str, str]:
+    """The fields of ``/proc/<pid>/status``."""
+    with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+        return dict(line.rstrip("\n").partition(":")[::2] for line in status)
 
 
 def unlike_agent(caller: CallerProcess) -> str:
@@ -70,7 +78,17 @@ def unlike_agent(caller: CallerProcess) -> str:
 
 def take_on(caller: CallerProcess) -> None:
     """Take ``caller``'s umask and limits in this process. A hard limit above this process's
-    own cannot be raised: this process keeps its own, with the soft limit at most that."""
+    own cannot be raised: this process keeps its own, with the soft limit at most that.
+
+    OSError when this process (a fork of the agent, with everything it loaded) already uses
+    more memory than the caller's limits allow: the caller then signs in its own process,
+    under its own limits, rather than fail here after it was taken on."""
+    own = _status("self")
+    for limit, field in ((resource.RLIMIT_AS, "VmSize"), (resource.RLIMIT_DATA, "VmData")):
+        soft = caller.limits.get(limit, (resource.RLIM_INFINITY,) * 2)[0]
+        used = int(own.get(field, "0 kB").split()[0]) * 1024
+        if soft != resource.RLIM_INFINITY and used > soft:
+            raise OSError(f"this process uses {used} bytes, over the caller's limit {soft}")
     os.umask(caller.umask)
     for limit, (soft, hard) in caller.limits.items():
         _, own_hard = resource.getrlimit(limit)

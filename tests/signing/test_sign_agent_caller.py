@@ -7,13 +7,14 @@ import resource
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from signing.agent.caller import LIMITS, CallerProcess, read_caller, unlike_agent
+from signing.agent.caller import LIMITS, CallerProcess, read_caller, take_on, unlike_agent
 from signing.agent.client import sign_through_agent, socket_path
 from tests.support.sign_agent import right_passphrase, sign_argv
 
@@ -38,6 +39,35 @@ def test_a_process_is_read_as_the_kernel_keeps_it() -> None:
     assert caller.limits == {limit: resource.getrlimit(limit) for limit in LIMITS}
     with _limited(resource.RLIMIT_NOFILE, 200):
         assert read_caller(os.getpid()).limits[resource.RLIMIT_NOFILE][0] == 200
+
+
+def test_a_caller_already_exiting_cannot_be_read() -> None:
+    """An exiting process (a zombie: the kernel shows no umask) is an OSError, which the agent
+    answers by leaving the caller to sign itself, never by stopping."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        poll_zombie = Path(f"/proc/{child.pid}/stat")
+        deadline = time.monotonic() + 30
+        while poll_zombie.read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        with pytest.raises(OSError):
+            read_caller(child.pid)
+    finally:
+        child.wait()
+
+
+def test_a_caller_whose_memory_limit_this_process_already_exceeds_is_not_taken_on() -> None:
+    """A fork of the agent holds all the agent loaded: under a caller's lower ``ulimit -v`` it
+    would fail after taking the command, so it gives the command back unchanged."""
+    own = read_caller(os.getpid())
+    tight = {**own.limits, resource.RLIMIT_AS: (1024 * 1024, resource.RLIM_INFINITY)}
+    mask = os.umask(0o022)
+    os.umask(mask)
+    with pytest.raises(OSError):
+        take_on(CallerProcess(own.pid, own.groups, 0o077 if mask != 0o077 else 0o027, tight))
+    assert resource.getrlimit(resource.RLIMIT_AS) == own.limits[resource.RLIMIT_AS]
+    assert os.umask(mask) == mask  # unchanged
 
 
 def test_a_caller_with_other_groups_is_not_acted_for() -> None:
