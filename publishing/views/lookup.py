@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +39,11 @@ GONE = _(
     "Liên kết tải đã được dùng hoặc đã hết hạn (mỗi liên kết chỉ dùng được một lần, "
     "trong 5 phút). Vui lòng tra cứu lại để nhận liên kết mới."
 )
+UNREADABLE = _(
+    "Tạm thời không đọc được tệp kết quả. Vui lòng tra cứu lại sau ít phút để nhận liên kết "
+    "mới; nếu vẫn không được, xin liên hệ bộ phận một cửa."
+)
+log = logging.getLogger(__name__)
 _NO_SUCH_SECRET = hash_secret("")  # compared against when the code is unknown: same work
 
 
@@ -233,8 +239,16 @@ def _letter_file(
     return _signed_file(request, letter, f"van-ban-{letter.dossier.code}-{letter.pk}.pdf")
 
 
-def _signed_file(request: HttpRequest, signed: Document | Letter, filename: str) -> FileResponse:
-    """The signed PDF of a document or letter as a private download, recorded in the log."""
+def _signed_file(
+    request: HttpRequest, signed: Document | Letter, filename: str
+) -> HttpResponse | FileResponse:
+    """The signed PDF of a document or letter as a private download, recorded in the log
+    once the file is open (a file that cannot be read is not a download: 503)."""
+    try:
+        handle = Path(signed.signed_path).open("rb")  # noqa: SIM115 (the response closes it)
+    except OSError:
+        log.exception("the signed file of %s %s cannot be read", type(signed).__name__, signed.pk)
+        return _form_page(request, LookupForm(), error=UNREADABLE, status=503)
     record(
         Action.DOWNLOADED,
         request=request,
@@ -243,7 +257,7 @@ def _signed_file(request: HttpRequest, signed: Document | Letter, filename: str)
         sha256=signed.signed_sha256,
     )
     response = FileResponse(
-        Path(signed.signed_path).open("rb"),  # noqa: SIM115 (the response closes it)
+        handle,
         as_attachment=True,
         filename=filename,
         content_type="application/pdf",

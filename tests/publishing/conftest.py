@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -57,6 +58,13 @@ def make_published(
         return document
 
     return make
+
+
+def download_link(html: str) -> str:
+    """The single-use download link on a lookup's result page."""
+    match = re.search(r'href="(/tra-cuu/tai-ve/[^"]+/)"', html)
+    assert match, "no download link on the page"
+    return match.group(1)
 
 
 @dataclass(frozen=True)

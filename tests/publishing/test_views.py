@@ -21,7 +21,7 @@ from publishing.services import tokens
 from publishing.services.throttle import ThrottlePolicy
 from signing.devpki import IssuedKey
 from tests.conftest import DataDirs, MakeDossier
-from tests.publishing.conftest import Published
+from tests.publishing.conftest import Published, download_link
 from tests.support.pki import append_text_update
 
 
@@ -69,12 +69,6 @@ def test_lookup_of_an_unknown_code_looks_like_a_wrong_secret(
     wrong = client.post("/tra-cuu/", {"code": published.dossier.code, "secret": "X" * 32})
     assert unknown.status_code == wrong.status_code == 403
     assert unknown.context["error"] == wrong.context["error"]
-
-
-def download_link(html: str) -> str:
-    match = re.search(r'href="(/tra-cuu/tai-ve/[^"]+/)"', html)
-    assert match, "no download link on the page"
-    return match.group(1)
 
 
 def test_download_goes_through_a_single_use_link(client: Client, published: Published) -> None:
