@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-__all__ = ["EXIT_CODES", "Disposition", "PipelineError", "RetryPolicy", "exit_code"]
+__all__ = ["BAD_INPUT", "EXIT_CODES", "Disposition", "PipelineError", "RetryPolicy", "exit_code"]
 
 Disposition = Literal["retry", "quarantine", "fail"]
 """What to do with the work an error stopped: ``retry`` (transient: a full disk, a server
@@ -14,6 +14,10 @@ with the reason for the clerk) or ``fail`` (needs a person: configuration, key, 
 
 EXIT_CODES: dict[Disposition, int] = {"quarantine": 2, "fail": 3, "retry": 75}
 """The command line's exit code for each disposition (75 is sysexits' EX_TEMPFAIL)."""
+
+BAD_INPUT = EXIT_CODES["quarantine"]
+"""The exit code of a command given bad input: a missing file, an unknown code or user, an
+argument in the wrong form, rows refused (fix the file or the command)."""
 
 
 class PipelineError(Exception):

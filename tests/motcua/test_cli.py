@@ -63,11 +63,11 @@ def test_status_in_words(dossier: Dossier, capsys: pytest.CaptureFixture[str]) -
     assert "Trạng thái: Đã tiếp nhận" in out
 
 
-def test_status_of_an_unknown_dossier_exits_1(db: None, capsys: pytest.CaptureFixture[str]) -> None:
-    """An unknown code exits with status 1 and a Vietnamese message."""
+def test_status_of_an_unknown_dossier_exits_2(db: None, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown code is bad input: exit 2 and a Vietnamese message."""
     with pytest.raises(SystemExit) as info:
         main(["status", "HS-KHONG-CO"])
-    assert info.value.code == 1
+    assert info.value.code == 2
     assert "Không có hồ sơ mã HS-KHONG-CO" in capsys.readouterr().err
 
 
@@ -96,7 +96,7 @@ def test_batches_when_there_are_none(db: None, capsys: pytest.CaptureFixture[str
     assert json.loads(capsys.readouterr().out) == []
 
 
-def test_import_dossiers_registers_good_rows_and_exits_1_on_a_bad_one(
+def test_import_dossiers_registers_good_rows_and_exits_2_on_a_bad_one(
     tmp_path: Path,
     data_dirs: DataDirs,
     make_dossier: MakeDossier,
@@ -113,7 +113,7 @@ def test_import_dossiers_registers_good_rows_and_exits_1_on_a_bad_one(
     receipts = tmp_path / "giay-hen"
     with pytest.raises(SystemExit) as info:
         main(["import-dossiers", str(csv), "--receipts", str(receipts), "--json"])
-    assert info.value.code == 1
+    assert info.value.code == 2
     captured = capsys.readouterr()
     good, bad = json.loads(captured.out)
     assert good["ok"] and good["code"] == "HS-TOT"
@@ -147,13 +147,13 @@ def test_import_dossiers_carries_on_past_a_code_with_a_slash(
     receipts = tmp_path / "giay-hen"
     with pytest.raises(SystemExit) as info:
         main(["import-dossiers", str(csv), "--receipts", str(receipts)])
-    assert info.value.code == 1
+    assert info.value.code == 2
     assert "✗ dòng 2 (12/HS-UBND)" in capsys.readouterr().err
     assert not Dossier.objects.filter(code="12/HS-UBND").exists()
     assert (receipts / "giay-hen-HS-SAU.pdf").is_file()
 
 
-def test_import_dossiers_with_a_missing_column_exits_1(
+def test_import_dossiers_with_a_missing_column_exits_2(
     tmp_path: Path, db: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A CSV without the required columns is refused as a whole."""
@@ -161,18 +161,18 @@ def test_import_dossiers_with_a_missing_column_exits_1(
     csv.write_text("code,office\nHS-1,xa-thu\n", encoding="utf-8")
     with pytest.raises(SystemExit) as info:
         main(["import-dossiers", str(csv), "--receipts", str(tmp_path / "r")])
-    assert info.value.code == 1
+    assert info.value.code == 2
     assert "Tệp CSV thiếu cột" in capsys.readouterr().err
     assert not Dossier.objects.exists()
 
 
-def test_import_dossiers_of_a_missing_file_exits_1(
+def test_import_dossiers_of_a_missing_file_exits_2(
     tmp_path: Path, db: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A CSV path that does not exist is named in the error."""
     with pytest.raises(SystemExit) as info:
         main(["import-dossiers", str(tmp_path / "khong-co.csv")])
-    assert info.value.code == 1
+    assert info.value.code == 2
     assert "Không thấy tệp" in capsys.readouterr().err
 
 

@@ -100,8 +100,9 @@ def test_the_signing_page_and_the_command_share_the_count(
     wrong_file = tmp_path / "sai.txt"
     wrong_file.write_text("doan-nua\n")
     wrong_file.chmod(0o600)
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError) as wrong:
         call_command("approve", str(batch.pk), "--passphrase-file", str(wrong_file))
+    assert wrong.value.returncode == 3  # a person must fix it: the passphrase
 
     response = client.post(
         f"/ky-duyet/{batch.pk}/", {"passphrase": TEST_PASSPHRASE.decode()}, follow=True
@@ -110,8 +111,12 @@ def test_the_signing_page_and_the_command_share_the_count(
     right_file = tmp_path / "dung.txt"
     right_file.write_bytes(TEST_PASSPHRASE + b"\n")
     right_file.chmod(0o600)
-    with pytest.raises(CommandError, match="thử lại sau"):
+    with pytest.raises(CommandError, match="thử lại sau") as closed:
         call_command("approve", str(batch.pk), "--passphrase-file", str(right_file))
+    assert closed.value.returncode == 3
+    with pytest.raises(CommandError) as unknown:
+        call_command("approve", "999999", "--passphrase-file", str(right_file))
+    assert unknown.value.returncode == 2  # bad input: no such batch
     assert Document.objects.get(pk=document.pk).state == DocumentState.AWAITING_APPROVAL
 
 

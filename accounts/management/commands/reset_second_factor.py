@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.services.second_factor import reset_second_factor
+from core.errors import BAD_INPUT
 
 
 class Command(BaseCommand):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         user = User.objects.filter(username=opts["username"]).first()
         if user is None:
-            raise CommandError(f"Không có tài khoản {opts['username']}.")
+            raise CommandError(f"Không có tài khoản {opts['username']}.", returncode=BAD_INPUT)
         removed = reset_second_factor(user)
         self.stdout.write(
             f"Đã xóa {removed} thiết bị xác thực của {user.get_username()}; "

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from audit.models import Action
 from audit.services.record import record
 from audit.services.trail import break_message, entries_since, verify_trail
-from core.errors import EXIT_CODES
+from core.errors import BAD_INPUT, EXIT_CODES
 from core.vntime import VN_TZ
 
 BROKEN_EXIT = EXIT_CODES["fail"]
@@ -24,7 +24,9 @@ def _moment(raw: str) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(raw)
     except ValueError as exc:
-        raise CommandError(f"Thời điểm không hợp lệ: {raw!r} (ví dụ 2026-11-22).") from exc
+        raise CommandError(
+            f"Thời điểm không hợp lệ: {raw!r} (ví dụ 2026-11-22).", returncode=BAD_INPUT
+        ) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ)
 
 

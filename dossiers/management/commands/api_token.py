@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.errors import BAD_INPUT
 from dossiers.models import ApiToken, Role
 from dossiers.services.access import has_role
 from dossiers.services.api_tokens import revoke_tokens
@@ -26,7 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         user = get_user_model().objects.filter(username=opts["username"]).first()
         if user is None:
-            raise CommandError(f"Không có người dùng {opts['username']}.")
+            raise CommandError(f"Không có người dùng {opts['username']}.", returncode=BAD_INPUT)
         if opts["revoke"]:
             count = revoke_tokens(user)
             self.stdout.write(f"Đã thu hồi {count} mã truy cập của {user.get_username()}.")
@@ -34,7 +35,8 @@ class Command(BaseCommand):
         if not has_role(user, Role.CLERK):
             raise CommandError(
                 f"{user.get_username()} không là cán bộ tiếp nhận của cơ quan nào; "
-                "hãy giao vai trò trước khi tạo mã."
+                "hãy giao vai trò trước khi tạo mã.",
+                returncode=BAD_INPUT,
             )
         _, token = ApiToken.issue(user, opts["name"])
         self.stdout.write(token)

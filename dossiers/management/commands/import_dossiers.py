@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.errors import BAD_INPUT, exit_code
 from core.files import write_atomically
 from core.vntime import VN_TZ
 from dossiers.errors import RegistrationError
@@ -37,7 +38,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         path: Path = opts["csv"]
         if not path.is_file():
-            raise CommandError(f"Không thấy tệp {path}.")
+            raise CommandError(f"Không thấy tệp {path}.", returncode=BAD_INPUT)
         receipts: Path = opts["receipts"]
         receipts.mkdir(parents=True, exist_ok=True)
         results: list[dict[str, Any]] = []
@@ -79,10 +80,10 @@ class Command(BaseCommand):
                         f"✓ {dossier.code}  hẹn trả {due:%H:%M %d/%m/%Y}  → {receipt}"
                     )
         except RegistrationError as exc:
-            raise CommandError(exc.message_vi) from exc
+            raise CommandError(exc.message_vi, returncode=exit_code(exc)) from exc
         if opts["json"]:
             self.stdout.write(json.dumps(results, ensure_ascii=False, indent=2))
         else:
             self.stdout.write(f"Đã tiếp nhận {len(results) - failed}, lỗi {failed}.")
         if failed:
-            raise CommandError(f"{failed} dòng không tiếp nhận được.", returncode=1)
+            raise CommandError(f"{failed} dòng không tiếp nhận được.", returncode=BAD_INPUT)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.errors import BAD_INPUT
 from core.vntime import VN_TZ
 from dossiers.calendar import TIMELINESS_LABELS_VI
 from dossiers.models import Dossier
@@ -26,7 +27,7 @@ class Command(BaseCommand):
             Dossier.objects.select_related("office", "procedure").filter(code=opts["code"]).first()
         )
         if dossier is None:
-            raise CommandError(f"Không có hồ sơ mã {opts['code']}.")
+            raise CommandError(f"Không có hồ sơ mã {opts['code']}.", returncode=BAD_INPUT)
         documents = [
             {
                 "id": d.pk,

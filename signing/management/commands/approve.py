@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.errors import BAD_INPUT, exit_code
 from signing.errors import SigningError
 from signing.keys.pkcs12 import read_passphrase_file
 from signing.models import Batch
@@ -44,20 +45,22 @@ class Command(BaseCommand):
             .first()
         )
         if batch is None:
-            raise CommandError(f"Không có lô ký #{opts['batch_id']}.")
+            raise CommandError(f"Không có lô ký #{opts['batch_id']}.", returncode=BAD_INPUT)
         if opts["user"]:
             user = User.objects.filter(username=opts["user"]).first()
             if user is None:
-                raise CommandError(f"Không có tài khoản {opts['user']}.")
+                raise CommandError(f"Không có tài khoản {opts['user']}.", returncode=BAD_INPUT)
         elif batch.signer is not None:
             user = batch.signer.user
         else:
-            raise CommandError("Lô chưa có người ký; dùng --user.")
+            raise CommandError("Lô chưa có người ký; dùng --user.", returncode=BAD_INPUT)
         rejections: dict[int, str] = {}
         for raw in opts["reject"]:
             doc, _, reason = raw.partition(":")
             if not doc.isdigit() or not reason.strip():
-                raise CommandError(f"--reject cần dạng DOC_ID:LÝ_DO, nhận được '{raw}'.")
+                raise CommandError(
+                    f"--reject cần dạng DOC_ID:LÝ_DO, nhận được '{raw}'.", returncode=BAD_INPUT
+                )
             rejections[int(doc)] = reason.strip()
         try:
             signer = signer_for(user, batch)
@@ -80,7 +83,7 @@ class Command(BaseCommand):
                     processes=unlocked.processes,
                 )
         except SigningError as exc:  # ApprovalError too
-            raise CommandError(exc.message_vi) from exc
+            raise CommandError(exc.message_vi, returncode=exit_code(exc)) from exc
         signed = sum(1 for r in results if r.outcome == "signed")
         rejected = sum(1 for r in results if r.outcome == "rejected")
         self.stdout.write(

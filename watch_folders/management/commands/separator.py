@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.errors import BAD_INPUT
 from core.files import write_atomically
 from dossiers.models import Office
 from dossiers.receipt import render_separator
@@ -28,7 +29,7 @@ class Command(BaseCommand):
         if opts["office"]:
             office = Office.objects.filter(code=opts["office"]).first()
             if office is None:
-                raise CommandError(f"Không có cơ quan mã '{opts['office']}'.")
+                raise CommandError(f"Không có cơ quan mã '{opts['office']}'.", returncode=BAD_INPUT)
             office_name = office.name
         output: Path = opts["output"]
         write_atomically(output, render_separator(opts["code"], office_name))
