@@ -42,6 +42,7 @@ class UnlockRefused(KeyUnlockError):
     attempt for the same signer is under way."""
 
     default_message_vi = "Chưa thể mở khóa ký lúc này; xin thử lại sau"
+    default_disposition = "retry"  # the wait ends by itself: ``motcua approve`` exits 75
 
 
 def _limit(signer: Signer) -> int:
